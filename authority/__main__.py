@@ -1,0 +1,5 @@
+import sys
+
+from authority.cli import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""OAuth errors carry their wire form: error code, description, HTTP status, extra headers.
+
+The classes are authlib's RFC 6749 §5.2 errors; the one renderer is ``authority.http``.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+    UnauthorizedClientError,
+    UnsupportedGrantTypeError,
+)
+
+__all__ = [
+    "quoted",
+    "BasicInvalidClient",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "InvalidTarget",
+    "OAuth2Error",
+    "PayloadTooLarge",
+    "ServerError",
+    "TemporarilyUnavailable",
+    "UnauthorizedClientError",
+    "UnsupportedGrantTypeError",
+]
+
+REALM = "authority"
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """Echo client input in an error_description: RFC 6749 §5.2 allows %x20-21 / %x23-5B / %x5D-7E."""
+    cut = value[:limit]
+    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in cut)
+
+
+class BasicInvalidClient(InvalidClientError):
+    """invalid_client after HTTP Basic: 401 with a Basic challenge (RFC 6749 §5.2)."""
+
+    status_code = 401
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers = [h for h in super().get_headers() if h[0] != "WWW-Authenticate"]
+        headers.append(("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"'))
+        return headers
+
+
+class InvalidTarget(OAuth2Error):
+    """RFC 8707 §2: the requested resource is invalid or not allowed for this client."""
+
+    error = "invalid_target"
+
+
+class PayloadTooLarge(InvalidRequestError):
+    status_code = 413
+
+
+class ServerError(OAuth2Error):
+    """Anything unexpected: a fixed description on the wire, the detail in the log only."""
+
+    error = "server_error"
+    status_code = 500
+    description = "The server met an unexpected condition."
+
+
+class TemporarilyUnavailable(OAuth2Error):
+    """The database could not be reached or stayed busy; the client may retry."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+    description = "The service is temporarily unavailable; retry shortly."

@@ -1,0 +1,142 @@
+"""One immutable Settings object, built once from ``AUTHORITY_*`` environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ALGORITHMS = ("ES256", "RS256", "EdDSA")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message is one line naming the variable and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str = "http://localhost:8000"
+    database_url: str = "sqlite:///./authority.db"
+    keys_dir: Path = Path("./keys")
+    access_token_alg: str = "ES256"
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 86400
+    session_max_age: int = 90 * 86400
+    jwks_max_age: int = 300
+    client_cache_ttl: int = 5
+    argon2_time_cost: int = 2
+    argon2_memory_cost: int = 19456
+    argon2_parallelism: int = 1
+    hash_key: bytes | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        _check_issuer(self.issuer)
+        if self.access_token_alg not in ALGORITHMS:
+            raise ConfigError(
+                f"AUTHORITY_ACCESS_TOKEN_ALG={self.access_token_alg!r} is not allowed; "
+                f"use one of {', '.join(ALGORITHMS)}"
+            )
+        if not self.database_url.startswith(("sqlite://", "postgresql", "postgres://")):
+            raise ConfigError(
+                "AUTHORITY_DATABASE_URL must be sqlite:///PATH or "
+                "postgresql+psycopg://USER@HOST:PORT/DB"
+            )
+        if self.hash_key is not None and len(self.hash_key) < 32:
+            raise ConfigError("AUTHORITY_HASH_KEY must hold at least 32 bytes (64 hex digits)")
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        text = {
+            "issuer": "AUTHORITY_ISSUER",
+            "database_url": "AUTHORITY_DATABASE_URL",
+            "access_token_alg": "AUTHORITY_ACCESS_TOKEN_ALG",
+            "log_level": "AUTHORITY_LOG_LEVEL",
+        }
+        for name, var in text.items():
+            if env.get(var):
+                values[name] = env[var].strip()
+        if env.get("AUTHORITY_KEYS_DIR"):
+            values["keys_dir"] = Path(env["AUTHORITY_KEYS_DIR"])
+        durations = {
+            "access_token_ttl": ("AUTHORITY_ACCESS_TOKEN_TTL", 60, 86400),
+            "refresh_token_ttl": ("AUTHORITY_REFRESH_TOKEN_TTL", 60, 400 * 86400),
+            "session_max_age": ("AUTHORITY_SESSION_MAX_AGE", 60, 400 * 86400),
+            "jwks_max_age": ("AUTHORITY_JWKS_MAX_AGE", 0, 86400),
+            "client_cache_ttl": ("AUTHORITY_CLIENT_CACHE_TTL", 0, 300),
+        }
+        for name, (var, low, high) in durations.items():
+            if env.get(var):
+                values[name] = _duration(var, env[var], low, high)
+        integers = {
+            "argon2_time_cost": ("AUTHORITY_ARGON2_TIME_COST", 1, 20),
+            "argon2_memory_cost": ("AUTHORITY_ARGON2_MEMORY_COST", 8, 4 * 1024 * 1024),
+            "argon2_parallelism": ("AUTHORITY_ARGON2_PARALLELISM", 1, 16),
+        }
+        for name, (var, low, high) in integers.items():
+            if env.get(var):
+                values[name] = _integer(var, env[var], low, high)
+        if env.get("AUTHORITY_HASH_KEY"):
+            try:
+                values["hash_key"] = bytes.fromhex(env["AUTHORITY_HASH_KEY"].strip())
+            except ValueError:
+                raise ConfigError("AUTHORITY_HASH_KEY must be hex (64+ hex digits)") from None
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _duration(var: str, raw: str, low: int, high: int) -> int:
+    match = _DURATION.match(raw)
+    if not match:
+        raise ConfigError(f"{var}={raw!r} is not a duration; use seconds or N[s|m|h|d], e.g. 15m")
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if not low <= seconds <= high:
+        raise ConfigError(f"{var}={raw!r} is out of range; allowed {low}..{high} seconds")
+    return seconds
+
+
+def _integer(var: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{var}={raw!r} is out of range; allowed {low}..{high}")
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_issuer(issuer: str) -> None:
+    # RFC 8414 §2: https, no query or fragment. Plain http is allowed for loopback only.
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"AUTHORITY_ISSUER={issuer!r} must be an absolute https URL")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"AUTHORITY_ISSUER={issuer!r} must have no query or fragment")
+    if issuer.endswith("/"):
+        raise ConfigError(f"AUTHORITY_ISSUER={issuer!r} must not end with '/'")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"AUTHORITY_ISSUER={issuer!r} uses plain http; only https is allowed "
+            "unless the host is loopback (localhost, 127.0.0.1, ::1)"
+        )

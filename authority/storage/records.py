@@ -1,0 +1,71 @@
+"""What the flows see of stored things: small frozen records, no ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    name: str
+    secret_hash: str
+    grant_types: tuple[str, ...]
+    scopes: tuple[str, ...]
+    default_scopes: tuple[str, ...]
+    audiences: tuple[str, ...]
+    disabled: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class User:
+    sub: str
+    username: str
+    email: str | None
+    password_hash: str
+    disabled: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Family:
+    """A refresh-token family: one login of one user on one client (a session)."""
+
+    family_id: str
+    client_id: str
+    sub: str
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    auth_time: int
+    created_at: int
+    last_used_at: int
+    expires_at: int
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True)
+class SigningKeyInfo:
+    kid: str
+    alg: str
+    state: str
+    created_at: int
+    activated_at: int | None = None
+    retired_at: int | None = None
+
+
+class RotationFailure(Enum):
+    UNKNOWN = "unknown"  # no such token, or it expired, or its family ended
+    REUSED = "reused"  # already used: a replay; the family is now revoked
+    OTHER_CLIENT = "other_client"  # issued to another client; nothing changed
+
+
+@dataclass(frozen=True)
+class Rotation:
+    family: Family | None
+    failure: RotationFailure | None = None
+
+
+class Conflict(Exception):
+    """A unique value (a username, a client id) is taken."""

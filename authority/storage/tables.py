@@ -1,0 +1,78 @@
+"""SQLModel tables. Times are epoch seconds; lists are space-separated strings."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+
+class ClientRow(SQLModel, table=True):
+    __tablename__ = "clients"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    secret_hash: str = Field(max_length=64)
+    grant_types: str = Field(max_length=200)
+    scopes: str = Field(default="", max_length=2000)
+    default_scopes: str = Field(default="", max_length=2000)
+    audiences: str = Field(default="", max_length=4000)
+    disabled: bool = Field(default=False)
+    created_at: int
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+
+    sub: str = Field(primary_key=True, max_length=64)
+    username: str = Field(max_length=150, unique=True)
+    email: str | None = Field(default=None, max_length=320)
+    password_hash: str = Field(max_length=200)
+    disabled: bool = Field(default=False)
+    created_at: int
+
+
+class RefreshFamilyRow(SQLModel, table=True):
+    """One login: every refresh token rotated from it shares the family (a session)."""
+
+    __tablename__ = "refresh_families"
+
+    family_id: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(max_length=64, index=True, foreign_key="clients.client_id", ondelete="CASCADE")
+    sub: str = Field(max_length=64, index=True, foreign_key="users.sub", ondelete="CASCADE")
+    scope: str = Field(default="", max_length=2000)
+    audience: str = Field(default="", max_length=4000)
+    auth_time: int
+    created_at: int
+    last_used_at: int
+    expires_at: int
+    revoked_at: int | None = Field(default=None)
+
+
+class RefreshTokenRow(SQLModel, table=True):
+    __tablename__ = "refresh_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    family_id: str = Field(
+        max_length=64, index=True, foreign_key="refresh_families.family_id", ondelete="CASCADE"
+    )
+    issued_at: int
+    expires_at: int
+    used_at: int | None = Field(default=None)
+
+
+class SigningKeyRow(SQLModel, table=True):
+    __tablename__ = "signing_keys"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    alg: str = Field(max_length=16)
+    state: str = Field(max_length=16, index=True)
+    created_at: int
+    activated_at: int | None = Field(default=None)
+    retired_at: int | None = Field(default=None)
+
+
+clients = ClientRow.__table__  # type: ignore[attr-defined]
+users = UserRow.__table__  # type: ignore[attr-defined]
+families = RefreshFamilyRow.__table__  # type: ignore[attr-defined]
+refresh_tokens = RefreshTokenRow.__table__  # type: ignore[attr-defined]
+signing_keys = SigningKeyRow.__table__  # type: ignore[attr-defined]
+metadata = SQLModel.metadata

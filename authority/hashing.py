@@ -1,0 +1,83 @@
+"""Credentials at rest: argon2id for passwords, a keyed fast hash for generated secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MAX_PASSWORD_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    ok: bool
+    new_hash: str | None = None  # set when the stored hash used old parameters
+
+
+class Passwords:
+    """argon2id (RFC 9106) with OWASP parameters by default; unknown users cost the same."""
+
+    def __init__(self, time_cost: int, memory_cost: int, parallelism: int) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
+        )
+        # Verified against when the user does not exist, so both paths cost one argon2 run.
+        self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, stored: str | None, password: str) -> PasswordCheck:
+        if len(password.encode()) > MAX_PASSWORD_BYTES:
+            self._burn(password[:64])
+            return PasswordCheck(ok=False)
+        if stored is None:
+            self._burn(password)
+            return PasswordCheck(ok=False)
+        try:
+            self._hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return PasswordCheck(ok=False)
+        if self._hasher.check_needs_rehash(stored):
+            return PasswordCheck(ok=True, new_hash=self._hasher.hash(password))
+        return PasswordCheck(ok=True)
+
+    def _burn(self, password: str) -> None:
+        try:
+            self._hasher.verify(self._dummy, password)
+        except VerificationError:
+            pass
+
+
+class SecretDigest:
+    """HMAC-SHA-256 under a server key, for secrets we generate (client secrets, refresh tokens).
+
+    They carry 256 bits of randomness, so a slow hash would add no safety, only cost; the key
+    means a stolen database alone cannot confirm a guessed secret.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the hash key must hold at least 32 bytes")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "SecretDigest(key=***)"
+
+    def digest(self, secret: str) -> str:
+        return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
+
+    def matches(self, secret: str, stored: str | None) -> bool:
+        computed = self.digest(secret)
+        # Compare against a fixed value when nothing is stored, so both paths cost the same.
+        return hmac.compare_digest(computed, stored or "0" * 64) and stored is not None
+
+
+def new_secret() -> str:
+    """A URL-safe secret with 256 bits of randomness."""
+    return secrets.token_urlsafe(32)

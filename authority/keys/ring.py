@@ -1,0 +1,93 @@
+"""The key ring: which key signs for each algorithm, and the JWKS every verifier fetches."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from authority.keys import algorithms
+from authority.keys.store import DirectoryKeyStore, KeyStoreError
+from authority.storage import KeyStore, SigningKeyInfo
+
+ACTIVE, NEXT, RETIRED = "active", "next", "retired"
+PUBLISHED = (NEXT, ACTIVE, RETIRED)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    alg: str
+    sign: Callable[[bytes], bytes] = field(repr=False)
+    public_jwk: dict[str, Any] = field(repr=False)
+    # The encoded protected header, computed once: RFC 9068 §2.1 typ, the pinned alg, kid.
+    header_b64: str = field(repr=False)
+
+
+def _load(info: SigningKeyInfo, store: DirectoryKeyStore) -> SigningKey:
+    private = store.load(info.kid)
+    if not algorithms.matches(info.alg, private):
+        raise KeyStoreError(f"signing key {info.kid} does not match its algorithm {info.alg}")
+    jwk = algorithms.public_jwk(info.alg, private)
+    if jwk["kid"] != info.kid:
+        raise KeyStoreError(f"signing key file for {info.kid} holds a different key")
+    header = {"alg": info.alg, "typ": "at+jwt", "kid": info.kid}
+    return SigningKey(
+        kid=info.kid,
+        alg=info.alg,
+        sign=algorithms.signer(info.alg, private),
+        public_jwk=jwk,
+        header_b64=b64url(json.dumps(header, separators=(",", ":")).encode()),
+    )
+
+
+class KeyRing:
+    """Published keys parsed once; the JWKS rendered once per change of the key set."""
+
+    def __init__(self, keys: list[SigningKey], active: dict[str, SigningKey]) -> None:
+        self.keys = keys
+        self._active = active
+        self.jwks = json.dumps(
+            {"keys": [k.public_jwk for k in keys]}, separators=(",", ":")
+        ).encode()
+        self.etag = '"' + hashlib.sha256(self.jwks).hexdigest()[:32] + '"'
+
+    @classmethod
+    def load(cls, metadata: KeyStore, store: DirectoryKeyStore) -> KeyRing:
+        infos = [k for k in metadata.list_signing_keys() if k.state in PUBLISHED]
+        keys = [_load(info, store) for info in infos]
+        active = {k.alg: k for k, info in zip(keys, infos, strict=True) if info.state == ACTIVE}
+        return cls(keys, active)
+
+    def active(self, alg: str) -> SigningKey:
+        try:
+            return self._active[alg]
+        except KeyError:
+            raise KeyStoreError(f"no active {alg} signing key") from None
+
+    def algorithms(self) -> list[str]:
+        return sorted(self._active)
+
+
+def ensure_active_key(metadata: KeyStore, store: DirectoryKeyStore, alg: str, now: int) -> bool:
+    """Create the first signing key for ``alg`` if none is active; True when one was made.
+
+    The private key is written before its metadata, so a crash in between leaves an unused
+    file, never a published key without its private half.
+    """
+    if any(k.alg == alg and k.state == ACTIVE for k in metadata.list_signing_keys()):
+        return False
+    private = algorithms.generate(alg)
+    kid = algorithms.public_jwk(alg, private)["kid"]
+    store.save(kid, private)
+    metadata.add_signing_key(
+        SigningKeyInfo(kid=kid, alg=alg, state=ACTIVE, created_at=now, activated_at=now)
+    )
+    return True

@@ -1,0 +1,101 @@
+"""The ASGI application: routes, lifespan and the exception handlers that render every error."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy.exc import DBAPIError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from authority.endpoints.discovery import discovery
+from authority.endpoints.health import healthz, readyz
+from authority.endpoints.jwks import jwks
+from authority.endpoints.token import token
+from authority.errors import OAuth2Error, ServerError, TemporarilyUnavailable
+from authority.http import error_response, json_response
+from authority.service import Authority
+from authority.settings import Settings
+from authority.storage.sql import SqlStorage
+
+log = logging.getLogger("authority")
+KEY_RELOAD_SECONDS = 30
+
+ROUTES = [
+    Route("/token", token, methods=["POST"], name="token"),
+    Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
+    Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
+    Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),
+    Route("/healthz", healthz, methods=["GET"], name="healthz"),
+    Route("/readyz", readyz, methods=["GET"], name="readyz"),
+]
+
+
+async def _oauth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuth2Error)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error = "not_found" if exc.status_code == 404 else "invalid_request"
+    body = {"error": error, "error_description": exc.detail}
+    return json_response(body, exc.status_code, dict(exc.headers or {}))
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    log.error("database error on %s: %s", request.url.path, exc.__class__.__name__, exc_info=exc)
+    return error_response(TemporarilyUnavailable())
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s", request.url.path, exc_info=exc)
+    return error_response(ServerError())
+
+
+async def _reload_keys(authority: Authority) -> None:
+    """Pick up keys rotated by another process or the CLI within KEY_RELOAD_SECONDS."""
+    while True:
+        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        try:
+            await run_in_threadpool(authority.reload_keys)
+        except Exception:
+            log.exception("reloading signing keys failed; still using the loaded set")
+
+
+def create_app(settings: Settings | None = None, authority: Authority | None = None) -> Starlette:
+    """Build the app; with no arguments, from ``AUTHORITY_*`` (uvicorn --factory)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = app.state.authority is None
+        if owned:
+            config = settings or Settings.from_env()
+            app.state.authority = Authority(config, SqlStorage.from_url(config.database_url))
+        reloader = asyncio.create_task(_reload_keys(app.state.authority))
+        try:
+            yield
+        finally:
+            reloader.cancel()
+            if owned:
+                app.state.authority.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={
+            OAuth2Error: _oauth_error,
+            HTTPException: _http_error,
+            DBAPIError: _database_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.authority = authority
+    return app

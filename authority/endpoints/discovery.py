@@ -1,0 +1,42 @@
+"""Authorization server metadata (RFC 8414) and its OpenID Connect twin, derived, not written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authority import client_auth
+from authority.http import json_response
+from authority.service import Authority
+
+
+def metadata(authority: Authority, url_for: Any) -> dict[str, Any]:
+    issuer = authority.settings.issuer
+
+    def absolute(name: str) -> str:
+        return issuer + str(url_for(name))
+
+    return {
+        "issuer": issuer,
+        "token_endpoint": absolute("token"),
+        "jwks_uri": absolute("jwks"),
+        "grant_types_supported": authority.grants.grant_types,
+        "token_endpoint_auth_methods_supported": list(client_auth.METHODS),
+        "scopes_supported": authority.storage.scopes_in_use(),
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": authority.ring.algorithms(),
+        "token_endpoint_auth_signing_alg_values_supported": [],
+        "access_token_signing_alg_values_supported": authority.ring.algorithms(),
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "auth_time", "amr",
+        ],
+    }
+
+
+async def discovery(request: Request) -> Response:
+    authority: Authority = request.app.state.authority
+    body = metadata(authority, request.app.router.url_path_for)
+    return json_response(body, headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,39 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authority.http import json_response
+from authority.keys import KeyStoreError
+from authority.service import Authority
+
+log = logging.getLogger("authority")
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up and serving."""
+    return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+async def readyz(request: Request) -> Response:
+    """The database answers and a signing key is loaded: safe to route traffic here."""
+    authority: Authority = request.app.state.authority
+    checks = {"database": "ok", "signing_key": "ok"}
+    try:
+        await run_in_threadpool(authority.storage.ping)
+    except SQLAlchemyError as exc:
+        log.warning("readiness: database unreachable: %s", type(exc).__name__)
+        checks["database"] = "unreachable"
+    try:
+        authority.ring.active(authority.settings.access_token_alg)
+    except KeyStoreError:
+        checks["signing_key"] = "missing"
+    ready = all(v == "ok" for v in checks.values())
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    return json_response(body, 200 if ready else 503, {"Cache-Control": "no-store"})

@@ -1,0 +1,21 @@
+"""The JWKS (RFC 7517 §5): public keys only, cacheable, with an ETag."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authority.service import Authority
+
+
+async def jwks(request: Request) -> Response:
+    authority: Authority = request.app.state.authority
+    ring = authority.ring
+    headers = {
+        "Cache-Control": f"public, max-age={authority.settings.jwks_max_age}",
+        "ETag": ring.etag,
+    }
+    match = request.headers.get("if-none-match")
+    if match is not None and ring.etag in (t.strip() for t in match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(ring.jwks, headers=headers, media_type="application/jwk-set+json")

@@ -1,0 +1,69 @@
+"""The running authority: settings, storage, keys and grants wired together once per process."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from authority.client_auth import CachedClients, ClientAuthenticator
+from authority.grants import GrantContext, GrantRegistry
+from authority.hashing import Passwords, SecretDigest
+from authority.keys import DirectoryKeyStore, KeyRing
+from authority.settings import Settings
+from authority.storage.sql import SqlStorage
+from authority.tokens import Minter
+
+log = logging.getLogger("authority")
+
+
+class Authority:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: SqlStorage,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.clock = clock
+        self.key_store = DirectoryKeyStore(settings.keys_dir)
+        self.digest = SecretDigest(settings.hash_key or self.key_store.hash_key(create=False))
+        self.ring = KeyRing.load(storage, self.key_store)
+        self.ring.active(settings.access_token_alg)  # fail at start, not at the first request
+        self.passwords = Passwords(
+            settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
+        )
+        self.minter = Minter(
+            settings.issuer, settings.access_token_ttl, settings.access_token_alg, self._ring
+        )
+        self.clients = ClientAuthenticator(
+            CachedClients(storage, settings.client_cache_ttl), self.digest
+        )
+        self.grants = GrantRegistry(
+            GrantContext(
+                issuer=settings.issuer,
+                refresh_token_ttl=settings.refresh_token_ttl,
+                session_max_age=settings.session_max_age,
+                minter=self.minter,
+                digest=self.digest,
+                passwords=self.passwords,
+                users=storage,
+                sessions=storage,
+            )
+        )
+
+    def _ring(self) -> KeyRing:
+        return self.ring
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def reload_keys(self) -> None:
+        ring = KeyRing.load(self.storage, self.key_store)
+        if ring.etag != self.ring.etag:
+            log.info("signing keys changed: %s", ", ".join(k.kid for k in ring.keys))
+        self.ring = ring
+
+    def close(self) -> None:
+        self.storage.close()

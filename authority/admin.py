@@ -88,7 +88,9 @@ class Admin:
 
     def create_user(self, username: str, password: str, email: str | None) -> User:
         if not _USERNAME.match(username):
-            raise AdminError("a username holds 1 to 150 characters, no spaces or control characters")
+            raise AdminError(
+                "a username holds 1 to 150 characters, no spaces or control characters"
+            )
         if email is not None and not _EMAIL.match(email):
             raise AdminError(f"{email!r} is not an email address")
         self._check_password(password)

@@ -141,7 +141,9 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
     elif args.action == "delete":
         if not storage.delete_client(args.client_id):
             raise AdminError(f"no client {args.client_id!r}")
-        _emit(args, {"client_id": args.client_id, "deleted": True}, f"client {args.client_id} deleted")
+        _emit(
+            args, {"client_id": args.client_id, "deleted": True}, f"client {args.client_id} deleted"
+        )
     return 0
 
 
@@ -204,14 +206,23 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(init)
     init.set_defaults(func=cmd_init)
 
-    clients = command("clients", "manage OAuth clients").add_subparsers(dest="action", required=True)
+    clients = command("clients", "manage OAuth clients").add_subparsers(
+        dest="action", required=True
+    )
     create = clients.add_parser("create", help="register a client; prints its secret once")
     create.add_argument("name")
-    create.add_argument("--grant", action="append", required=True,
-                        help="client_credentials, password or refresh_token (repeatable)")
+    create.add_argument(
+        "--grant",
+        action="append",
+        required=True,
+        help="client_credentials, password or refresh_token (repeatable)",
+    )
     create.add_argument("--scope", action="append", help='allowed scopes, e.g. "read write"')
-    create.add_argument("--default-scope", action="append",
-                        help="scopes granted when none is asked (default: all allowed)")
+    create.add_argument(
+        "--default-scope",
+        action="append",
+        help="scopes granted when none is asked (default: all allowed)",
+    )
     create.add_argument("--audience", action="append", help="resource URI the client may target")
     json_flag(create)
     listing = clients.add_parser("list", help="list clients")
@@ -274,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"authority: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except SQLAlchemyError as exc:
-        print(f"authority: database error: {exc.__class__.__name__}: {exc.args[0] if exc.args else ''}".splitlines()[0], file=sys.stderr)
+        detail = str(exc.orig or exc).splitlines()[0] if str(exc) else ""
+        print(f"authority: database error: {exc.__class__.__name__}: {detail}", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -16,7 +16,6 @@ from authlib.oauth2.rfc6749.errors import (
 )
 
 __all__ = [
-    "quoted",
     "BasicInvalidClient",
     "InvalidClientError",
     "InvalidGrantError",
@@ -29,13 +28,14 @@ __all__ = [
     "TemporarilyUnavailable",
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
+    "quoted",
 ]
 
 REALM = "authority"
 
 
 def quoted(value: str, limit: int = 80) -> str:
-    """Echo client input in an error_description: RFC 6749 §5.2 allows %x20-21 / %x23-5B / %x5D-7E."""
+    """Client input made safe for error_description (RFC 6749 §5.2 allows %x20-7E but " and \\)."""
     cut = value[:limit]
     return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in cut)
 

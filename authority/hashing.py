@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -48,10 +49,8 @@ class Passwords:
         return PasswordCheck(ok=True)
 
     def _burn(self, password: str) -> None:
-        try:
+        with contextlib.suppress(VerificationError):
             self._hasher.verify(self._dummy, password)
-        except VerificationError:
-            pass
 
 
 class SecretDigest:

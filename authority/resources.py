@@ -13,9 +13,7 @@ def is_resource_uri(value: str) -> bool:
     return bool(parts.scheme and (parts.netloc or parts.path)) and "#" not in value
 
 
-def audience(
-    requested: list[str], allowed: tuple[str, ...], issuer: str
-) -> tuple[str, ...]:
+def audience(requested: list[str], allowed: tuple[str, ...], issuer: str) -> tuple[str, ...]:
     """The ``aud`` of a token: the resources asked for, else the client's default audience.
 
     A client with no audience configured gets tokens for the authority itself (``aud`` =
@@ -25,7 +23,9 @@ def audience(
         return allowed[:1] or (issuer,)
     for resource in requested:
         if not is_resource_uri(resource):
-            raise InvalidTarget(f"resource must be an absolute URI without a fragment: {quoted(resource)}")
+            raise InvalidTarget(
+                f"resource must be an absolute URI without a fragment: {quoted(resource)}"
+            )
         if resource not in allowed:
             raise InvalidTarget(f"this client may not request tokens for {quoted(resource)}")
     return tuple(dict.fromkeys(requested))

@@ -164,7 +164,10 @@ def service_client(admin: Admin) -> Registered:
 def app_client(admin: Admin) -> Registered:
     """A first-party app: password + refresh_token, scopes read/write/admin."""
     client, secret = admin.create_client(
-        "app", ["password", "refresh_token"], ["read", "write", "admin"], ["read", "write"],
+        "app",
+        ["password", "refresh_token"],
+        ["read", "write", "admin"],
+        ["read", "write"],
         ["https://api.example", "https://other.example"],
     )
     return Registered(client.client_id, secret)

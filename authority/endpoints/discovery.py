@@ -31,7 +31,16 @@ def metadata(authority: Authority, url_for: Any) -> dict[str, Any]:
         "token_endpoint_auth_signing_alg_values_supported": [],
         "access_token_signing_alg_values_supported": authority.ring.algorithms(),
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "auth_time", "amr",
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "client_id",
+            "scope",
+            "auth_time",
+            "amr",
         ],
     }
 

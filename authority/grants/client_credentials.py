@@ -15,7 +15,9 @@ class ClientCredentialsGrant:
 
     def issue(self, request: TokenRequest) -> TokenResponse:
         client, params = request.client, request.params
-        scope = scopes.grant(scopes.parse(params.one("scope")), client.scopes, client.default_scopes)
+        scope = scopes.grant(
+            scopes.parse(params.one("scope")), client.scopes, client.default_scopes
+        )
         audience = resources.audience(params.all("resource"), client.audiences, self.context.issuer)
         # RFC 9068 §2.2: with no resource owner, sub is the client's own id. No refresh token.
         token = self.context.minter.access_token(

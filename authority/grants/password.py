@@ -26,14 +26,18 @@ class PasswordGrant:
         ctx, client, params, now = self.context, request.client, request.params, request.now
         username = params.required("username")
         password = params.required("password")
-        scope = scopes.grant(scopes.parse(params.one("scope")), client.scopes, client.default_scopes)
+        scope = scopes.grant(
+            scopes.parse(params.one("scope")), client.scopes, client.default_scopes
+        )
         audience = resources.audience(params.all("resource"), client.audiences, ctx.issuer)
 
         user = ctx.users.get_user_by_username(username) if len(username) <= 150 else None
         # An unknown user costs one argon2 run too, so timing does not reveal who exists.
         check = ctx.passwords.verify(user.password_hash if user else None, password)
         if user is None or not check.ok or user.disabled:
-            log.warning("password grant failed client_id=%s username=%r", client.client_id, username[:150])
+            log.warning(
+                "password grant failed client_id=%s username=%r", client.client_id, username[:150]
+            )
             raise InvalidGrantError(BAD_CREDENTIALS)
         if check.new_hash is not None:
             ctx.users.set_password_hash(user.sub, check.new_hash)

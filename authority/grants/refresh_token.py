@@ -40,7 +40,11 @@ class RefreshTokenGrant:
 
         successor = new_refresh_token()
         rotation = ctx.sessions.rotate_refresh_token(
-            presented_hash, ctx.digest.digest(successor), client.client_id, now, ctx.refresh_token_ttl
+            presented_hash,
+            ctx.digest.digest(successor),
+            client.client_id,
+            now,
+            ctx.refresh_token_ttl,
         )
         if rotation.family is None:
             assert rotation.failure is not None
@@ -72,5 +76,7 @@ def _narrow_audience(requested: list[str], granted: tuple[str, ...]) -> tuple[st
         return granted
     extra = [r for r in requested if r not in granted]
     if extra:
-        raise InvalidTarget(f"resource was not part of the original grant: {quoted(' '.join(extra))}")
+        raise InvalidTarget(
+            f"resource was not part of the original grant: {quoted(' '.join(extra))}"
+        )
     return tuple(dict.fromkeys(requested))

@@ -87,6 +87,8 @@ def to_pem(key: PrivateKey, passphrase: bytes | None = None) -> bytes:
 
 def from_pem(data: bytes, passphrase: bytes | None = None) -> PrivateKey:
     key = serialization.load_pem_private_key(data, password=passphrase)
-    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+    if not isinstance(
+        key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+    ):
         raise ValueError(f"unsupported key type {type(key).__name__}")
     return key

@@ -36,7 +36,9 @@ class RefreshFamilyRow(SQLModel, table=True):
     __tablename__ = "refresh_families"
 
     family_id: str = Field(primary_key=True, max_length=64)
-    client_id: str = Field(max_length=64, index=True, foreign_key="clients.client_id", ondelete="CASCADE")
+    client_id: str = Field(
+        max_length=64, index=True, foreign_key="clients.client_id", ondelete="CASCADE"
+    )
     sub: str = Field(max_length=64, index=True, foreign_key="users.sub", ondelete="CASCADE")
     scope: str = Field(default="", max_length=2000)
     audience: str = Field(default="", max_length=4000)

@@ -8,6 +8,7 @@ RUN pip install --no-cache-dir --prefix=/install .
 FROM python:3.11-slim
 COPY --from=build /install /usr/local
 RUN useradd --system --uid 10001 --home-dir /var/lib/authority --create-home authority
+RUN install -d -o authority -g authority -m 700 /var/lib/authority/keys
 USER authority
 WORKDIR /var/lib/authority
 ENV AUTHORITY_KEYS_DIR=/var/lib/authority/keys

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from authority.admin import Admin, AdminError, client_view, user_view
 from authority.bootstrap import prepare
 from authority.keys import KeyStoreError
-from authority.settings import ConfigError, Settings, is_loopback
+from authority.settings import LOG_LEVELS, ConfigError, Settings, is_loopback
 from authority.storage import Conflict
 from authority.storage.sql import SqlStorage
 
@@ -268,8 +268,10 @@ def _with_admin(func: Callable[[argparse.Namespace, Admin], int], args: argparse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A bad level is reported by Settings as a one-line ConfigError, not a traceback here.
+    level = os.environ.get("AUTHORITY_LOG_LEVEL", "").strip().upper()
     logging.basicConfig(
-        level=os.environ.get("AUTHORITY_LOG_LEVEL", "INFO").upper(),
+        level=level if level in LOG_LEVELS else "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)

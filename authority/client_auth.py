@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ from authority.storage import Client, ClientStore
 BASIC, POST = "client_secret_basic", "client_secret_post"
 METHODS = (BASIC, POST)
 log = logging.getLogger("authority.audit")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -33,20 +34,24 @@ def _basic(header: str) -> Credentials:
         raise BasicInvalidClient("use HTTP Basic or client_secret_post to authenticate")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # bad base64, a non-ASCII header value, or bytes that are not UTF-8
         raise BasicInvalidClient("malformed Basic credentials") from None
     client_id, colon, secret = decoded.partition(":")
     if not colon or not client_id:
         raise BasicInvalidClient("malformed Basic credentials")
     # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
     try:
-        return Credentials(
+        found = Credentials(
             unquote(client_id.replace("+", " "), errors="strict"),
             unquote(secret.replace("+", " "), errors="strict"),
             BASIC,
         )
     except UnicodeDecodeError:
         raise BasicInvalidClient("malformed Basic credentials") from None
+    # As in form bodies: no control characters (PostgreSQL refuses NUL in text outright).
+    if _CONTROL.search(found.client_id) or _CONTROL.search(found.secret):
+        raise BasicInvalidClient("malformed Basic credentials")
+    return found
 
 
 def credentials(authorization: str | None, params: Params) -> Credentials:

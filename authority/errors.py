@@ -12,7 +12,6 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidScopeError,
     OAuth2Error,
     UnauthorizedClientError,
-    UnsupportedGrantTypeError,
 )
 
 __all__ = [
@@ -55,6 +54,12 @@ class InvalidTarget(OAuth2Error):
     """RFC 8707 §2: the requested resource is invalid or not allowed for this client."""
 
     error = "invalid_target"
+
+
+class UnsupportedGrantTypeError(OAuth2Error):
+    """RFC 6749 §5.2. authlib's class of this name takes a grant type and drops the description."""
+
+    error = "unsupported_grant_type"
 
 
 class PayloadTooLarge(InvalidRequestError):

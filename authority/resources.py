@@ -9,7 +9,10 @@ from authority.errors import InvalidTarget, quoted
 
 def is_resource_uri(value: str) -> bool:
     """RFC 8707 §2: an absolute URI with no fragment."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 literal: "https://[::1"
+        return False
     return bool(parts.scheme and (parts.netloc or parts.path)) and "#" not in value
 
 

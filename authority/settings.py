@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -49,6 +50,11 @@ class Settings:
                 "AUTHORITY_DATABASE_URL must be sqlite:///PATH or "
                 "postgresql+psycopg://USER@HOST:PORT/DB"
             )
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"AUTHORITY_LOG_LEVEL={self.log_level!r} is not allowed; "
+                f"use one of {', '.join(LOG_LEVELS)}"
+            )
         if self.hash_key is not None and len(self.hash_key) < 32:
             raise ConfigError("AUTHORITY_HASH_KEY must hold at least 32 bytes (64 hex digits)")
 
@@ -68,6 +74,8 @@ class Settings:
         for name, var in text.items():
             if env.get(var):
                 values[name] = env[var].strip()
+        if "log_level" in values:
+            values["log_level"] = str(values["log_level"]).upper()
         if env.get("AUTHORITY_KEYS_DIR"):
             values["keys_dir"] = Path(env["AUTHORITY_KEYS_DIR"])
         durations = {

@@ -16,6 +16,12 @@ async def jwks(request: Request) -> Response:
         "ETag": ring.etag,
     }
     match = request.headers.get("if-none-match")
-    if match is not None and ring.etag in (t.strip() for t in match.split(",")):
+    if match is not None and _matches(match, ring.etag):
         return Response(status_code=304, headers=headers)
     return Response(ring.jwks, headers=headers, media_type="application/jwk-set+json")
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: If-None-Match compares weakly, and "*" matches any current entity."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)

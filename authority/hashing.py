@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -23,15 +25,21 @@ class PasswordCheck:
 class Passwords:
     """argon2id (RFC 9106) with OWASP parameters by default; unknown users cost the same."""
 
-    def __init__(self, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    def __init__(
+        self, time_cost: int, memory_cost: int, parallelism: int, max_concurrent: int = 0
+    ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
         )
+        # Each argon2 run holds memory_cost KiB: cap how many run at once, so a burst of
+        # logins costs bounded memory and queues instead of starving everything else.
+        self._slots = threading.BoundedSemaphore(max_concurrent or os.cpu_count() or 2)
         # Verified against when the user does not exist, so both paths cost one argon2 run.
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._slots:
+            return self._hasher.hash(password)
 
     def verify(self, stored: str | None, password: str) -> PasswordCheck:
         if len(password.encode()) > MAX_PASSWORD_BYTES:
@@ -41,15 +49,16 @@ class Passwords:
             self._burn(password)
             return PasswordCheck(ok=False)
         try:
-            self._hasher.verify(stored, password)
+            with self._slots:
+                self._hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return PasswordCheck(ok=False)
         if self._hasher.check_needs_rehash(stored):
-            return PasswordCheck(ok=True, new_hash=self._hasher.hash(password))
+            return PasswordCheck(ok=True, new_hash=self.hash(password))
         return PasswordCheck(ok=True)
 
     def _burn(self, password: str) -> None:
-        with contextlib.suppress(VerificationError):
+        with contextlib.suppress(VerificationError), self._slots:
             self._hasher.verify(self._dummy, password)
 
 

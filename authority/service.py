@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from authority.client_auth import CachedClients, ClientAuthenticator
 from authority.grants import GrantContext, GrantRegistry
@@ -52,6 +53,9 @@ class Authority:
                 sessions=storage,
             )
         )
+
+        # Thread limiters of grants that cap their own concurrency; filled by the HTTP edge.
+        self.limiters: dict[str, Any] = {}
 
     def _ring(self) -> KeyRing:
         return self.ring

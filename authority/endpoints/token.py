@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authority import client_auth
 from authority.errors import InvalidRequestError
-from authority.grants import TokenRequest
+from authority.grants import Grant, TokenRequest
 from authority.http import no_store, read_form
 from authority.service import Authority
 
@@ -25,7 +25,19 @@ async def token(request: Request) -> Response:
     authority.grants.check_allowed(grant, client)
     token_request = TokenRequest(client=client, params=params, now=authority.now())
     if grant.blocking:
-        result = await run_in_threadpool(grant.issue, token_request)
+        limiter = _limiter(authority, grant)
+        result = await anyio.to_thread.run_sync(grant.issue, token_request, limiter=limiter)
     else:
         result = grant.issue(token_request)
     return no_store(result.as_dict())
+
+
+def _limiter(authority: Authority, grant: Grant) -> anyio.CapacityLimiter | None:
+    """A thread limiter of its own for a grant that caps itself (slow logins queue here,
+    on the event loop, and never take the threads that refreshes need)."""
+    if not grant.max_threads:
+        return None
+    limiter = authority.limiters.get(grant.grant_type)
+    if limiter is None:
+        limiter = authority.limiters[grant.grant_type] = anyio.CapacityLimiter(grant.max_threads)
+    return limiter

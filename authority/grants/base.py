@@ -52,7 +52,9 @@ class GrantContext:
 
 class Grant(Protocol):
     grant_type: ClassVar[str]
-    # True when the grant does slow work (a password hash) and must leave the event loop.
+    # True when the grant does slow or blocking work and must leave the event loop.
     blocking: ClassVar[bool]
+    # How many requests of this grant may run in threads at once (0: the shared default).
+    max_threads: ClassVar[int]
 
     def issue(self, request: TokenRequest) -> TokenResponse: ...

@@ -8,7 +8,8 @@ from authority.grants.base import GrantContext, TokenRequest, TokenResponse
 
 class ClientCredentialsGrant:
     grant_type = "client_credentials"
-    blocking = False
+    blocking = False  # no I/O: a signature and a cached client
+    max_threads = 0
 
     def __init__(self, context: GrantContext) -> None:
         self.context = context

@@ -21,6 +21,7 @@ _REASONS = {
 class RefreshTokenGrant:
     grant_type = "refresh_token"
     blocking = True  # several statements in one transaction: keep the event loop free
+    max_threads = 0
 
     def __init__(self, context: GrantContext) -> None:
         self.context = context

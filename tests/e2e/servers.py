@@ -1,0 +1,95 @@
+"""Real ``authority`` console-script processes under uvicorn, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BIN = Path(sys.executable).parent
+AUTHORITY = shutil.which("authority", path=str(BIN)) or str(BIN / "authority")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(database_url: str, keys_dir: Path, issuer: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHORITY_")}
+    env.update(
+        AUTHORITY_DATABASE_URL=database_url,
+        AUTHORITY_KEYS_DIR=str(keys_dir),
+        AUTHORITY_ISSUER=issuer,
+        AUTHORITY_ARGON2_TIME_COST="1",
+        AUTHORITY_ARGON2_MEMORY_COST="1024",
+        AUTHORITY_LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> dict[str, Any]:
+    """Run the installed console script with --json and return its one JSON object."""
+    done = subprocess.run(
+        [AUTHORITY, *args, "--json"],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+@contextmanager
+def serve(
+    env: dict[str, str], port: int, *extra: str, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``authority serve`` in its own process group; yields once /readyz answers 200."""
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(
+        [AUTHORITY, "serve", "--port", str(port), *extra],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"authority serve exited with {proc.returncode}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("authority serve did not become ready in 30 s")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if log:
+            out.close()  # type: ignore[union-attr]

@@ -1,0 +1,125 @@
+"""The installed console script, provisioned through its CLI, serving over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from tests.e2e.servers import cli, environment, free_port, serve
+
+pytestmark = pytest.mark.e2e
+API = "https://api.example"
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path):
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    env = environment(database_url, tmp_path / "keys", issuer, AUTHORITY_CLIENT_CACHE_TTL="1")
+    with serve(env, port, log=tmp_path / "serve.log"):
+        yield env, issuer
+
+
+def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
+    env, issuer = server
+    service = cli(
+        env,
+        "clients",
+        "create",
+        "svc",
+        "--grant",
+        "client_credentials",
+        "--scope",
+        "read write",
+        "--audience",
+        API,
+    )
+    app = cli(
+        env,
+        "clients",
+        "create",
+        "web",
+        "--grant",
+        "password",
+        "--grant",
+        "refresh_token",
+        "--scope",
+        "read",
+    )
+    user = cli(env, "users", "create", "alice", "--password-stdin", stdin="s3cret-passphrase\n")
+
+    metadata = httpx.get(f"{issuer}/.well-known/oauth-authorization-server").json()
+    assert metadata["issuer"] == issuer
+    token_url = metadata["token_endpoint"]
+    jwks = jwt.PyJWKClient(metadata["jwks_uri"], cache_keys=True)
+
+    def verify(token: str, audience: str) -> dict:
+        key = jwks.get_signing_key_from_jwt(token)
+        header = jwt.get_unverified_header(token)
+        assert header["typ"] == "at+jwt"
+        return jwt.decode(token, key.key, algorithms=["ES256"], audience=audience, issuer=issuer)
+
+    cc = httpx.post(
+        token_url,
+        data={"grant_type": "client_credentials", "scope": "read"},
+        auth=(service["client_id"], service["client_secret"]),
+    )
+    assert cc.status_code == 200, cc.text
+    assert cc.headers["cache-control"] == "no-store"
+    assert "refresh_token" not in cc.json()
+    claims = verify(cc.json()["access_token"], API)
+    assert claims["sub"] == service["client_id"] and claims["scope"] == "read"
+
+    pw = httpx.post(
+        token_url,
+        data={
+            "grant_type": "password",
+            "username": "alice",
+            "password": "s3cret-passphrase",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+        },
+    )
+    assert pw.status_code == 200, pw.text
+    claims = verify(pw.json()["access_token"], issuer)
+    assert claims["sub"] == user["sub"] and "auth_time" in claims
+
+    rt = httpx.post(
+        token_url,
+        data={"grant_type": "refresh_token", "refresh_token": pw.json()["refresh_token"]},
+        auth=(app["client_id"], app["client_secret"]),
+    )
+    assert rt.status_code == 200, rt.text
+    assert rt.json()["refresh_token"] != pw.json()["refresh_token"]
+    assert verify(rt.json()["access_token"], issuer)["sub"] == user["sub"]
+
+    replay = httpx.post(
+        token_url,
+        data={"grant_type": "refresh_token", "refresh_token": pw.json()["refresh_token"]},
+        auth=(app["client_id"], app["client_secret"]),
+    )
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+
+
+def test_a_disabled_client_is_refused_by_the_running_server(server):
+    env, issuer = server
+    service = cli(
+        env, "clients", "create", "svc", "--grant", "client_credentials", "--scope", "read"
+    )
+    auth = (service["client_id"], service["client_secret"])
+    data = {"grant_type": "client_credentials"}
+    assert httpx.post(f"{issuer}/token", data=data, auth=auth).status_code == 200
+    cli(env, "clients", "disable", service["client_id"])
+    # The server caches a client for AUTHORITY_CLIENT_CACHE_TTL (1 s here): the stated bound.
+    disabled_at = time.monotonic()
+    status = 200
+    while status == 200 and time.monotonic() - disabled_at < 5:
+        status = httpx.post(f"{issuer}/token", data=data, auth=auth).status_code
+        time.sleep(0.05)
+    assert status == 401
+    assert time.monotonic() - disabled_at < 1.5

@@ -6,7 +6,7 @@ import re
 
 from authority.errors import InvalidScopeError
 
-_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+\Z")  # \Z: "$" allows a final \n
 
 
 def parse(raw: str | None) -> tuple[str, ...] | None:

@@ -139,6 +139,12 @@ def _check_issuer(issuer: str) -> None:
     parts = urlsplit(issuer)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"AUTHORITY_ISSUER={issuer!r} must be an absolute https URL")
+    try:
+        port_ok = parts.port != 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if not port_ok or "@" in parts.netloc or any(c.isspace() for c in issuer):
+        raise ConfigError(f"AUTHORITY_ISSUER={issuer!r} must be a plain URL: host[:port] only")
     if parts.query or parts.fragment:
         raise ConfigError(f"AUTHORITY_ISSUER={issuer!r} must have no query or fragment")
     if issuer.endswith("/"):

@@ -12,13 +12,14 @@ from typing import Any
 from authority import resources, scopes
 from authority.grants import GRANT_TYPES
 from authority.hashing import MAX_PASSWORD_BYTES, Passwords, SecretDigest, new_secret
-from authority.keys import DirectoryKeyStore
-from authority.settings import Settings
-from authority.storage import Client, User
+from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
+from authority.keys.lifecycle import Timings
+from authority.settings import ALGORITHMS, Settings
+from authority.storage import Client, SigningKeyInfo, User
 from authority.storage.sql import SqlStorage
 
-_USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,150}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,150}\Z")  # \Z: "$" allows a final \n
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\Z")
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -46,6 +47,7 @@ class Admin:
         scope: list[str],
         default_scope: list[str] | None,
         audiences: list[str],
+        access_token_alg: str | None = None,
     ) -> tuple[Client, str]:
         if not name.strip() or len(name) > 200:
             raise AdminError("a client name must hold 1 to 200 characters")
@@ -63,6 +65,8 @@ class Admin:
         bad = [a for a in audiences if not resources.is_resource_uri(a)]
         if bad:
             raise AdminError(f"--audience must be an absolute URI without fragment: {bad[0]}")
+        if access_token_alg is not None:
+            self._check_signing_alg(access_token_alg)
         secret = new_secret()
         client = Client(
             client_id=secrets.token_urlsafe(16),
@@ -74,9 +78,19 @@ class Admin:
             audiences=tuple(dict.fromkeys(audiences)),
             disabled=False,
             created_at=int(time.time()),
+            access_token_alg=access_token_alg,
         )
         self.storage.add_client(client)
         return client, secret
+
+    def _check_signing_alg(self, alg: str) -> None:
+        if alg not in ALGORITHMS:
+            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
+        if not any(k.alg == alg and k.state == "active" for k in self.storage.list_signing_keys()):
+            raise AdminError(
+                f"no {alg} key signs yet: run 'authority keys generate --alg {alg}', then "
+                f"'authority keys rotate --alg {alg}' once it has been published long enough"
+            )
 
     def client(self, client_id: str) -> Client:
         client = self.storage.get_client(client_id)
@@ -123,6 +137,52 @@ class Admin:
             raise AdminError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
         if len(password.encode()) > MAX_PASSWORD_BYTES:
             raise AdminError(f"a password may hold at most {MAX_PASSWORD_BYTES} bytes")
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def rotate_keys(
+        self, alg: str | None, force: bool, now_: bool, revoke_current: bool
+    ) -> list[lifecycle.RotationReport]:
+        if revoke_current and not now_:
+            raise AdminError("--revoke-current is for an emergency rotation: add --now")
+        keys = self.storage.list_signing_keys()
+        algs = [alg] if alg else sorted({k.alg for k in keys if k.state in ("active", "next")})
+        if revoke_current and len(algs) > 1:
+            raise AdminError("name the compromised key's algorithm with --alg")
+        private = private_keys(self.settings)
+        timings = Timings.from_settings(self.settings)
+        now = int(time.time())
+        try:
+            return [
+                lifecycle.rotate(
+                    self.storage, private, a, now, timings, force or now_, revoke_current
+                )
+                for a in algs
+            ]
+        except lifecycle.RotationRefused as exc:
+            raise AdminError(str(exc)) from None
+
+    def generate_key(self, alg: str) -> SigningKeyInfo:
+        if alg not in ALGORITHMS:
+            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
+        private = private_keys(self.settings)
+        try:
+            return lifecycle.add_next(self.storage, private, alg, int(time.time()))
+        except lifecycle.RotationRefused as exc:
+            raise AdminError(str(exc)) from None
+
+    def prune_keys(self) -> list[str]:
+        return lifecycle.prune(self.storage, private_keys(self.settings), int(time.time()))
+
+    def public_jwks(self) -> dict[str, Any]:
+        ring = KeyRing.load(self.storage, private_keys(self.settings))
+        return {"keys": [k.public_jwk for k in ring.keys]}
+
+
+def key_view(key: SigningKeyInfo) -> dict[str, Any]:
+    view = asdict(key)
+    del view["sealed"]
+    return view
 
 
 def client_view(client: Client) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from authority.settings import Settings
 from authority.storage.sql import SqlStorage
 
 log = logging.getLogger("authority")
-KEY_RELOAD_SECONDS = 30
 
 ROUTES = [
     Route("/token", token, methods=["POST"], name="token"),
@@ -60,14 +59,15 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(ServerError())
 
 
-async def _reload_keys(authority: Authority) -> None:
-    """Pick up keys rotated by another process or the CLI within KEY_RELOAD_SECONDS."""
+async def _maintain_keys(authority: Authority) -> None:
+    """Rotate when due, prune, and pick up rotations made elsewhere, every reload period:
+    that period bounds how long a replica signs with a key another process retired."""
     while True:
-        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        await asyncio.sleep(authority.settings.key_reload_seconds)
         try:
-            await run_in_threadpool(authority.reload_keys)
+            await run_in_threadpool(authority.maintain_keys)
         except Exception:
-            log.exception("reloading signing keys failed; still using the loaded set")
+            log.exception("key maintenance failed; still using the loaded keys")
 
 
 def create_app(settings: Settings | None = None, authority: Authority | None = None) -> Starlette:
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         if owned:
             config = settings or Settings.from_env()
             app.state.authority = Authority(config, SqlStorage.from_url(config.database_url))
-        reloader = asyncio.create_task(_reload_keys(app.state.authority))
+        reloader = asyncio.create_task(_maintain_keys(app.state.authority))
         try:
             yield
         finally:

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from authority.admin import Admin, AdminError, client_view, user_view
+from authority.admin import Admin, AdminError, client_view, key_view, user_view
 from authority.bootstrap import prepare
 from authority.keys import KeyStoreError
-from authority.settings import LOG_LEVELS, ConfigError, Settings, is_loopback
+from authority.settings import ALGORITHMS, LOG_LEVELS, ConfigError, Settings, is_loopback
 from authority.storage import Conflict
 from authority.storage.sql import SqlStorage
 
@@ -114,6 +114,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             _words(args.scope),
             _words(args.default_scope) if args.default_scope is not None else None,
             args.audience or [],
+            args.alg,
         )
         data = {**client_view(client), "client_secret": secret}
         _emit(
@@ -174,10 +175,34 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
 # -- keys -----------------------------------------------------------------------------------
 
 
+def _when(epoch: int | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) if epoch else "-"
+
+
 def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
-    keys = [vars(k) for k in admin.storage.list_signing_keys()]
-    columns = ["kid", "alg", "state", "created_at", "activated_at", "retired_at"]
-    _emit(args, {"keys": keys}, _table(keys, columns))
+    if args.action == "list":
+        keys = [key_view(k) for k in admin.storage.list_signing_keys()]
+        stamps = ["created_at", "activated_at", "retired_at", "removable_at"]
+        rows = [{**k, **{s: _when(k[s]) for s in stamps}} for k in keys]
+        _emit(args, {"keys": keys}, _table(rows, ["kid", "alg", "state", *stamps]))
+    elif args.action == "rotate":
+        reports = admin.rotate_keys(args.alg, args.force, args.now, args.revoke_current)
+        lines = []
+        for r in reports:
+            lines.append(f"{r.alg}: {r.activated} now signs; new next key {r.created_next}")
+            if r.retired:
+                lines.append(f"{r.alg}: {r.retired} retired (published until its tokens expire)")
+        for w in (w for r in reports for w in r.warnings):
+            print(f"authority: warning: {w}", file=sys.stderr)
+        _emit(args, {"rotations": [vars(r) for r in reports]}, "\n".join(lines))
+    elif args.action == "generate":
+        info = admin.generate_key(args.alg)
+        _emit(args, key_view(info), f"{info.alg} next key {info.kid} published")
+    elif args.action == "prune":
+        removed = admin.prune_keys()
+        _emit(args, {"removed": removed}, "removed: " + (", ".join(removed) or "nothing"))
+    elif args.action == "export-public":
+        print(json.dumps(admin.public_jwks(), indent=None if args.json else 2))
     return 0
 
 
@@ -224,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="scopes granted when none is asked (default: all allowed)",
     )
     create.add_argument("--audience", action="append", help="resource URI the client may target")
+    create.add_argument(
+        "--alg",
+        choices=ALGORITHMS,
+        help="sign this client's access tokens with ALG (default: the server's)",
+    )
     json_flag(create)
     listing = clients.add_parser("list", help="list clients")
     json_flag(listing)
@@ -252,6 +282,31 @@ def build_parser() -> argparse.ArgumentParser:
     keys = command("keys", "signing keys").add_subparsers(dest="action", required=True)
     klist = keys.add_parser("list", help="list signing keys and their states")
     json_flag(klist)
+    rotate = keys.add_parser(
+        "rotate", help="next -> active, active -> retired, and publish a new next key"
+    )
+    rotate.add_argument("--alg", choices=ALGORITHMS, help="one algorithm (default: all)")
+    rotate.add_argument(
+        "--force",
+        action="store_true",
+        help="promote a next key published for less than the JWKS cache lifetime",
+    )
+    rotate.add_argument(
+        "--now", action="store_true", help="emergency rotation: promote at once (implies --force)"
+    )
+    rotate.add_argument(
+        "--revoke-current",
+        action="store_true",
+        help="with --now: the current key leaves the JWKS at once (compromised)",
+    )
+    json_flag(rotate)
+    generate = keys.add_parser("generate", help="publish a next key for an algorithm")
+    generate.add_argument("--alg", choices=ALGORITHMS, required=True)
+    json_flag(generate)
+    prune = keys.add_parser("prune", help="remove retired keys whose tokens have all expired")
+    json_flag(prune)
+    export = keys.add_parser("export-public", help="print the JWKS for offline verifiers")
+    json_flag(export)
     for name, func in (("clients", cmd_clients), ("users", cmd_users), ("keys", cmd_keys)):
         sub.choices[name].set_defaults(admin_func=func)
     return parser

@@ -10,7 +10,8 @@ from typing import Any
 from authority.client_auth import CachedClients, ClientAuthenticator
 from authority.grants import GrantContext, GrantRegistry
 from authority.hashing import Passwords, SecretDigest
-from authority.keys import DirectoryKeyStore, KeyRing
+from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
+from authority.keys.lifecycle import Timings
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
 from authority.tokens import Minter
@@ -28,9 +29,11 @@ class Authority:
         self.settings = settings
         self.storage = storage
         self.clock = clock
-        self.key_store = DirectoryKeyStore(settings.keys_dir)
-        self.digest = SecretDigest(settings.hash_key or self.key_store.hash_key(create=False))
-        self.ring = KeyRing.load(storage, self.key_store)
+        self.private_keys = private_keys(settings)
+        self.timings = Timings.from_settings(settings)
+        hash_key = settings.hash_key or DirectoryKeyStore(settings.keys_dir).hash_key(False)
+        self.digest = SecretDigest(hash_key)
+        self.ring = KeyRing.load(storage, self.private_keys)
         self.ring.active(settings.access_token_alg)  # fail at start, not at the first request
         self.passwords = Passwords(
             settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
@@ -64,10 +67,36 @@ class Authority:
         return int(self.clock())
 
     def reload_keys(self) -> None:
-        ring = KeyRing.load(self.storage, self.key_store)
+        ring = KeyRing.load(self.storage, self.private_keys, previous=self.ring)
         if ring.etag != self.ring.etag:
-            log.info("signing keys changed: %s", ", ".join(k.kid for k in ring.keys))
+            log.info("published keys now: %s", ", ".join(k.kid for k in ring.keys))
         self.ring = ring
+
+    def maintain_keys(self) -> list[lifecycle.RotationReport]:
+        """The periodic key task: scheduled rotation, pruning, then reload.
+
+        Every replica runs it every ``key_reload_seconds``; the conditional updates in the
+        lifecycle make sure one rotation happens however many replicas find it due.
+        """
+        now = self.now()
+        reports = []
+        for alg in self.ring.algorithms():
+            report = lifecycle.rotate_if_due(
+                self.storage, self.private_keys, alg, now, self.timings
+            )
+            if report is not None:
+                log.info(
+                    "scheduled rotation: %s now signs %s; %s retired",
+                    report.activated,
+                    alg,
+                    report.retired,
+                )
+                reports.append(report)
+        removed = lifecycle.prune(self.storage, self.private_keys, now)
+        if removed:
+            log.info("removed expired signing keys: %s", ", ".join(removed))
+        self.reload_keys()
+        return reports
 
     def close(self) -> None:
         self.storage.close()

@@ -37,6 +37,11 @@ class Settings:
     argon2_parallelism: int = 1
     hash_key: bytes | None = field(default=None, repr=False)
     log_level: str = "INFO"
+    keys_store: str = "dir"
+    keys_passphrase: bytes | None = field(default=None, repr=False)
+    key_rotation_days: int = 30
+    key_reload_seconds: int = 30
+    clock_leeway: int = 60
 
     def __post_init__(self) -> None:
         _check_issuer(self.issuer)
@@ -55,6 +60,20 @@ class Settings:
                 f"AUTHORITY_LOG_LEVEL={self.log_level!r} is not allowed; "
                 f"use one of {', '.join(LOG_LEVELS)}"
             )
+        if self.keys_store not in ("dir", "database"):
+            raise ConfigError(
+                f"AUTHORITY_KEYS_STORE={self.keys_store!r} is not allowed; use dir or database"
+            )
+        if self.keys_store == "database" and not self.keys_passphrase:
+            raise ConfigError(
+                "AUTHORITY_KEYS_STORE=database needs AUTHORITY_KEYS_PASSPHRASE (keys are "
+                "encrypted with it)"
+            )
+        if self.keys_store == "database" and self.hash_key is None:
+            raise ConfigError(
+                "AUTHORITY_KEYS_STORE=database needs AUTHORITY_HASH_KEY (64+ hex digits), "
+                "since replicas share no key folder"
+            )
         if self.hash_key is not None and len(self.hash_key) < 32:
             raise ConfigError("AUTHORITY_HASH_KEY must hold at least 32 bytes (64 hex digits)")
 
@@ -70,6 +89,7 @@ class Settings:
             "database_url": "AUTHORITY_DATABASE_URL",
             "access_token_alg": "AUTHORITY_ACCESS_TOKEN_ALG",
             "log_level": "AUTHORITY_LOG_LEVEL",
+            "keys_store": "AUTHORITY_KEYS_STORE",
         }
         for name, var in text.items():
             if env.get(var):
@@ -84,6 +104,8 @@ class Settings:
             "session_max_age": ("AUTHORITY_SESSION_MAX_AGE", 60, 400 * 86400),
             "jwks_max_age": ("AUTHORITY_JWKS_MAX_AGE", 0, 86400),
             "client_cache_ttl": ("AUTHORITY_CLIENT_CACHE_TTL", 0, 300),
+            "key_reload_seconds": ("AUTHORITY_KEY_RELOAD_SECONDS", 1, 3600),
+            "clock_leeway": ("AUTHORITY_CLOCK_LEEWAY", 0, 600),
         }
         for name, (var, low, high) in durations.items():
             if env.get(var):
@@ -92,6 +114,7 @@ class Settings:
             "argon2_time_cost": ("AUTHORITY_ARGON2_TIME_COST", 1, 20),
             "argon2_memory_cost": ("AUTHORITY_ARGON2_MEMORY_COST", 8, 4 * 1024 * 1024),
             "argon2_parallelism": ("AUTHORITY_ARGON2_PARALLELISM", 1, 16),
+            "key_rotation_days": ("AUTHORITY_KEY_ROTATION_DAYS", 0, 3650),
         }
         for name, (var, low, high) in integers.items():
             if env.get(var):
@@ -101,6 +124,8 @@ class Settings:
                 values["hash_key"] = bytes.fromhex(env["AUTHORITY_HASH_KEY"].strip())
             except ValueError:
                 raise ConfigError("AUTHORITY_HASH_KEY must be hex (64+ hex digits)") from None
+        if env.get("AUTHORITY_KEYS_PASSPHRASE"):
+            values["keys_passphrase"] = env["AUTHORITY_KEYS_PASSPHRASE"].encode()
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

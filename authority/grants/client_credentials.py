@@ -27,5 +27,6 @@ class ClientCredentialsGrant:
             scope=scope,
             audience=audience,
             now=request.now,
+            alg=client.access_token_alg,
         )
         return TokenResponse(token, scope)

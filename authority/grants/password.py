@@ -53,6 +53,7 @@ class PasswordGrant:
             now=now,
             auth_time=now,
             amr=("pwd",),
+            alg=client.access_token_alg,
         )
         refresh = None
         if "refresh_token" in client.grant_types:

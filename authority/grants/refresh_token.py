@@ -35,7 +35,8 @@ class RefreshTokenGrant:
         if requested_scope is not None or requested_resources:
             # Check narrowing before consuming, so a bad request does not end the session.
             family = ctx.sessions.peek_family(presented_hash)
-            if family is not None:
+            # Only against the client's own session: another client learns nothing of it.
+            if family is not None and family.client_id == client.client_id:
                 scopes.narrow(requested_scope, family.scope)
                 _narrow_audience(requested_resources, family.audience)
 
@@ -68,6 +69,7 @@ class RefreshTokenGrant:
             now=now,
             auth_time=family.auth_time,
             amr=("pwd",),
+            alg=client.access_token_alg,
         )
         return TokenResponse(token, scope, successor)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authority.keys import algorithms
-from authority.keys.store import DirectoryKeyStore, KeyStoreError
+from authority.keys.store import KeyStoreError, PrivateKeys
 from authority.storage import KeyStore, SigningKeyInfo
 
 ACTIVE, NEXT, RETIRED = "active", "next", "retired"
@@ -31,18 +31,18 @@ class SigningKey:
     header_b64: str = field(repr=False)
 
 
-def _load(info: SigningKeyInfo, store: DirectoryKeyStore) -> SigningKey:
-    private = store.load(info.kid)
-    if not algorithms.matches(info.alg, private):
+def _load(info: SigningKeyInfo, private: PrivateKeys) -> SigningKey:
+    key = private.open(info)
+    if not algorithms.matches(info.alg, key):
         raise KeyStoreError(f"signing key {info.kid} does not match its algorithm {info.alg}")
-    jwk = algorithms.public_jwk(info.alg, private)
+    jwk = algorithms.public_jwk(info.alg, key)
     if jwk["kid"] != info.kid:
-        raise KeyStoreError(f"signing key file for {info.kid} holds a different key")
+        raise KeyStoreError(f"the private key kept for {info.kid} is a different key")
     header = {"alg": info.alg, "typ": "at+jwt", "kid": info.kid}
     return SigningKey(
         kid=info.kid,
         alg=info.alg,
-        sign=algorithms.signer(info.alg, private),
+        sign=algorithms.signer(info.alg, key),
         public_jwk=jwk,
         header_b64=b64url(json.dumps(header, separators=(",", ":")).encode()),
     )
@@ -60,9 +60,13 @@ class KeyRing:
         self.etag = '"' + hashlib.sha256(self.jwks).hexdigest()[:32] + '"'
 
     @classmethod
-    def load(cls, metadata: KeyStore, store: DirectoryKeyStore) -> KeyRing:
+    def load(
+        cls, metadata: KeyStore, private: PrivateKeys, previous: KeyRing | None = None
+    ) -> KeyRing:
+        """Read the published keys; keys already parsed by ``previous`` are reused."""
+        known = {k.kid: k for k in previous.keys} if previous else {}
         infos = [k for k in metadata.list_signing_keys() if k.state in PUBLISHED]
-        keys = [_load(info, store) for info in infos]
+        keys = [known.get(info.kid) or _load(info, private) for info in infos]
         active = {k.alg: k for k, info in zip(keys, infos, strict=True) if info.state == ACTIVE}
         return cls(keys, active)
 
@@ -76,18 +80,16 @@ class KeyRing:
         return sorted(self._active)
 
 
-def ensure_active_key(metadata: KeyStore, store: DirectoryKeyStore, alg: str, now: int) -> bool:
-    """Create the first signing key for ``alg`` if none is active; True when one was made.
-
-    The private key is written before its metadata, so a crash in between leaves an unused
-    file, never a published key without its private half.
-    """
+def ensure_active_key(metadata: KeyStore, store: PrivateKeys, alg: str, now: int) -> bool:
+    """Create the first signing key for ``alg`` if none is active; True when one was made."""
     if any(k.alg == alg and k.state == ACTIVE for k in metadata.list_signing_keys()):
         return False
-    private = algorithms.generate(alg)
-    kid = algorithms.public_jwk(alg, private)["kid"]
-    store.save(kid, private)
+    key = algorithms.generate(alg)
+    kid = algorithms.public_jwk(alg, key)["kid"]
+    sealed = store.seal(kid, key)
     metadata.add_signing_key(
-        SigningKeyInfo(kid=kid, alg=alg, state=ACTIVE, created_at=now, activated_at=now)
+        SigningKeyInfo(
+            kid=kid, alg=alg, state=ACTIVE, created_at=now, activated_at=now, sealed=sealed
+        )
     )
     return True

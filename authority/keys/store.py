@@ -1,18 +1,38 @@
-"""The key store on disk: PKCS#8 PEM files (mode 0600) and the secret-hash key."""
+"""Where private keys live: PEM files in a folder, or sealed in the database.
+
+Both hold PKCS#8; with AUTHORITY_KEYS_PASSPHRASE the PEM is encrypted (PKCS#8
+EncryptedPrivateKeyInfo, a key-encryption key derived from the passphrase). The folder also
+holds the secret-hash key.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
+from typing import Protocol
 
 from authority.keys.algorithms import PrivateKey, from_pem, to_pem
+from authority.storage import SigningKeyInfo
 
 HASH_KEY_FILE = "hash.key"
 
 
 class KeyStoreError(RuntimeError):
     """The key store cannot be used; the message is one line an operator can act on."""
+
+
+class PrivateKeys(Protocol):
+    def seal(self, kid: str, key: PrivateKey) -> bytes | None:
+        """Keep ``key``; return what the metadata row must carry (None: kept elsewhere)."""
+
+    def open(self, info: SigningKeyInfo) -> PrivateKey: ...
+
+    def discard(self, kid: str) -> None: ...
+
+    def orphans(self, known: set[str], older_than: int) -> list[str]:
+        """Private keys kept here for over ``older_than`` seconds with no metadata row."""
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -28,9 +48,35 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _decode(kid: str, data: bytes, passphrase: bytes | None, where: str) -> PrivateKey:
+    try:
+        return from_pem(data, passphrase)
+    except TypeError:
+        if passphrase:
+            raise KeyStoreError(
+                f"signing key {kid} in {where} is not encrypted but AUTHORITY_KEYS_PASSPHRASE "
+                "is set; unset it or re-encrypt the key"
+            ) from None
+        raise KeyStoreError(
+            f"signing key {kid} in {where} is encrypted; set AUTHORITY_KEYS_PASSPHRASE"
+        ) from None
+    except ValueError:
+        if passphrase:
+            raise KeyStoreError(
+                f"signing key {kid} in {where} cannot be decrypted: wrong AUTHORITY_KEYS_PASSPHRASE"
+            ) from None
+        raise KeyStoreError(f"signing key {kid} in {where} cannot be read") from None
+
+
 class DirectoryKeyStore:
-    def __init__(self, directory: Path) -> None:
+    """AUTHORITY_KEYS_STORE=dir: one ``<kid>.pem`` (0600) per key in AUTHORITY_KEYS_DIR."""
+
+    def __init__(self, directory: Path, passphrase: bytes | None = None) -> None:
         self.directory = directory
+        self._passphrase = passphrase
+
+    def __repr__(self) -> str:
+        return f"DirectoryKeyStore({str(self.directory)!r})"
 
     def _path(self, kid: str) -> Path:
         if not kid or "/" in kid or kid.startswith("."):
@@ -38,19 +84,40 @@ class DirectoryKeyStore:
         return self.directory / f"{kid}.pem"
 
     def save(self, kid: str, key: PrivateKey) -> None:
-        _write_private(self._path(kid), to_pem(key))
+        _write_private(self._path(kid), to_pem(key, self._passphrase))
 
     def load(self, kid: str) -> PrivateKey:
         path = self._path(kid)
         try:
-            return from_pem(path.read_bytes())
+            data = path.read_bytes()
         except FileNotFoundError:
             raise KeyStoreError(
                 f"signing key {kid} is in the database but {path} is missing; restore it from "
                 "a backup, or point AUTHORITY_KEYS_DIR at the right folder"
             ) from None
-        except (ValueError, TypeError) as exc:
-            raise KeyStoreError(f"signing key file {path} cannot be read: {exc}") from None
+        except OSError as exc:
+            raise KeyStoreError(f"signing key file {path} cannot be read: {exc.strerror}") from None
+        return _decode(kid, data, self._passphrase, str(path))
+
+    def seal(self, kid: str, key: PrivateKey) -> bytes | None:
+        self.save(kid, key)
+        return None
+
+    def open(self, info: SigningKeyInfo) -> PrivateKey:
+        return self.load(info.kid)
+
+    def discard(self, kid: str) -> None:
+        self._path(kid).unlink(missing_ok=True)
+
+    def orphans(self, known: set[str], older_than: int) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        cutoff = time.time() - older_than
+        return sorted(
+            p.stem
+            for p in self.directory.glob("*.pem")
+            if p.stem not in known and p.stat().st_mtime < cutoff
+        )
 
     def hash_key(self, create: bool) -> bytes:
         """The key under which client secrets and refresh tokens are hashed."""
@@ -78,3 +145,31 @@ class DirectoryKeyStore:
         if len(key) < 32:
             raise KeyStoreError(f"{path} holds fewer than 32 bytes")
         return key
+
+
+class DatabaseKeyStore:
+    """AUTHORITY_KEYS_STORE=database: encrypted PEM in the key's own metadata row, for replicas
+    that share no disk. Key and metadata are written in one statement, so neither can exist
+    without the other."""
+
+    def __init__(self, passphrase: bytes) -> None:
+        if not passphrase:
+            raise KeyStoreError("AUTHORITY_KEYS_STORE=database needs AUTHORITY_KEYS_PASSPHRASE")
+        self._passphrase = passphrase
+
+    def __repr__(self) -> str:
+        return "DatabaseKeyStore(passphrase=***)"
+
+    def seal(self, kid: str, key: PrivateKey) -> bytes | None:
+        return to_pem(key, self._passphrase)
+
+    def open(self, info: SigningKeyInfo) -> PrivateKey:
+        if info.sealed is None:
+            raise KeyStoreError(f"signing key {info.kid} has no private key in the database")
+        return _decode(info.kid, info.sealed, self._passphrase, "the database")
+
+    def discard(self, kid: str) -> None:
+        """The row's private key is cleared by the storage update that retires it."""
+
+    def orphans(self, known: set[str], older_than: int) -> list[str]:
+        return []

@@ -49,5 +49,18 @@ class SessionStore(Protocol):
 
 
 class KeyStore(Protocol):
+    """Signing-key metadata (and, for the database store, the sealed private keys)."""
+
     def list_signing_keys(self) -> list[SigningKeyInfo]: ...
     def add_signing_key(self, key: SigningKeyInfo) -> None: ...
+    def swap_signing_keys(
+        self,
+        retire: str | None,
+        promote: str | None,
+        new_next: SigningKeyInfo | None,
+        now: int,
+        removable_at: int,
+        revoke: bool = False,
+    ) -> bool: ...
+    def remove_signing_keys(self, kids: list[str]) -> None: ...
+    def delete_signing_key(self, kid: str) -> None: ...

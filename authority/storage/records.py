@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -17,6 +17,7 @@ class Client:
     audiences: tuple[str, ...]
     disabled: bool
     created_at: int
+    access_token_alg: str | None = None  # None: the server's AUTHORITY_ACCESS_TOKEN_ALG
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class SigningKeyInfo:
     created_at: int
     activated_at: int | None = None
     retired_at: int | None = None
+    removable_at: int | None = None
+    # The private key as encrypted PKCS#8 PEM, when keys are kept in the database.
+    sealed: bytes | None = field(default=None, repr=False)
 
 
 class RotationFailure(Enum):

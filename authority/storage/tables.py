@@ -17,6 +17,7 @@ class ClientRow(SQLModel, table=True):
     audiences: str = Field(default="", max_length=4000)
     disabled: bool = Field(default=False)
     created_at: int
+    access_token_alg: str | None = Field(default=None, max_length=16)
 
 
 class UserRow(SQLModel, table=True):
@@ -70,6 +71,9 @@ class SigningKeyRow(SQLModel, table=True):
     created_at: int
     activated_at: int | None = Field(default=None)
     retired_at: int | None = Field(default=None)
+    removable_at: int | None = Field(default=None)
+    # Encrypted PKCS#8 PEM when AUTHORITY_KEYS_STORE=database; NULL for the folder store.
+    private_key: bytes | None = Field(default=None)
 
 
 clients = ClientRow.__table__  # type: ignore[attr-defined]

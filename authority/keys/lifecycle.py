@@ -1,0 +1,236 @@
+"""The signing-key lifecycle: next -> active -> retired -> removed, with derived timings.
+
+A key is published (state ``next``) for at least one JWKS cache lifetime plus the replicas'
+reload bound before it signs, so no verifier meets an unknown ``kid``; a retired key stays
+published until every token it signed has expired. Every step is one conditional database
+transaction, so replicas that rotate at once produce exactly one rotation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from authority.keys import algorithms
+from authority.keys.store import PrivateKeys
+from authority.settings import Settings
+from authority.storage import KeyStore, SigningKeyInfo
+
+ACTIVE, NEXT, RETIRED, REVOKED, REMOVED = "active", "next", "retired", "revoked", "removed"
+DAY = 86400
+log = logging.getLogger("authority.keys")
+
+
+@dataclass(frozen=True)
+class Timings:
+    jwks_max_age: int
+    access_token_ttl: int
+    reload_seconds: int
+    leeway: int
+    rotation_days: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timings:
+        return cls(
+            jwks_max_age=settings.jwks_max_age,
+            access_token_ttl=settings.access_token_ttl,
+            reload_seconds=settings.key_reload_seconds,
+            leeway=settings.clock_leeway,
+            rotation_days=settings.key_rotation_days,
+        )
+
+    @property
+    def publish_lead(self) -> int:
+        """How long a next key must be published before it may sign.
+
+        A replica sees the new key within ``reload_seconds``; a verifier that fetched the
+        JWKS just before keeps it ``jwks_max_age``; clocks may differ by ``leeway``.
+        """
+        return self.jwks_max_age + self.reload_seconds + self.leeway
+
+    def removable_at(self, retired_at: int) -> int:
+        """When the last token a key signed has expired: a replica may sign with it for up
+        to ``reload_seconds`` after it retired, and each token lives ``access_token_ttl``."""
+        return retired_at + self.reload_seconds + self.access_token_ttl + self.leeway
+
+
+@dataclass
+class RotationReport:
+    alg: str
+    activated: str | None = None
+    retired: str | None = None
+    revoked: str | None = None
+    created_next: str | None = None
+    removed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class RotationRefused(Exception):
+    """A rotation would sign with a key verifiers may not know yet."""
+
+
+def _new_key(private: PrivateKeys, alg: str, state: str, now: int) -> SigningKeyInfo:
+    """Generate a key and keep its private half first: a crash before the metadata commit
+    leaves an unpublished orphan (removed at the next start), never a published key without
+    its private half."""
+    key = algorithms.generate(alg)
+    kid = algorithms.public_jwk(alg, key)["kid"]
+    sealed = private.seal(kid, key)
+    return SigningKeyInfo(
+        kid=kid,
+        alg=alg,
+        state=state,
+        created_at=now,
+        activated_at=now if state == ACTIVE else None,
+        sealed=sealed,
+    )
+
+
+def _by_state(keys: list[SigningKeyInfo], alg: str, state: str) -> SigningKeyInfo | None:
+    found = [k for k in keys if k.alg == alg and k.state == state]
+    return found[-1] if found else None
+
+
+def initialize(metadata: KeyStore, private: PrivateKeys, alg: str, now: int) -> list[str]:
+    """A fresh install (or a new algorithm) gets an active key and a published next key."""
+    created: list[str] = []
+    keys = metadata.list_signing_keys()
+    if _by_state(keys, alg, ACTIVE) is None and _by_state(keys, alg, NEXT) is None:
+        # Nothing was ever published for this algorithm, so no verifier holds a token
+        # it could fail to verify: the first key may sign at once.
+        info = _new_key(private, alg, ACTIVE, now)
+        metadata.add_signing_key(info)
+        created.append(f"{alg} signing key {info.kid}")
+    if _by_state(metadata.list_signing_keys(), alg, NEXT) is None:
+        info = _new_key(private, alg, NEXT, now)
+        metadata.add_signing_key(info)
+        created.append(f"{alg} next key {info.kid}")
+    return created
+
+
+def add_next(metadata: KeyStore, private: PrivateKeys, alg: str, now: int) -> SigningKeyInfo:
+    """``authority keys generate``: publish a next key for ``alg`` (one at a time)."""
+    if _by_state(metadata.list_signing_keys(), alg, NEXT) is not None:
+        raise RotationRefused(f"a next {alg} key is already published")
+    info = _new_key(private, alg, NEXT, now)
+    metadata.add_signing_key(info)
+    return info
+
+
+def rotate(
+    metadata: KeyStore,
+    private: PrivateKeys,
+    alg: str,
+    now: int,
+    timings: Timings,
+    force: bool = False,
+    revoke_current: bool = False,
+) -> RotationReport:
+    """Promote next -> active, retire (or revoke) the active key, publish a new next key."""
+    keys = metadata.list_signing_keys()
+    current, upcoming = _by_state(keys, alg, ACTIVE), _by_state(keys, alg, NEXT)
+    report = RotationReport(alg)
+    if upcoming is None:
+        raise RotationRefused(
+            f"no next {alg} key is published; run 'authority keys generate --alg {alg}' and "
+            f"rotate after {timings.publish_lead} s"
+        )
+    ready_at = upcoming.created_at + timings.publish_lead
+    if now < ready_at and not force:
+        raise RotationRefused(
+            f"next {alg} key {upcoming.kid} has been published for {now - upcoming.created_at} s; "
+            f"verifiers may cache the JWKS for up to {timings.publish_lead} s, so it may sign "
+            f"from {ready_at - now} s from now (use --force to override)"
+        )
+    if now < ready_at:
+        report.warnings.append(
+            f"{upcoming.kid} signs before every verifier can know it: a verifier whose cached "
+            f"JWKS was fetched over {now - upcoming.created_at} s ago rejects its tokens until "
+            "it refetches"
+        )
+    new_next = _new_key(private, alg, NEXT, now)
+    swapped = metadata.swap_signing_keys(
+        retire=current.kid if current else None,
+        promote=upcoming.kid,
+        new_next=new_next,
+        now=now,
+        removable_at=timings.removable_at(now),
+        revoke=revoke_current,
+    )
+    if not swapped:
+        private.discard(new_next.kid)
+        raise RotationRefused(f"the {alg} keys changed meanwhile (another rotation won); retry")
+    report.activated, report.created_next = upcoming.kid, new_next.kid
+    if current is not None and revoke_current:
+        private.discard(current.kid)
+        report.revoked = current.kid
+        report.warnings.append(
+            f"{current.kid} is revoked: servers drop it from the JWKS within "
+            f"{timings.reload_seconds} s, and every unexpired token it signed (issued up to "
+            f"{timings.access_token_ttl} s ago) is then rejected by verifiers that refetch"
+        )
+    elif current is not None:
+        report.retired = current.kid
+    return report
+
+
+def rotate_if_due(
+    metadata: KeyStore, private: PrivateKeys, alg: str, now: int, timings: Timings
+) -> RotationReport | None:
+    """Scheduled rotation: when the active key is ``rotation_days`` old and its successor has
+    been published long enough. Replicas racing here produce one rotation; the losers None."""
+    if timings.rotation_days <= 0:
+        return None
+    keys = metadata.list_signing_keys()
+    current, upcoming = _by_state(keys, alg, ACTIVE), _by_state(keys, alg, NEXT)
+    if current is None or upcoming is None:
+        return None
+    if now < (current.activated_at or current.created_at) + timings.rotation_days * DAY:
+        return None
+    if now < upcoming.created_at + timings.publish_lead:
+        return None
+    try:
+        return rotate(metadata, private, alg, now, timings)
+    except RotationRefused:
+        return None  # another replica rotated first
+
+
+def prune(metadata: KeyStore, private: PrivateKeys, now: int) -> list[str]:
+    """Remove retired keys once every token they signed has expired."""
+    due = [
+        k.kid
+        for k in metadata.list_signing_keys()
+        if k.state in (RETIRED, REVOKED) and k.removable_at is not None and k.removable_at <= now
+    ]
+    if due:
+        metadata.remove_signing_keys(due)
+        for kid in due:
+            private.discard(kid)
+    return due
+
+
+def repair(metadata: KeyStore, private: PrivateKeys, grace: int = 600) -> list[str]:
+    """At start: report and mend what an interrupted rotation may have left.
+
+    Orphan private keys (no metadata row, older than ``grace`` seconds so a rotation under way
+    in another process keeps its new key) were never published and are deleted. A published
+    key whose private half is missing or unreadable stops the start with a KeyStoreError:
+    nothing is ever generated over an existing store.
+    """
+    keys = metadata.list_signing_keys()
+    known = {k.kid for k in keys}
+    found: list[str] = []
+    stale = private.orphans(known, older_than=grace)
+    for kid in stale:
+        private.discard(kid)
+        found.append(f"deleted unpublished private key {kid} left by an interrupted rotation")
+    for kid in sorted(set(private.orphans(known, older_than=0)) - set(stale)):
+        found.append(
+            f"unpublished private key {kid} kept for {grace} s: a rotation may be under way"
+        )
+    for info in keys:
+        if info.state in (ACTIVE, NEXT, RETIRED):
+            private.open(info)
+    for msg in found:
+        log.warning("key store repair: %s", msg)
+    return found

@@ -171,6 +171,10 @@ class Admin:
         except lifecycle.RotationRefused as exc:
             raise AdminError(str(exc)) from None
 
+    def purge(self, now: int) -> dict[str, Any]:
+        """Every bounded batch until nothing dead is left, then expired signing keys."""
+        return {**self.storage.purge(now), "keys": self.prune_keys()}
+
     def prune_keys(self) -> list[str]:
         return lifecycle.prune(self.storage, private_keys(self.settings), int(time.time()))
 

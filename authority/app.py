@@ -17,7 +17,10 @@ from starlette.routing import Route
 
 from authority.endpoints.discovery import discovery
 from authority.endpoints.health import healthz, readyz
+from authority.endpoints.introspection import introspect
 from authority.endpoints.jwks import jwks
+from authority.endpoints.revocation import revoke
+from authority.endpoints.sessions import end_all_sessions, end_session, list_sessions
 from authority.endpoints.token import token
 from authority.errors import OAuth2Error, ServerError, TemporarilyUnavailable
 from authority.http import error_response, json_response
@@ -29,6 +32,11 @@ log = logging.getLogger("authority")
 
 ROUTES = [
     Route("/token", token, methods=["POST"], name="token"),
+    Route("/revoke", revoke, methods=["POST"], name="revocation"),
+    Route("/introspect", introspect, methods=["POST"], name="introspection"),
+    Route("/sessions", list_sessions, methods=["GET"], name="sessions"),
+    Route("/sessions", end_all_sessions, methods=["DELETE"], name="end_all_sessions"),
+    Route("/sessions/{session_id}", end_session, methods=["DELETE"], name="end_session"),
     Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
     Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
     Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),

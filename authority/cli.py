@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from authority.admin import Admin, AdminError, client_view, key_view, user_view
 from authority.bootstrap import prepare
 from authority.keys import KeyStoreError
+from authority.sessions import view as session_view
 from authority.settings import ALGORITHMS, LOG_LEVELS, ConfigError, Settings, is_loopback
 from authority.storage import Conflict
 from authority.storage.sql import SqlStorage
@@ -166,6 +167,21 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         user = admin.user(args.username)
         storage.set_user_disabled(user.sub, args.action == "disable", int(time.time()))
         _emit(args, user_view(admin.user(args.username)), f"user {user.username} {args.action}d")
+    elif args.action == "sessions":
+        user = admin.user(args.username)
+        views = [session_view(f) for f in storage.list_sessions(user.sub, int(time.time()))]
+        rows = [
+            {**v, **{k: _when(v[k]) for k in ("created_at", "last_used_at", "expires_at")}}
+            for v in views
+        ]
+        columns = ["id", "client_id", "created_at", "last_used_at", "expires_at"]
+        _emit(args, {"sessions": views}, _table(rows, columns))
+    elif args.action == "logout":
+        user = admin.user(args.username)
+        ended = storage.end_sessions(user.sub, int(time.time()), args.session)
+        if args.session and not ended:
+            raise AdminError(f"no live session {args.session!r} for {user.username}")
+        _emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")
     elif args.action == "set-password":
         user = admin.set_password(args.username, _read_password(args))
         _emit(args, user_view(user), f"password of {user.username} changed")
@@ -203,6 +219,17 @@ def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
         _emit(args, {"removed": removed}, "removed: " + (", ".join(removed) or "nothing"))
     elif args.action == "export-public":
         print(json.dumps(admin.public_jwks(), indent=None if args.json else 2))
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace, admin: Admin) -> int:
+    done = admin.purge(int(time.time()))
+    _emit(
+        args,
+        done,
+        f"purged {done['sessions']} sessions, {done['denied_access_tokens']} deny-list "
+        f"entries, {len(done['keys'])} signing keys",
+    )
     return 0
 
 
@@ -274,11 +301,20 @@ def build_parser() -> argparse.ArgumentParser:
         p = users.add_parser(action, help=f"{action} a user")
         p.add_argument("username")
         json_flag(p)
+    sessions = users.add_parser("sessions", help="list a user's live sessions")
+    sessions.add_argument("username")
+    json_flag(sessions)
+    logout = users.add_parser("logout", help="end one session of a user, or all of them")
+    logout.add_argument("username")
+    logout.add_argument("--session", help="the session id (default: every session)")
+    json_flag(logout)
     setpw = users.add_parser("set-password", help="set a user's password from stdin")
     setpw.add_argument("username")
     setpw.add_argument("--password-stdin", action="store_true", required=True)
     json_flag(setpw)
 
+    prune_cmd = command("prune", "delete ended sessions, expired deny-list entries and keys")
+    json_flag(prune_cmd)
     keys = command("keys", "signing keys").add_subparsers(dest="action", required=True)
     klist = keys.add_parser("list", help="list signing keys and their states")
     json_flag(klist)
@@ -307,7 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(prune)
     export = keys.add_parser("export-public", help="print the JWKS for offline verifiers")
     json_flag(export)
-    for name, func in (("clients", cmd_clients), ("users", cmd_users), ("keys", cmd_keys)):
+    commands = (
+        ("clients", cmd_clients),
+        ("users", cmd_users),
+        ("keys", cmd_keys),
+        ("prune", cmd_prune),
+    )
+    for name, func in commands:
         sub.choices[name].set_defaults(admin_func=func)
     return parser
 

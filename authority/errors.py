@@ -21,6 +21,8 @@ __all__ = [
     "InvalidRequestError",
     "InvalidScopeError",
     "InvalidTarget",
+    "InvalidToken",
+    "MissingToken",
     "OAuth2Error",
     "PayloadTooLarge",
     "ServerError",
@@ -80,3 +82,27 @@ class TemporarilyUnavailable(OAuth2Error):
     error = "temporarily_unavailable"
     status_code = 503
     description = "The service is temporarily unavailable; retry shortly."
+
+
+class InvalidToken(OAuth2Error):
+    """RFC 6750 §3.1: the bearer token is missing, expired, revoked or not ours."""
+
+    error = "invalid_token"
+    status_code = 401
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers = super().get_headers()
+        challenge = f'Bearer realm="{REALM}", error="invalid_token"'
+        if self.description:
+            challenge += f', error_description="{self.description}"'
+        headers.append(("WWW-Authenticate", challenge))
+        return headers
+
+
+class MissingToken(InvalidToken):
+    """RFC 6750 §3.1: no credentials at all: a bare challenge with no error code."""
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers = [h for h in super().get_headers() if h[0] != "WWW-Authenticate"]
+        headers.append(("WWW-Authenticate", f'Bearer realm="{REALM}"'))
+        return headers

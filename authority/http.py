@@ -10,8 +10,17 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.errors import InvalidRequestError, OAuth2Error, PayloadTooLarge
+from authority import client_auth
+from authority.errors import (
+    InvalidRequestError,
+    InvalidToken,
+    MissingToken,
+    OAuth2Error,
+    PayloadTooLarge,
+)
 from authority.params import Params
+from authority.service import Authority
+from authority.storage import Client
 
 MAX_BODY_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -74,3 +83,20 @@ def parse_form(content_type: str | None, body: bytes) -> Params:
 
 async def read_form(request: Request) -> Params:
     return parse_form(request.headers.get("content-type"), await read_body(request))
+
+
+def authenticate_client(request: Request, params: Params, authority: Authority) -> Client:
+    """Client authentication for the token, revocation and introspection endpoints."""
+    credentials = client_auth.credentials(request.headers.get("authorization"), params)
+    return authority.clients.authenticate(credentials)
+
+
+def bearer_token(request: Request) -> str:
+    """RFC 6750 §2.1: the access token from ``Authorization: Bearer``."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise MissingToken()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("use Authorization: Bearer with an access token")
+    return token.strip()

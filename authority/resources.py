@@ -29,6 +29,7 @@ def audience(requested: list[str], allowed: tuple[str, ...], issuer: str) -> tup
             raise InvalidTarget(
                 f"resource must be an absolute URI without a fragment: {quoted(resource)}"
             )
-        if resource not in allowed:
+        # Every client may ask for the authority itself (its /sessions endpoints).
+        if resource not in allowed and resource != issuer:
             raise InvalidTarget(f"this client may not request tokens for {quoted(resource)}")
     return tuple(dict.fromkeys(requested))

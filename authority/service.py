@@ -10,8 +10,11 @@ from typing import Any
 from authority.client_auth import CachedClients, ClientAuthenticator
 from authority.grants import GrantContext, GrantRegistry
 from authority.hashing import Passwords, SecretDigest
+from authority.introspection import Introspector
 from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
 from authority.keys.lifecycle import Timings
+from authority.revocation import Revoker
+from authority.sessions import SessionService
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
 from authority.tokens import Minter
@@ -57,6 +60,9 @@ class Authority:
             )
         )
 
+        self.introspector = Introspector(settings.issuer, self._ring, storage, self.digest)
+        self.revoker = Revoker(settings.issuer, self._ring, storage, self.digest)
+        self.sessions = SessionService(settings.issuer, self._ring, storage, storage)
         # Thread limiters of grants that cap their own concurrency; filled by the HTTP edge.
         self.limiters: dict[str, Any] = {}
 
@@ -95,6 +101,11 @@ class Authority:
         removed = lifecycle.prune(self.storage, self.private_keys, now)
         if removed:
             log.info("removed expired signing keys: %s", ", ".join(removed))
+        purged = self.storage.purge(now, max_batches=10)
+        if any(purged.values()):
+            log.info(
+                "purged %(sessions)d sessions, %(denied_access_tokens)d deny-list entries", purged
+            )
         self.reload_keys()
         return reports
 

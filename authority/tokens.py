@@ -37,10 +37,12 @@ class Minter:
         auth_time: int | None = None,
         amr: tuple[str, ...] = (),
         alg: str | None = None,
+        jti: str | None = None,
+        sid: str | None = None,
     ) -> AccessToken:
         """RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti, scope (+ auth_time, amr)."""
         key = self._ring().active(alg or self.default_alg)
-        jti = secrets.token_urlsafe(16)
+        jti = jti or new_jti()
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": sub,
@@ -55,10 +57,16 @@ class Minter:
             claims["auth_time"] = auth_time
         if amr:
             claims["amr"] = list(amr)
+        if sid is not None:
+            claims["sid"] = sid  # the session (refresh-token family) the token belongs to
         payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
         signing_input = f"{key.header_b64}.{payload}"
         signature = b64url(key.sign(signing_input.encode("ascii")))
         return AccessToken(token=f"{signing_input}.{signature}", jti=jti, expires_in=self.ttl)
+
+
+def new_jti() -> str:
+    return secrets.token_urlsafe(16)
 
 
 def new_refresh_token() -> str:

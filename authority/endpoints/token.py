@@ -6,10 +6,9 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority import client_auth
 from authority.errors import InvalidRequestError
 from authority.grants import Grant, TokenRequest
-from authority.http import no_store, read_form
+from authority.http import authenticate_client, no_store, read_form
 from authority.service import Authority
 
 
@@ -20,8 +19,7 @@ async def token(request: Request) -> Response:
     if grant_type is None:
         raise InvalidRequestError("missing parameter: grant_type")
     grant = authority.grants.get(grant_type)
-    credentials = client_auth.credentials(request.headers.get("authorization"), params)
-    client = authority.clients.authenticate(credentials)
+    client = authenticate_client(request, params, authority)
     authority.grants.check_allowed(grant, client)
     token_request = TokenRequest(client=client, params=params, now=authority.now())
     if grant.blocking:

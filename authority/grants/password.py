@@ -9,7 +9,7 @@ import secrets
 from authority import resources, scopes
 from authority.errors import InvalidGrantError
 from authority.grants.base import GrantContext, TokenRequest, TokenResponse
-from authority.storage import Family
+from authority.storage import Family, IssuedAccess
 from authority.tokens import new_refresh_token
 
 log = logging.getLogger("authority.audit")
@@ -45,6 +45,9 @@ class PasswordGrant:
         if check.new_hash is not None:
             ctx.users.set_password_hash(user.sub, check.new_hash)
 
+        # A client allowed refresh tokens starts a session (a refresh-token family); its id
+        # is the tokens' sid, so the user can see and end it.
+        sid = secrets.token_urlsafe(16) if "refresh_token" in client.grant_types else None
         token = ctx.minter.access_token(
             sub=user.sub,
             client_id=client.client_id,
@@ -54,12 +57,13 @@ class PasswordGrant:
             auth_time=now,
             amr=("pwd",),
             alg=client.access_token_alg,
+            sid=sid,
         )
         refresh = None
-        if "refresh_token" in client.grant_types:
+        if sid is not None:
             refresh = new_refresh_token()
             family = Family(
-                family_id=secrets.token_urlsafe(16),
+                family_id=sid,
                 client_id=client.client_id,
                 sub=user.sub,
                 scope=scope,
@@ -70,6 +74,7 @@ class PasswordGrant:
                 expires_at=now + ctx.session_max_age,
             )
             expires_at = min(now + ctx.refresh_token_ttl, family.expires_at)
-            ctx.sessions.start_family(family, ctx.digest.digest(refresh), expires_at)
+            access = IssuedAccess(token.jti, now + token.expires_in)
+            ctx.sessions.start_family(family, ctx.digest.digest(refresh), expires_at, access)
         log.info("password grant client_id=%s sub=%s", client.client_id, user.sub)
         return TokenResponse(token, scope, refresh)

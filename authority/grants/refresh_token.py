@@ -7,8 +7,8 @@ import logging
 from authority import scopes
 from authority.errors import InvalidGrantError, InvalidTarget, quoted
 from authority.grants.base import GrantContext, TokenRequest, TokenResponse
-from authority.storage import RotationFailure
-from authority.tokens import new_refresh_token
+from authority.storage import IssuedAccess, RotationFailure
+from authority.tokens import new_jti, new_refresh_token
 
 log = logging.getLogger("authority.audit")
 _REASONS = {
@@ -33,20 +33,22 @@ class RefreshTokenGrant:
         requested_resources = params.all("resource")
         presented_hash = ctx.digest.digest(presented)
         if requested_scope is not None or requested_resources:
-            # Check narrowing before consuming, so a bad request does not end the session.
-            family = ctx.sessions.peek_family(presented_hash)
-            # Only against the client's own session: another client learns nothing of it.
-            if family is not None and family.client_id == client.client_id:
-                scopes.narrow(requested_scope, family.scope)
-                _narrow_audience(requested_resources, family.audience)
+            # Check narrowing before consuming, so a bad request does not end the session;
+            # only for the client's own unused token: another client learns nothing of the
+            # session, and a replay still reaches the rotation below, which revokes the family.
+            state = ctx.sessions.inspect_refresh_token(presented_hash)
+            if state and state.used_at is None and state.family.client_id == client.client_id:
+                scopes.narrow(requested_scope, state.family.scope)
+                _narrow_audience(requested_resources, state.family.audience)
 
-        successor = new_refresh_token()
+        successor, jti = new_refresh_token(), new_jti()
         rotation = ctx.sessions.rotate_refresh_token(
             presented_hash,
             ctx.digest.digest(successor),
             client.client_id,
             now,
             ctx.refresh_token_ttl,
+            IssuedAccess(jti, now + ctx.minter.ttl),
         )
         if rotation.family is None:
             assert rotation.failure is not None
@@ -70,6 +72,8 @@ class RefreshTokenGrant:
             auth_time=family.auth_time,
             amr=("pwd",),
             alg=client.access_token_alg,
+            jti=jti,
+            sid=family.family_id,
         )
         return TokenResponse(token, scope, successor)
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from joserfc.jwk import JWKRegistry
+
 from authority.keys import algorithms
 from authority.keys.store import KeyStoreError, PrivateKeys
 from authority.storage import KeyStore, SigningKeyInfo
@@ -29,6 +31,8 @@ class SigningKey:
     public_jwk: dict[str, Any] = field(repr=False)
     # The encoded protected header, computed once: RFC 9068 §2.1 typ, the pinned alg, kid.
     header_b64: str = field(repr=False)
+    # The public key as joserfc imported it, for verifying our own tokens.
+    public: Any = field(repr=False, default=None)
 
 
 def _load(info: SigningKeyInfo, private: PrivateKeys) -> SigningKey:
@@ -45,6 +49,7 @@ def _load(info: SigningKeyInfo, private: PrivateKeys) -> SigningKey:
         sign=algorithms.signer(info.alg, key),
         public_jwk=jwk,
         header_b64=b64url(json.dumps(header, separators=(",", ":")).encode()),
+        public=JWKRegistry.import_key(jwk),
     )
 
 
@@ -54,6 +59,7 @@ class KeyRing:
     def __init__(self, keys: list[SigningKey], active: dict[str, SigningKey]) -> None:
         self.keys = keys
         self._active = active
+        self._by_kid = {k.kid: k for k in keys}
         self.jwks = json.dumps(
             {"keys": [k.public_jwk for k in keys]}, separators=(",", ":")
         ).encode()
@@ -69,6 +75,9 @@ class KeyRing:
         keys = [known.get(info.kid) or _load(info, private) for info in infos]
         active = {k.alg: k for k, info in zip(keys, infos, strict=True) if info.state == ACTIVE}
         return cls(keys, active)
+
+    def find(self, kid: str) -> SigningKey | None:
+        return self._by_kid.get(kid)
 
     def active(self, alg: str) -> SigningKey:
         try:

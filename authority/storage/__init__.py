@@ -8,6 +8,8 @@ from authority.storage.records import (
     Client,
     Conflict,
     Family,
+    IssuedAccess,
+    RefreshTokenState,
     Rotation,
     RotationFailure,
     SigningKeyInfo,
@@ -19,7 +21,9 @@ __all__ = [
     "ClientStore",
     "Conflict",
     "Family",
+    "IssuedAccess",
     "KeyStore",
+    "RefreshTokenState",
     "Rotation",
     "RotationFailure",
     "SessionStore",
@@ -40,12 +44,28 @@ class UserStore(Protocol):
 
 
 class SessionStore(Protocol):
-    def start_family(self, family: Family, token_hash: str, token_expires_at: int) -> None: ...
+    def start_family(
+        self,
+        family: Family,
+        token_hash: str,
+        token_expires_at: int,
+        access: IssuedAccess | None = None,
+    ) -> None: ...
     def rotate_refresh_token(
-        self, presented_hash: str, new_hash: str, client_id: str, now: int, ttl: int
+        self,
+        presented_hash: str,
+        new_hash: str,
+        client_id: str,
+        now: int,
+        ttl: int,
+        access: IssuedAccess | None = None,
     ) -> Rotation: ...
     def revoke_family(self, family_id: str, now: int) -> None: ...
-    def peek_family(self, token_hash: str) -> Family | None: ...
+    def inspect_refresh_token(self, token_hash: str) -> RefreshTokenState | None: ...
+    def end_sessions(self, sub: str, now: int, family_id: str | None = None) -> int: ...
+    def list_sessions(self, sub: str, now: int) -> list[Family]: ...
+    def deny_access_token(self, jti: str, expires_at: int, now: int) -> None: ...
+    def is_access_token_denied(self, jti: str) -> bool: ...
 
 
 class KeyStore(Protocol):

@@ -47,6 +47,24 @@ class Family:
 
 
 @dataclass(frozen=True)
+class IssuedAccess:
+    """The access token issued alongside a refresh token: enough to deny it later."""
+
+    jti: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class RefreshTokenState:
+    """What introspection learns of a refresh token without consuming it."""
+
+    family: Family
+    issued_at: int
+    expires_at: int
+    used_at: int | None
+
+
+@dataclass(frozen=True)
 class SigningKeyInfo:
     kid: str
     alg: str

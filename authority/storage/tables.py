@@ -46,7 +46,7 @@ class RefreshFamilyRow(SQLModel, table=True):
     auth_time: int
     created_at: int
     last_used_at: int
-    expires_at: int
+    expires_at: int = Field(index=True)
     revoked_at: int | None = Field(default=None)
 
 
@@ -60,6 +60,19 @@ class RefreshTokenRow(SQLModel, table=True):
     issued_at: int
     expires_at: int
     used_at: int | None = Field(default=None)
+    # The access token issued with this refresh token, so ending the session can deny it.
+    access_jti: str | None = Field(default=None, max_length=64)
+    access_expires_at: int | None = Field(default=None)
+
+
+class RevokedAccessTokenRow(SQLModel, table=True):
+    """The deny-list of revoked access tokens, kept until they expire (introspection)."""
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: int = Field(index=True)
+    revoked_at: int
 
 
 class SigningKeyRow(SQLModel, table=True):
@@ -81,4 +94,5 @@ users = UserRow.__table__  # type: ignore[attr-defined]
 families = RefreshFamilyRow.__table__  # type: ignore[attr-defined]
 refresh_tokens = RefreshTokenRow.__table__  # type: ignore[attr-defined]
 signing_keys = SigningKeyRow.__table__  # type: ignore[attr-defined]
+revoked_access_tokens = RevokedAccessTokenRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

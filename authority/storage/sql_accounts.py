@@ -1,0 +1,137 @@
+"""Clients and users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from authority.storage.records import Client, Conflict, User
+from authority.storage.sql_base import SqlBase, join, split
+from authority.storage.tables import clients, families, refresh_tokens, users
+
+
+def _client(row: Any) -> Client:
+    return Client(
+        client_id=row.client_id,
+        name=row.name,
+        secret_hash=row.secret_hash,
+        grant_types=split(row.grant_types),
+        scopes=split(row.scopes),
+        default_scopes=split(row.default_scopes),
+        audiences=split(row.audiences),
+        disabled=bool(row.disabled),
+        created_at=row.created_at,
+        access_token_alg=row.access_token_alg,
+    )
+
+
+def _user(row: Any) -> User:
+    return User(
+        sub=row.sub,
+        username=row.username,
+        email=row.email,
+        password_hash=row.password_hash,
+        disabled=bool(row.disabled),
+        created_at=row.created_at,
+    )
+
+
+class AccountsSql(SqlBase):
+    # -- clients ---------------------------------------------------------------------------
+
+    def get_client(self, client_id: str) -> Client | None:
+        with self._read() as conn:
+            row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
+        return _client(row) if row else None
+
+    def list_clients(self) -> list[Client]:
+        with self._read() as conn:
+            rows = conn.execute(select(clients).order_by(clients.c.created_at, clients.c.name))
+            return [_client(r) for r in rows]
+
+    def add_client(self, client: Client) -> None:
+        values = {
+            "client_id": client.client_id,
+            "name": client.name,
+            "secret_hash": client.secret_hash,
+            "grant_types": join(client.grant_types),
+            "scopes": join(client.scopes),
+            "default_scopes": join(client.default_scopes),
+            "audiences": join(client.audiences),
+            "disabled": client.disabled,
+            "created_at": client.created_at,
+            "access_token_alg": client.access_token_alg,
+        }
+        try:
+            self._write(lambda conn: conn.execute(insert(clients).values(**values)))
+        except IntegrityError:
+            raise Conflict(f"client {client.client_id!r} exists") from None
+
+    def set_client_disabled(self, client_id: str, disabled: bool) -> bool:
+        stmt = update(clients).where(clients.c.client_id == client_id).values(disabled=disabled)
+        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+
+    def delete_client(self, client_id: str) -> bool:
+        def work(conn: Connection) -> int:
+            # Explicit, so SQLite files created without foreign keys enforced lose nothing stale.
+            fams = select(families.c.family_id).where(families.c.client_id == client_id)
+            conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(fams)))
+            conn.execute(delete(families).where(families.c.client_id == client_id))
+            return conn.execute(delete(clients).where(clients.c.client_id == client_id)).rowcount
+
+        return self._write(work) == 1
+
+    def scopes_in_use(self) -> list[str]:
+        with self._read() as conn:
+            rows = conn.execute(select(clients.c.scopes).where(clients.c.disabled.is_(False)))
+            return sorted({s for (value,) in rows for s in value.split()})
+
+    # -- users -----------------------------------------------------------------------------
+
+    def get_user_by_username(self, username: str) -> User | None:
+        with self._read() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+        return _user(row) if row else None
+
+    def get_user(self, sub: str) -> User | None:
+        with self._read() as conn:
+            row = conn.execute(select(users).where(users.c.sub == sub)).first()
+        return _user(row) if row else None
+
+    def list_users(self) -> list[User]:
+        with self._read() as conn:
+            rows = conn.execute(select(users).order_by(users.c.created_at, users.c.username))
+            return [_user(r) for r in rows]
+
+    def add_user(self, user: User) -> None:
+        values = {
+            "sub": user.sub,
+            "username": user.username,
+            "email": user.email,
+            "password_hash": user.password_hash,
+            "disabled": user.disabled,
+            "created_at": user.created_at,
+        }
+        try:
+            self._write(lambda conn: conn.execute(insert(users).values(**values)))
+        except IntegrityError:
+            raise Conflict(f"username {user.username!r} is taken") from None
+
+    def set_password_hash(self, sub: str, password_hash: str) -> None:
+        stmt = update(users).where(users.c.sub == sub).values(password_hash=password_hash)
+        self._write(lambda conn: conn.execute(stmt))
+
+    def set_user_disabled(self, sub: str, disabled: bool, now: int) -> bool:
+        def work(conn: Connection) -> int:
+            if disabled:  # a disabled user keeps no live session
+                conn.execute(
+                    update(families)
+                    .where(families.c.sub == sub, families.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+            stmt = update(users).where(users.c.sub == sub).values(disabled=disabled)
+            return conn.execute(stmt).rowcount
+
+        return self._write(work) == 1

@@ -1,0 +1,107 @@
+"""Signing-key metadata, and sealed private keys for the database key store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from authority.storage.records import SigningKeyInfo
+from authority.storage.sql_base import SqlBase, Undo
+from authority.storage.tables import signing_keys
+
+
+class KeysSql(SqlBase):
+    # -- signing keys ----------------------------------------------------------------------
+
+    def list_signing_keys(self) -> list[SigningKeyInfo]:
+        with self._read() as conn:
+            rows = conn.execute(select(signing_keys).order_by(signing_keys.c.created_at))
+            return [_key(r) for r in rows]
+
+    def add_signing_key(self, key: SigningKeyInfo) -> None:
+        self._write(lambda conn: conn.execute(insert(signing_keys).values(**_key_values(key))))
+
+    def swap_signing_keys(
+        self,
+        retire: str | None,
+        promote: str | None,
+        new_next: SigningKeyInfo | None,
+        now: int,
+        removable_at: int,
+        revoke: bool = False,
+    ) -> bool:
+        """One rotation step in one transaction: active -> retired (or revoked), next -> active,
+        a new next. Each change is conditional on the state it expects, so when two replicas
+        rotate at once exactly one commits; the other gets False and changes nothing."""
+
+        def work(conn: Connection) -> bool:
+            if retire is not None:
+                done = conn.execute(
+                    update(signing_keys)
+                    .where(signing_keys.c.kid == retire, signing_keys.c.state == "active")
+                    .values(
+                        state="revoked" if revoke else "retired",
+                        retired_at=now,
+                        removable_at=now if revoke else removable_at,
+                        private_key=None if revoke else signing_keys.c.private_key,
+                    )
+                ).rowcount
+                if done != 1:
+                    raise Undo
+            if promote is not None:
+                done = conn.execute(
+                    update(signing_keys)
+                    .where(signing_keys.c.kid == promote, signing_keys.c.state == "next")
+                    .values(state="active", activated_at=now)
+                ).rowcount
+                if done != 1:
+                    raise Undo
+            if new_next is not None:
+                conn.execute(insert(signing_keys).values(**_key_values(new_next)))
+            return True
+
+        try:
+            return self._write(work)
+        except (Undo, IntegrityError):
+            return False
+
+    def remove_signing_keys(self, kids: list[str]) -> None:
+        """Retired keys whose tokens have all expired leave the JWKS; the private key goes."""
+        stmt = (
+            update(signing_keys)
+            .where(signing_keys.c.kid.in_(kids), signing_keys.c.state.in_(("retired", "revoked")))
+            .values(state="removed", private_key=None)
+        )
+        self._write(lambda conn: conn.execute(stmt))
+
+    def delete_signing_key(self, kid: str) -> None:
+        stmt = delete(signing_keys).where(signing_keys.c.kid == kid)
+        self._write(lambda conn: conn.execute(stmt))
+
+
+def _key(row: Any) -> SigningKeyInfo:
+    return SigningKeyInfo(
+        kid=row.kid,
+        alg=row.alg,
+        state=row.state,
+        created_at=row.created_at,
+        activated_at=row.activated_at,
+        retired_at=row.retired_at,
+        removable_at=row.removable_at,
+        sealed=row.private_key,
+    )
+
+
+def _key_values(key: SigningKeyInfo) -> dict[str, Any]:
+    return {
+        "kid": key.kid,
+        "alg": key.alg,
+        "state": key.state,
+        "created_at": key.created_at,
+        "activated_at": key.activated_at,
+        "retired_at": key.retired_at,
+        "removable_at": key.removable_at,
+        "private_key": key.sealed,
+    }

@@ -1,0 +1,304 @@
+"""Refresh-token families (sessions), their rotation, and the access-token deny-list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, exists, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from authority.storage.records import (
+    Family,
+    IssuedAccess,
+    RefreshTokenState,
+    Rotation,
+    RotationFailure,
+)
+from authority.storage.sql_base import SqlBase, Undo, join, split
+from authority.storage.tables import families, refresh_tokens, revoked_access_tokens
+
+
+def _family(row: Any) -> Family:
+    return Family(
+        family_id=row.family_id,
+        client_id=row.client_id,
+        sub=row.sub,
+        scope=split(row.scope),
+        audience=split(row.audience),
+        auth_time=row.auth_time,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SessionsSql(SqlBase):
+    # -- refresh-token families ------------------------------------------------------------
+
+    def start_family(
+        self,
+        family: Family,
+        token_hash: str,
+        token_expires_at: int,
+        access: IssuedAccess | None = None,
+    ) -> None:
+        def work(conn: Connection) -> None:
+            conn.execute(
+                insert(families).values(
+                    family_id=family.family_id,
+                    client_id=family.client_id,
+                    sub=family.sub,
+                    scope=join(family.scope),
+                    audience=join(family.audience),
+                    auth_time=family.auth_time,
+                    created_at=family.created_at,
+                    last_used_at=family.last_used_at,
+                    expires_at=family.expires_at,
+                )
+            )
+            conn.execute(
+                insert(refresh_tokens).values(
+                    token_hash=token_hash,
+                    family_id=family.family_id,
+                    issued_at=family.created_at,
+                    expires_at=token_expires_at,
+                    **_access_values(access),
+                )
+            )
+
+        self._write(work)
+
+    def rotate_refresh_token(
+        self,
+        presented_hash: str,
+        new_hash: str,
+        client_id: str,
+        now: int,
+        ttl: int,
+        access: IssuedAccess | None = None,
+    ) -> Rotation:
+        """Consume one refresh token and issue its successor, atomically (RFC 9700 §4.14.2).
+
+        The consuming UPDATE is conditional on ``used_at IS NULL``: of two racing requests,
+        on any database, exactly one sees a row count of one.
+        """
+
+        def work(conn: Connection) -> Rotation:
+            consumed = conn.execute(
+                update(refresh_tokens)
+                .where(
+                    refresh_tokens.c.token_hash == presented_hash,
+                    refresh_tokens.c.used_at.is_(None),
+                    refresh_tokens.c.expires_at > now,
+                )
+                .values(used_at=now)
+                .returning(refresh_tokens.c.family_id)
+            ).first()
+            if consumed is None:
+                return Rotation(None, RotationFailure.UNKNOWN)
+            row = conn.execute(
+                update(families)
+                .where(
+                    families.c.family_id == consumed.family_id,
+                    families.c.client_id == client_id,
+                    families.c.revoked_at.is_(None),
+                    families.c.expires_at > now,
+                )
+                .values(last_used_at=now)
+                .returning(*families.c)
+            ).first()
+            if row is None:
+                raise Undo  # another client's token, or a dead family: consume nothing
+            family = _family(row)
+            conn.execute(
+                insert(refresh_tokens).values(
+                    token_hash=new_hash,
+                    family_id=family.family_id,
+                    issued_at=now,
+                    expires_at=min(now + ttl, family.expires_at),
+                    **_access_values(access),
+                )
+            )
+            return Rotation(family)
+
+        try:
+            rotation = self._write(work)
+        except Undo:
+            rotation = Rotation(None, RotationFailure.UNKNOWN)
+        if rotation.family is not None:
+            return rotation
+        return self._diagnose(presented_hash, client_id, now)
+
+    def _diagnose(self, presented_hash: str, client_id: str, now: int) -> Rotation:
+        """Why a refresh token was not consumed; a replay revokes its family before we answer."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(refresh_tokens.c.used_at, families.c.family_id, families.c.client_id)
+                .join(families, families.c.family_id == refresh_tokens.c.family_id)
+                .where(refresh_tokens.c.token_hash == presented_hash)
+            ).first()
+        if row is None:
+            return Rotation(None, RotationFailure.UNKNOWN)
+        if row.client_id != client_id:
+            return Rotation(None, RotationFailure.OTHER_CLIENT)
+        if row.used_at is None:
+            return Rotation(None, RotationFailure.UNKNOWN)  # expired or family ended
+        self.revoke_family(row.family_id, now)
+        return Rotation(None, RotationFailure.REUSED)
+
+    def revoke_family(self, family_id: str, now: int) -> None:
+        """End a session: its refresh tokens stop working and its access tokens are denied."""
+        self._write(lambda conn: _revoke(conn, [family_id], now))
+
+    def end_sessions(self, sub: str, now: int, family_id: str | None = None) -> int:
+        """Log a user out of one session or of all of them; returns how many ended."""
+
+        def work(conn: Connection) -> int:
+            query = select(families.c.family_id).where(
+                families.c.sub == sub, families.c.revoked_at.is_(None)
+            )
+            if family_id is not None:
+                query = query.where(families.c.family_id == family_id)
+            ids = [r.family_id for r in conn.execute(query)]
+            return _revoke(conn, ids, now)
+
+        return self._write(work)
+
+    def list_sessions(self, sub: str, now: int) -> list[Family]:
+        """A user's live sessions, newest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(families)
+                .where(
+                    families.c.sub == sub,
+                    families.c.revoked_at.is_(None),
+                    families.c.expires_at > now,
+                    _has_live_token(now),
+                )
+                .order_by(families.c.created_at.desc())
+            )
+            return [_family(r) for r in rows]
+
+    def inspect_refresh_token(self, token_hash: str) -> RefreshTokenState | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(
+                    families,
+                    refresh_tokens.c.issued_at.label("token_issued_at"),
+                    refresh_tokens.c.expires_at.label("token_expires_at"),
+                    refresh_tokens.c.used_at,
+                )
+                .join(refresh_tokens, families.c.family_id == refresh_tokens.c.family_id)
+                .where(refresh_tokens.c.token_hash == token_hash)
+            ).first()
+        if row is None:
+            return None
+        return RefreshTokenState(
+            _family(row), row.token_issued_at, row.token_expires_at, row.used_at
+        )
+
+    # -- the access-token deny-list -----------------------------------------------------------
+
+    def deny_access_token(self, jti: str, expires_at: int, now: int) -> None:
+        self._write(lambda conn: _deny(conn, [(jti, expires_at)], now))
+
+    def is_access_token_denied(self, jti: str) -> bool:
+        with self._read() as conn:
+            query = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == jti)
+            return conn.execute(query).first() is not None
+
+    # -- purge ---------------------------------------------------------------------------------
+
+    def peek_family(self, token_hash: str) -> Family | None:
+        """The family a refresh token belongs to, without consuming it."""
+        state = self.inspect_refresh_token(token_hash)
+        return state.family if state else None
+
+    def get_family(self, family_id: str) -> Family | None:
+        with self._read() as conn:
+            row = conn.execute(select(families).where(families.c.family_id == family_id)).first()
+        return _family(row) if row else None
+
+    def purge(self, now: int, batch: int = 500, max_batches: int | None = None) -> dict[str, int]:
+        """Delete dead rows in bounded batches, one short transaction each: ended or expired
+        sessions with their tokens, and deny-list entries whose token has expired anyway."""
+        total = {"sessions": 0, "denied_access_tokens": 0}
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            done = self._write(lambda conn: _purge_batch(conn, now, batch))
+            batches += 1
+            for name, count in done.items():
+                total[name] += count
+            if max(done.values()) < batch:
+                break
+        return total
+
+
+def _purge_batch(conn: Connection, now: int, batch: int) -> dict[str, int]:
+    dead = (
+        select(families.c.family_id)
+        .where(
+            or_(
+                families.c.revoked_at.is_not(None),
+                families.c.expires_at <= now,
+                ~_has_live_token(now),
+            )
+        )
+        .limit(batch)
+    )
+    ids = [r.family_id for r in conn.execute(dead)]
+    if ids:
+        conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(ids)))
+        conn.execute(delete(families).where(families.c.family_id.in_(ids)))
+    expired = (
+        select(revoked_access_tokens.c.jti)
+        .where(revoked_access_tokens.c.expires_at <= now)
+        .limit(batch)
+    )
+    jtis = [r.jti for r in conn.execute(expired)]
+    if jtis:
+        conn.execute(delete(revoked_access_tokens).where(revoked_access_tokens.c.jti.in_(jtis)))
+    return {"sessions": len(ids), "denied_access_tokens": len(jtis)}
+
+
+def _access_values(access: IssuedAccess | None) -> dict[str, Any]:
+    if access is None:
+        return {}
+    return {"access_jti": access.jti, "access_expires_at": access.expires_at}
+
+
+def _has_live_token(now: int) -> Any:
+    return exists().where(
+        refresh_tokens.c.family_id == families.c.family_id,
+        refresh_tokens.c.used_at.is_(None),
+        refresh_tokens.c.expires_at > now,
+    )
+
+
+def _revoke(conn: Connection, family_ids: list[str], now: int) -> int:
+    if not family_ids:
+        return 0
+    ended = conn.execute(
+        update(families)
+        .where(families.c.family_id.in_(family_ids), families.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    live = conn.execute(
+        select(refresh_tokens.c.access_jti, refresh_tokens.c.access_expires_at).where(
+            refresh_tokens.c.family_id.in_(family_ids),
+            refresh_tokens.c.access_jti.is_not(None),
+            refresh_tokens.c.access_expires_at > now,
+        )
+    )
+    _deny(conn, [(r.access_jti, r.access_expires_at) for r in live], now)
+    return int(ended)
+
+
+def _deny(conn: Connection, entries: list[tuple[str, int]], now: int) -> None:
+    """Add to the deny-list; an entry already there (even from a racing replica) stays."""
+    if not entries:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(revoked_access_tokens).on_conflict_do_nothing()
+    conn.execute(stmt, [{"jti": j, "expires_at": e, "revoked_at": now} for j, e in entries])

@@ -1,0 +1,205 @@
+"""POST /revoke (RFC 7009) and POST /introspect (RFC 7662)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from authority.service import Authority
+from tests.conftest import ISSUER, FakeClock, Registered
+from tests.http.helpers import assert_error, assert_no_store, post_token
+
+PASSWORD = "correct horse battery"
+
+
+def login(http: TestClient, client: Registered, **extra: str) -> dict:
+    response = post_token(
+        http,
+        {"grant_type": "password", "username": "alice", "password": PASSWORD, **extra},
+        client,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def introspect(http: TestClient, client: Registered, token: str, **extra: str) -> httpx.Response:
+    return http.post("/introspect", data={"token": token, **extra}, auth=client.basic)
+
+
+def revoke(http: TestClient, client: Registered, token: str, **extra: str) -> httpx.Response:
+    return http.post("/revoke", data={"token": token, **extra}, auth=client.basic)
+
+
+def service_token(http: TestClient, client: Registered) -> str:
+    response = post_token(http, {"grant_type": "client_credentials"}, client)
+    return str(response.json()["access_token"])
+
+
+# -- client authentication and malformed requests ----------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/introspect", "/revoke"])
+def test_requires_client_authentication(http: TestClient, path: str) -> None:
+    response = http.post(path, data={"token": "x"})
+    assert_error(response, 400, "invalid_client", "client authentication is required")
+    wrong = http.post(path, data={"token": "x"}, auth=("nobody", "nothing"))
+    assert_error(wrong, 401, "invalid_client", "client authentication failed", challenge=True)
+
+
+@pytest.mark.parametrize("path", ["/introspect", "/revoke"])
+def test_a_missing_token_is_invalid_request(
+    http: TestClient, service_client: Registered, path: str
+) -> None:
+    response = http.post(path, data={"token_type_hint": "x"}, auth=service_client.basic)
+    assert_error(response, 400, "invalid_request", "missing parameter: token")
+
+
+@pytest.mark.parametrize("path", ["/introspect", "/revoke"])
+def test_a_non_form_body_is_invalid_request(
+    http: TestClient, service_client: Registered, path: str
+) -> None:
+    response = http.post(path, json={"token": "x"}, auth=service_client.basic)
+    assert_error(
+        response,
+        400,
+        "invalid_request",
+        "the request body must be application/x-www-form-urlencoded",
+    )
+
+
+# -- introspection -------------------------------------------------------------------------------
+
+
+def _forge(header: dict, payload: dict, signature: bytes = b"sig") -> str:
+    def enc(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return ".".join(
+        [enc(json.dumps(header).encode()), enc(json.dumps(payload).encode()), enc(signature)]
+    )
+
+
+def test_garbage_forged_and_foreign_tokens_are_inactive(
+    http: TestClient, service_client: Registered, authority: Authority
+) -> None:
+    real = service_token(http, service_client)
+    header_b64, payload_b64, _ = real.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=="))
+    kid = authority.ring.active("ES256").kid
+    public_jwk = json.dumps(authority.ring.active("ES256").public_jwk).encode()
+    hs = _forge({"alg": "HS256", "typ": "at+jwt", "kid": kid}, payload)
+    signing_input = hs.rsplit(".", 1)[0].encode()
+    hs_with_public_key = (
+        signing_input.decode()
+        + "."
+        + base64.urlsafe_b64encode(hmac.new(public_jwk, signing_input, hashlib.sha256).digest())
+        .rstrip(b"=")
+        .decode()
+    )
+    cases = {
+        "garbage": "not-a-token",
+        "three garbage segments": "a.b.c",
+        "alg none": _forge({"alg": "none", "typ": "at+jwt", "kid": kid}, payload, b""),
+        "hmac keyed with our public key": hs_with_public_key,
+        "wrong typ": _forge({"alg": "ES256", "typ": "JWT", "kid": kid}, payload),
+        "bad signature": f"{header_b64}.{payload_b64}.AAAA",
+        "unknown kid": _forge({"alg": "ES256", "typ": "at+jwt", "kid": "nope"}, payload),
+        "huge": "x" * 20000,
+    }
+    for name, token in cases.items():
+        response = introspect(http, service_client, token)
+        assert response.status_code == 200, name
+        assert response.json() == {"active": False}, name
+        assert_no_store(response)
+
+
+def test_a_valid_access_token_is_active_with_its_claims(
+    http: TestClient, service_client: Registered
+) -> None:
+    token = service_token(http, service_client)
+    body = introspect(http, service_client, token).json()
+    assert body["active"] is True
+    assert body["token_type"] == "Bearer"
+    assert body["client_id"] == service_client.client_id == body["sub"]
+    assert body["iss"] == ISSUER and body["aud"] == "https://api.example"
+    assert body["scope"] == "read"
+    assert {"exp", "iat", "jti"} <= set(body)
+
+
+def test_an_expired_access_token_is_inactive(
+    http: TestClient, service_client: Registered, clock: FakeClock
+) -> None:
+    token = service_token(http, service_client)
+    clock.advance(901)
+    assert introspect(http, service_client, token).json() == {"active": False}
+
+
+def test_a_refresh_token_is_active_for_its_own_client_only(
+    http: TestClient, app_client: Registered, service_client: Registered, alice: str
+) -> None:
+    tokens = login(http, app_client)
+    body = introspect(
+        http, app_client, tokens["refresh_token"], token_type_hint="access_token"
+    ).json()
+    assert body["active"] is True and body["token_type"] == "refresh_token"
+    assert body["sub"] == alice and body["client_id"] == app_client.client_id
+    assert introspect(http, service_client, tokens["refresh_token"]).json() == {"active": False}
+
+
+# -- revocation ------------------------------------------------------------------------------------
+
+
+def test_revoking_a_refresh_token_ends_its_family_and_its_access_tokens(
+    http: TestClient, app_client: Registered, alice: str
+) -> None:
+    first = login(http, app_client)
+    second = post_token(
+        http,
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        app_client,
+    ).json()
+    response = revoke(http, app_client, second["refresh_token"], token_type_hint="refresh_token")
+    assert response.status_code == 200 and response.content == b""
+    assert_no_store(response)
+    for token in (second["refresh_token"], second["access_token"], first["access_token"]):
+        assert introspect(http, app_client, token).json() == {"active": False}
+    again = post_token(
+        http,
+        {"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
+        app_client,
+    )
+    assert again.json()["error"] == "invalid_grant"
+
+
+def test_revoking_an_access_token_denies_it_until_it_expires(
+    http: TestClient, service_client: Registered
+) -> None:
+    token = service_token(http, service_client)
+    other = service_token(http, service_client)
+    assert revoke(http, service_client, token).status_code == 200
+    assert introspect(http, service_client, token).json() == {"active": False}
+    assert introspect(http, service_client, other).json()["active"] is True
+
+
+def test_a_client_cannot_revoke_another_clients_tokens(
+    http: TestClient, app_client: Registered, service_client: Registered, alice: str
+) -> None:
+    tokens = login(http, app_client)
+    their_access = service_token(http, service_client)
+    for token in (tokens["refresh_token"], tokens["access_token"]):
+        assert revoke(http, service_client, token).status_code == 200
+        assert introspect(http, app_client, token).json()["active"] is True
+    assert revoke(http, app_client, their_access).status_code == 200
+    assert introspect(http, service_client, their_access).json()["active"] is True
+
+
+def test_unknown_tokens_are_answered_200(http: TestClient, service_client: Registered) -> None:
+    for token in ("unknown", "a.b.c", "x" * 5000):
+        response = revoke(http, service_client, token, token_type_hint="bogus")
+        assert response.status_code == 200

@@ -1,0 +1,68 @@
+"""Purging ended sessions and expired deny-list entries leaves live rows alone."""
+
+from __future__ import annotations
+
+import secrets
+
+from authority.storage import Client, Family, IssuedAccess, User
+from authority.storage.sql import SqlStorage
+
+NOW = 1_790_000_000
+DAY = 86400
+
+
+def _pair(storage: SqlStorage) -> tuple[Client, User]:
+    client = Client(
+        "c1", "app", "0" * 64, ("password", "refresh_token"), ("read",), ("read",), (), False, NOW
+    )
+    user = User("u1", "alice", None, "x", False, NOW)
+    storage.add_client(client)
+    storage.add_user(user)
+    return client, user
+
+
+def _session(storage: SqlStorage, max_age: int = 90 * DAY, token_ttl: int = 30 * DAY) -> str:
+    family_id = secrets.token_hex(8)
+    storage.start_family(
+        Family(family_id, "c1", "u1", ("read",), (), NOW, NOW, NOW, NOW + max_age),
+        secrets.token_hex(32),
+        NOW + token_ttl,
+        IssuedAccess(secrets.token_hex(8), NOW + 900),
+    )
+    return family_id
+
+
+def test_purge_deletes_dead_sessions_in_batches_and_keeps_live_ones(storage: SqlStorage):
+    _pair(storage)
+    live = [_session(storage) for _ in range(3)]
+    revoked = [_session(storage) for _ in range(4)]
+    for family_id in revoked:
+        storage.revoke_family(family_id, NOW + 1)
+    idle = [_session(storage, token_ttl=60) for _ in range(2)]  # only token expired
+    ended_by_age = [_session(storage, max_age=100) for _ in range(1)]
+
+    done = storage.purge(NOW + 120, batch=2)  # several batches of two
+
+    assert done["sessions"] == len(revoked) + len(idle) + len(ended_by_age)
+    assert {f.family_id for f in storage.list_sessions("u1", NOW + 120)} == set(live)
+    for family_id in live:
+        assert storage.get_family(family_id) is not None
+    for family_id in revoked + idle + ended_by_age:
+        assert storage.get_family(family_id) is None
+    assert storage.purge(NOW + 120) == {"sessions": 0, "denied_access_tokens": 0}
+
+
+def test_purge_keeps_deny_list_entries_until_their_token_expires(storage: SqlStorage):
+    storage.deny_access_token("early", NOW + 100, NOW)
+    storage.deny_access_token("late", NOW + 1000, NOW)
+    assert storage.purge(NOW + 100)["denied_access_tokens"] == 1
+    assert not storage.is_access_token_denied("early")
+    assert storage.is_access_token_denied("late")
+
+
+def test_ending_sessions_twice_ends_nothing_the_second_time(storage: SqlStorage):
+    _pair(storage)
+    _session(storage)
+    assert storage.end_sessions("u1", NOW + 10) == 1
+    assert storage.end_sessions("u1", NOW + 10) == 0
+    assert storage.list_sessions("u1", NOW + 10) == []

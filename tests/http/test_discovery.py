@@ -1,0 +1,92 @@
+"""Authorization server metadata (RFC 8414) and its OpenID Connect twin."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from starlette.testclient import TestClient
+
+from authority.storage.sql import SqlStorage
+from tests.conftest import ISSUER, Registered
+
+URLS = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]
+
+
+def metadata(http: TestClient, url: str) -> dict[str, Any]:
+    response = http.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_refuses_post(http: TestClient, url: str) -> None:
+    assert http.post(url).status_code == 405
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_names_exactly_the_configured_issuer(http: TestClient, url: str) -> None:
+    assert metadata(http, url)["issuer"] == ISSUER
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_lists_every_endpoint_as_an_absolute_url_under_the_issuer(
+    http: TestClient, url: str
+) -> None:
+    body = metadata(http, url)
+    endpoints = {k: v for k, v in body.items() if k.endswith("_endpoint") or k == "jwks_uri"}
+    assert endpoints["token_endpoint"] == f"{ISSUER}/token"
+    assert endpoints["jwks_uri"] == f"{ISSUER}/jwks.json"
+    for value in endpoints.values():
+        parts = urlsplit(value)
+        assert value.startswith(ISSUER + "/")
+        assert not parts.query and not parts.fragment
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_lists_only_endpoints_that_are_served(http: TestClient, url: str) -> None:
+    body = metadata(http, url)
+    jwks = http.get(urlsplit(body["jwks_uri"]).path)
+    assert jwks.status_code == 200
+    assert jwks.json()["keys"]
+    for name, value in body.items():
+        if name.endswith("_endpoint"):
+            response = http.post(urlsplit(value).path)
+            assert response.status_code != 404, name
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_lists_the_grant_types_and_client_auth_methods(http: TestClient, url: str) -> None:
+    body = metadata(http, url)
+    assert body["grant_types_supported"] == ["client_credentials", "password", "refresh_token"]
+    assert body["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+    ]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_lists_the_signing_algorithm_of_access_tokens(http: TestClient, url: str) -> None:
+    assert metadata(http, url)["access_token_signing_alg_values_supported"] == ["ES256"]
+
+
+def test_lists_the_scopes_of_enabled_clients(
+    http: TestClient, service_client: Registered, app_client: Registered, storage: SqlStorage
+) -> None:
+    assert metadata(http, URLS[0])["scopes_supported"] == ["admin", "read", "write"]
+    storage.set_client_disabled(app_client.client_id, True)
+    assert metadata(http, URLS[0])["scopes_supported"] == ["read", "write"]
+
+
+def test_serves_the_same_document_at_both_urls(
+    http: TestClient, service_client: Registered
+) -> None:
+    assert metadata(http, URLS[0]) == metadata(http, URLS[1])
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_may_be_cached_publicly(http: TestClient, url: str) -> None:
+    assert http.get(url).headers["cache-control"] == "public, max-age=300"

@@ -1,0 +1,70 @@
+"""Small builders for stored records, so storage tests state only what they are about."""
+
+from __future__ import annotations
+
+import secrets
+
+from authority.storage import Client, Family, User
+from authority.storage.sql import SqlStorage
+
+NOW = 1_700_000_000
+DAY = 86400
+
+
+def make_client(client_id: str | None = None, **fields: object) -> Client:
+    values: dict[str, object] = {
+        "client_id": client_id or secrets.token_urlsafe(16),
+        "name": "app",
+        "secret_hash": "0" * 64,
+        "grant_types": ("password", "refresh_token"),
+        "scopes": ("read", "write"),
+        "default_scopes": ("read",),
+        "audiences": ("https://api.example",),
+        "disabled": False,
+        "created_at": NOW,
+    }
+    values.update(fields)
+    return Client(**values)  # type: ignore[arg-type]
+
+
+def make_user(username: str = "alice", **fields: object) -> User:
+    values: dict[str, object] = {
+        "sub": secrets.token_hex(16),
+        "username": username,
+        "email": None,
+        "password_hash": "$argon2id$stored",
+        "disabled": False,
+        "created_at": NOW,
+    }
+    values.update(fields)
+    return User(**values)  # type: ignore[arg-type]
+
+
+def start_family(
+    storage: SqlStorage,
+    client: Client,
+    user: User,
+    *,
+    now: int = NOW,
+    token_ttl: int = DAY,
+    family_ttl: int = 30 * DAY,
+) -> tuple[Family, str]:
+    """A new family with its first refresh token; returns the family and the token's hash."""
+    family = Family(
+        family_id=secrets.token_hex(16),
+        client_id=client.client_id,
+        sub=user.sub,
+        scope=("read",),
+        audience=("https://api.example",),
+        auth_time=now,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + family_ttl,
+    )
+    token_hash = secrets.token_hex(32)
+    storage.start_family(family, token_hash, now + token_ttl)
+    return family, token_hash
+
+
+def new_hash() -> str:
+    return secrets.token_hex(32)

@@ -1,0 +1,74 @@
+"""Alembic migrations: an empty database upgraded to head matches the table models."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+
+from authority.storage import migrate
+from authority.storage.engine import make_engine
+from authority.storage.sql import SqlStorage
+from authority.storage.tables import metadata
+from tests.conftest import POSTGRES_URL
+from tests.unit.factories import make_client
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database (or PostgreSQL schema) with no tables at all."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield engine
+        engine.dispose()
+        return
+    request.getfixturevalue("postgres_url")  # skips (or fails in CI) when unreachable
+    schema = f"authority_migrate_{secrets.token_hex(4)}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    engine = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _differences(engine: Engine) -> list[object]:
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+
+def test_an_empty_database_is_not_current(empty_engine: Engine) -> None:
+    assert not migrate.is_current(empty_engine)
+    assert inspect(empty_engine).get_table_names() == []
+
+
+def test_upgrading_an_empty_database_gives_the_model_schema(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine)
+
+    assert migrate.is_current(empty_engine)
+    assert _differences(empty_engine) == []
+    tables = set(inspect(empty_engine).get_table_names())
+    assert tables == {t.name for t in metadata.sorted_tables} | {"alembic_version"}
+
+
+def test_upgrading_twice_changes_nothing_and_keeps_data(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine)
+    client = make_client("kept")
+    SqlStorage(empty_engine).add_client(client)
+
+    migrate.upgrade(empty_engine)
+
+    assert migrate.is_current(empty_engine)
+    assert _differences(empty_engine) == []
+    assert SqlStorage(empty_engine).get_client("kept") == client

@@ -12,7 +12,7 @@ from tests.e2e.servers import cli, environment, free_port, serve
 
 pytestmark = pytest.mark.e2e
 RACERS = 50
-ROUNDS = 5
+ROUNDS = 20
 
 
 async def _race(urls: list[str], auth: tuple[str, str], refresh_token: str) -> list[httpx.Response]:
@@ -23,8 +23,9 @@ async def _race(urls: list[str], auth: tuple[str, str], refresh_token: str) -> l
         return list(await asyncio.gather(*calls))
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["two-processes", "two-processes-of-two-workers"])
 def test_concurrent_refreshes_across_two_replicas_have_exactly_one_winner(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, workers: int
 ):
     ports = [free_port(), free_port()]
     issuer = "http://localhost:8000"  # one issuer behind a load balancer
@@ -45,7 +46,11 @@ def test_concurrent_refreshes_across_two_replicas_have_exactly_one_winner(
     auth = (app["client_id"], app["client_secret"])
     urls = [f"http://127.0.0.1:{p}/token" for p in ports]
 
-    with serve(env, ports[0], log=tmp_path / "a.log"), serve(env, ports[1], log=tmp_path / "b.log"):
+    extra = ("--workers", str(workers))
+    with (
+        serve(env, ports[0], *extra, log=tmp_path / "a.log"),
+        serve(env, ports[1], *extra, log=tmp_path / "b.log"),
+    ):
         for _ in range(ROUNDS):
             login = httpx.post(
                 urls[0],

@@ -23,7 +23,7 @@ from authority.endpoints.revocation import revoke
 from authority.endpoints.sessions import end_all_sessions, end_session, list_sessions
 from authority.endpoints.token import token
 from authority.errors import OAuth2Error, ServerError, TemporarilyUnavailable
-from authority.http import error_response, json_response
+from authority.http import error_response, http_error_response
 from authority.service import Authority
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
@@ -52,9 +52,7 @@ async def _oauth_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    error = "not_found" if exc.status_code == 404 else "invalid_request"
-    body = {"error": error, "error_description": exc.detail}
-    return json_response(body, exc.status_code, dict(exc.headers or {}))
+    return http_error_response(exc)
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

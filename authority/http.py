@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -49,9 +50,16 @@ def error_response(error: OAuth2Error) -> Response:
     return json_response(body, status, merged)
 
 
+def http_error_response(exc: HTTPException) -> Response:
+    """A routing error (404, 405) in the same JSON shape, uncacheable like everything here."""
+    error = "not_found" if exc.status_code == 404 else "invalid_request"
+    body = {"error": error, "error_description": exc.detail}
+    return json_response(body, exc.status_code, {**(exc.headers or {}), **NO_STORE})
+
+
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
         raise PayloadTooLarge(f"request body is larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():

@@ -96,6 +96,8 @@ class Settings:
                 values[name] = env[var].strip()
         if "log_level" in values:
             values["log_level"] = str(values["log_level"]).upper()
+        if "keys_store" in values:
+            values["keys_store"] = str(values["keys_store"]).lower()
         if env.get("AUTHORITY_KEYS_DIR"):
             values["keys_dir"] = Path(env["AUTHORITY_KEYS_DIR"])
         durations = {
@@ -169,7 +171,8 @@ def _check_issuer(issuer: str) -> None:
     except ValueError:  # not a number, or out of range
         port_ok = False
     if not port_ok or "@" in parts.netloc or any(c.isspace() for c in issuer):
-        raise ConfigError(f"AUTHORITY_ISSUER={issuer!r} must be a plain URL: host[:port] only")
+        # Not echoed: it may hold a password.
+        raise ConfigError("AUTHORITY_ISSUER must be a plain URL: scheme://host[:port][/path]")
     if parts.query or parts.fragment:
         raise ConfigError(f"AUTHORITY_ISSUER={issuer!r} must have no query or fragment")
     if issuer.endswith("/"):

@@ -55,12 +55,8 @@ class RefreshTokenGrant:
             if rotation.failure is RotationFailure.REUSED:
                 log.warning("refresh token reuse client_id=%s: family revoked", client.client_id)
             raise InvalidGrantError(_REASONS[rotation.failure])
+        # The rotation itself refused a disabled user's or another client's session.
         family = rotation.family
-        user = ctx.users.get_user(family.sub)
-        if user is None or user.disabled:
-            ctx.sessions.revoke_family(family.family_id, now)
-            raise InvalidGrantError(_REASONS[RotationFailure.UNKNOWN])
-
         scope = scopes.narrow(requested_scope, family.scope)
         audience = _narrow_audience(requested_resources, family.audience)
         token = ctx.minter.access_token(

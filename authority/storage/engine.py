@@ -25,7 +25,9 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if not is_sqlite(url):
-        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per checkout on the hot path. A connection the
+        # server dropped fails its first statement, is invalidated, and SqlBase retries once.
+        return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 15}}
     if url in ("sqlite://", "sqlite:///:memory:"):
         kwargs["poolclass"] = StaticPool
@@ -46,7 +48,8 @@ def make_engine(url: str) -> Engine:
     def _on_begin(connection: Any) -> None:
         # A write transaction takes the write lock up front: two workers that both read and
         # then try to write would otherwise fail with "database is locked" instead of waiting.
-        immediate = connection.get_execution_options().get("authority_write")
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Reads are single statements and run in autocommit: no BEGIN/ROLLBACK per lookup.
+        if connection.get_execution_options().get("authority_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -42,14 +42,12 @@ class AccountsSql(SqlBase):
     # -- clients ---------------------------------------------------------------------------
 
     def get_client(self, client_id: str) -> Client | None:
-        with self._read() as conn:
-            row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
+        row = self._first(select(clients).where(clients.c.client_id == client_id))
         return _client(row) if row else None
 
     def list_clients(self) -> list[Client]:
-        with self._read() as conn:
-            rows = conn.execute(select(clients).order_by(clients.c.created_at, clients.c.name))
-            return [_client(r) for r in rows]
+        rows = self._all(select(clients).order_by(clients.c.created_at, clients.c.name))
+        return [_client(r) for r in rows]
 
     def add_client(self, client: Client) -> None:
         values = {
@@ -84,26 +82,22 @@ class AccountsSql(SqlBase):
         return self._write(work) == 1
 
     def scopes_in_use(self) -> list[str]:
-        with self._read() as conn:
-            rows = conn.execute(select(clients.c.scopes).where(clients.c.disabled.is_(False)))
-            return sorted({s for (value,) in rows for s in value.split()})
+        rows = self._all(select(clients.c.scopes).where(clients.c.disabled.is_(False)))
+        return sorted({s for (value,) in rows for s in value.split()})
 
     # -- users -----------------------------------------------------------------------------
 
     def get_user_by_username(self, username: str) -> User | None:
-        with self._read() as conn:
-            row = conn.execute(select(users).where(users.c.username == username)).first()
+        row = self._first(select(users).where(users.c.username == username))
         return _user(row) if row else None
 
     def get_user(self, sub: str) -> User | None:
-        with self._read() as conn:
-            row = conn.execute(select(users).where(users.c.sub == sub)).first()
+        row = self._first(select(users).where(users.c.sub == sub))
         return _user(row) if row else None
 
     def list_users(self) -> list[User]:
-        with self._read() as conn:
-            rows = conn.execute(select(users).order_by(users.c.created_at, users.c.username))
-            return [_user(r) for r in rows]
+        rows = self._all(select(users).order_by(users.c.created_at, users.c.username))
+        return [_user(r) for r in rows]
 
     def add_user(self, user: User) -> None:
         values = {

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, Executable, Row, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from authority.storage.engine import WRITE
 
@@ -38,27 +39,48 @@ class SqlBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**WRITE)
+        # SQLite has one writer at a time: threads of this process queue on a lock instead
+        # of polling SQLite's busy handler (which sleeps 1, 2, 5, 10 ms...). Other processes
+        # still wait through busy_timeout.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def _query(self, work: Callable[[Connection], T]) -> T:
+        """Run a read; a pooled connection the server had dropped is replaced once."""
+        try:
+            with self.engine.connect() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
         with self.engine.connect() as conn:
-            yield conn
+            return work(conn)
+
+    def _first(self, statement: Executable) -> Row[Any] | None:
+        return self._query(lambda conn: conn.execute(statement).first())
+
+    def _all(self, statement: Executable) -> Sequence[Row[Any]]:
+        return self._query(lambda conn: conn.execute(statement).all())
 
     def _write(self, work: Callable[[Connection], T], attempts: int = 3) -> T:
-        """Run ``work`` in one write transaction; retry a serialization failure or deadlock."""
+        """Run ``work`` in one write transaction; retry a serialization failure, a deadlock,
+        or a pooled connection the server had dropped (it never ran anything)."""
         for attempt in range(attempts):
             try:
-                with self._writer.begin() as conn:
+                with self._write_lock, self._writer.begin() as conn:
                     return work(conn)
-            except OperationalError as exc:
-                if attempt == attempts - 1 or not _retryable(exc):
+            except DBAPIError as exc:
+                retry = exc.connection_invalidated or (
+                    isinstance(exc, OperationalError) and _retryable(exc)
+                )
+                if attempt == attempts - 1 or not retry:
                     raise
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
     def ping(self) -> None:
-        with self._read() as conn:
-            conn.execute(text("SELECT 1"))
+        self._first(text("SELECT 1"))

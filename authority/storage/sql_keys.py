@@ -16,9 +16,8 @@ class KeysSql(SqlBase):
     # -- signing keys ----------------------------------------------------------------------
 
     def list_signing_keys(self) -> list[SigningKeyInfo]:
-        with self._read() as conn:
-            rows = conn.execute(select(signing_keys).order_by(signing_keys.c.created_at))
-            return [_key(r) for r in rows]
+        rows = self._all(select(signing_keys).order_by(signing_keys.c.created_at))
+        return [_key(r) for r in rows]
 
     def add_signing_key(self, key: SigningKeyInfo) -> None:
         self._write(lambda conn: conn.execute(insert(signing_keys).values(**_key_values(key))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from authority.storage.records import (
@@ -14,8 +14,8 @@ from authority.storage.records import (
     Rotation,
     RotationFailure,
 )
-from authority.storage.sql_base import SqlBase, Undo, join, split
-from authority.storage.tables import families, refresh_tokens, revoked_access_tokens
+from authority.storage.sql_base import SqlBase, join, split
+from authority.storage.tables import families, refresh_tokens, revoked_access_tokens, users
 
 
 def _family(row: Any) -> Family:
@@ -31,6 +31,60 @@ def _family(row: Any) -> Family:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
     )
+
+
+# The rotation's statements, built once: constructing them per call cost more than running
+# them. Each step is conditional, so a racing request finds nothing to consume.
+# A token is consumed only together with a live family of the presenting client and an
+# enabled user, so a refused rotation changes nothing.
+_CONSUMABLE = (
+    refresh_tokens.c.token_hash == bindparam("presented"),
+    refresh_tokens.c.used_at.is_(None),
+    refresh_tokens.c.expires_at > bindparam("now"),
+    families.c.family_id == refresh_tokens.c.family_id,
+    families.c.client_id == bindparam("client"),
+    families.c.revoked_at.is_(None),
+    families.c.expires_at > bindparam("now"),
+    exists().where(users.c.sub == families.c.sub, users.c.disabled.is_(False)),
+)
+_CONSUME = (
+    update(refresh_tokens)
+    .where(*_CONSUMABLE)
+    .values(used_at=bindparam("now"))
+    .returning(refresh_tokens.c.family_id)
+)
+_TOUCH_FAMILY = (
+    update(families)
+    .where(families.c.family_id == bindparam("fid"))
+    .values(last_used_at=bindparam("now"))
+    .returning(*families.c)
+)
+_INSERT_TOKEN = insert(refresh_tokens)
+# PostgreSQL does all three in one statement (data-modifying CTEs): one round trip, atomic
+# on its own. A racing statement waits on the token row, rechecks used_at and finds nothing.
+_ROTATE_POSTGRESQL = text("""
+WITH consumed AS (
+    UPDATE refresh_tokens t SET used_at = :now
+    FROM refresh_families f
+    WHERE t.token_hash = :presented AND t.used_at IS NULL AND t.expires_at > :now
+      AND f.family_id = t.family_id AND f.client_id = :client
+      AND f.revoked_at IS NULL AND f.expires_at > :now
+      AND EXISTS (SELECT 1 FROM users u WHERE u.sub = f.sub AND NOT u.disabled)
+    RETURNING t.family_id
+), touched AS (
+    UPDATE refresh_families f SET last_used_at = :now
+    FROM consumed c WHERE f.family_id = c.family_id
+    RETURNING f.*
+), successor AS (
+    INSERT INTO refresh_tokens
+        (token_hash, family_id, issued_at, expires_at, access_jti, access_expires_at)
+    SELECT :new_hash, family_id, :now, LEAST(:now + :ttl, expires_at), :access_jti,
+           :access_expires_at
+    FROM touched
+    RETURNING family_id
+)
+SELECT touched.* FROM touched JOIN successor USING (family_id)
+""")
 
 
 class SessionsSql(SqlBase):
@@ -84,60 +138,51 @@ class SessionsSql(SqlBase):
         on any database, exactly one sees a row count of one.
         """
 
-        def work(conn: Connection) -> Rotation:
+        params = {
+            "presented": presented_hash,
+            "client": client_id,
+            "now": now,
+            "new_hash": new_hash,
+            "ttl": ttl,
+            "access_jti": access.jti if access else None,
+            "access_expires_at": access.expires_at if access else None,
+        }
+
+        def work(conn: Connection) -> Family | None:
+            if conn.dialect.name == "postgresql":
+                row = conn.execute(_ROTATE_POSTGRESQL, params).first()
+                return _family(row) if row else None
+            # Only its own parameters: SQLAlchemy would SET any extra key naming a column.
             consumed = conn.execute(
-                update(refresh_tokens)
-                .where(
-                    refresh_tokens.c.token_hash == presented_hash,
-                    refresh_tokens.c.used_at.is_(None),
-                    refresh_tokens.c.expires_at > now,
-                )
-                .values(used_at=now)
-                .returning(refresh_tokens.c.family_id)
+                _CONSUME, {"presented": presented_hash, "client": client_id, "now": now}
             ).first()
             if consumed is None:
-                return Rotation(None, RotationFailure.UNKNOWN)
-            row = conn.execute(
-                update(families)
-                .where(
-                    families.c.family_id == consumed.family_id,
-                    families.c.client_id == client_id,
-                    families.c.revoked_at.is_(None),
-                    families.c.expires_at > now,
-                )
-                .values(last_used_at=now)
-                .returning(*families.c)
-            ).first()
-            if row is None:
-                raise Undo  # another client's token, or a dead family: consume nothing
+                return None
+            row = conn.execute(_TOUCH_FAMILY, {"fid": consumed.family_id, "now": now}).one()
             family = _family(row)
-            conn.execute(
-                insert(refresh_tokens).values(
-                    token_hash=new_hash,
-                    family_id=family.family_id,
-                    issued_at=now,
-                    expires_at=min(now + ttl, family.expires_at),
-                    **_access_values(access),
-                )
-            )
-            return Rotation(family)
+            successor = {
+                "token_hash": new_hash,
+                "family_id": family.family_id,
+                "issued_at": now,
+                "expires_at": min(now + ttl, family.expires_at),
+                "access_jti": params["access_jti"],
+                "access_expires_at": params["access_expires_at"],
+            }
+            conn.execute(_INSERT_TOKEN, successor)
+            return family
 
-        try:
-            rotation = self._write(work)
-        except Undo:
-            rotation = Rotation(None, RotationFailure.UNKNOWN)
-        if rotation.family is not None:
-            return rotation
+        family = self._write(work)
+        if family is not None:
+            return Rotation(family)
         return self._diagnose(presented_hash, client_id, now)
 
     def _diagnose(self, presented_hash: str, client_id: str, now: int) -> Rotation:
         """Why a refresh token was not consumed; a replay revokes its family before we answer."""
-        with self._read() as conn:
-            row = conn.execute(
-                select(refresh_tokens.c.used_at, families.c.family_id, families.c.client_id)
-                .join(families, families.c.family_id == refresh_tokens.c.family_id)
-                .where(refresh_tokens.c.token_hash == presented_hash)
-            ).first()
+        row = self._first(
+            select(refresh_tokens.c.used_at, families.c.family_id, families.c.client_id)
+            .join(families, families.c.family_id == refresh_tokens.c.family_id)
+            .where(refresh_tokens.c.token_hash == presented_hash)
+        )
         if row is None:
             return Rotation(None, RotationFailure.UNKNOWN)
         if row.client_id != client_id:
@@ -167,31 +212,29 @@ class SessionsSql(SqlBase):
 
     def list_sessions(self, sub: str, now: int) -> list[Family]:
         """A user's live sessions, newest first."""
-        with self._read() as conn:
-            rows = conn.execute(
-                select(families)
-                .where(
-                    families.c.sub == sub,
-                    families.c.revoked_at.is_(None),
-                    families.c.expires_at > now,
-                    _has_live_token(now),
-                )
-                .order_by(families.c.created_at.desc())
+        rows = self._all(
+            select(families)
+            .where(
+                families.c.sub == sub,
+                families.c.revoked_at.is_(None),
+                families.c.expires_at > now,
+                _has_live_token(now),
             )
-            return [_family(r) for r in rows]
+            .order_by(families.c.created_at.desc())
+        )
+        return [_family(r) for r in rows]
 
     def inspect_refresh_token(self, token_hash: str) -> RefreshTokenState | None:
-        with self._read() as conn:
-            row = conn.execute(
-                select(
-                    families,
-                    refresh_tokens.c.issued_at.label("token_issued_at"),
-                    refresh_tokens.c.expires_at.label("token_expires_at"),
-                    refresh_tokens.c.used_at,
-                )
-                .join(refresh_tokens, families.c.family_id == refresh_tokens.c.family_id)
-                .where(refresh_tokens.c.token_hash == token_hash)
-            ).first()
+        row = self._first(
+            select(
+                families,
+                refresh_tokens.c.issued_at.label("token_issued_at"),
+                refresh_tokens.c.expires_at.label("token_expires_at"),
+                refresh_tokens.c.used_at,
+            )
+            .join(refresh_tokens, families.c.family_id == refresh_tokens.c.family_id)
+            .where(refresh_tokens.c.token_hash == token_hash)
+        )
         if row is None:
             return None
         return RefreshTokenState(
@@ -204,9 +247,8 @@ class SessionsSql(SqlBase):
         self._write(lambda conn: _deny(conn, [(jti, expires_at)], now))
 
     def is_access_token_denied(self, jti: str) -> bool:
-        with self._read() as conn:
-            query = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == jti)
-            return conn.execute(query).first() is not None
+        query = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == jti)
+        return self._first(query) is not None
 
     # -- purge ---------------------------------------------------------------------------------
 
@@ -216,8 +258,7 @@ class SessionsSql(SqlBase):
         return state.family if state else None
 
     def get_family(self, family_id: str) -> Family | None:
-        with self._read() as conn:
-            row = conn.execute(select(families).where(families.c.family_id == family_id)).first()
+        row = self._first(select(families).where(families.c.family_id == family_id))
         return _family(row) if row else None
 
     def purge(self, now: int, batch: int = 500, max_batches: int | None = None) -> dict[str, int]:

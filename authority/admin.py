@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 import time
 import uuid
 from dataclasses import asdict
@@ -11,7 +10,7 @@ from typing import Any
 
 from authority import resources, scopes
 from authority.grants import GRANT_TYPES
-from authority.hashing import MAX_PASSWORD_BYTES, Passwords, SecretDigest, new_secret
+from authority.hashing import MAX_PASSWORD_BYTES, Passwords, SecretDigest, new_id, new_secret
 from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
 from authority.keys.lifecycle import Timings
 from authority.settings import ALGORITHMS, Settings
@@ -69,7 +68,7 @@ class Admin:
             self._check_signing_alg(access_token_alg)
         secret = new_secret()
         client = Client(
-            client_id=secrets.token_urlsafe(16),
+            client_id=new_id(),
             name=name.strip(),
             secret_hash=self.digest.digest(secret),
             grant_types=tuple(dict.fromkeys(grant_types)),

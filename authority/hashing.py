@@ -86,6 +86,15 @@ class SecretDigest:
         return hmac.compare_digest(computed, stored or "0" * 64) and stored is not None
 
 
+def new_id() -> str:
+    """A URL-safe identifier (128 bits) that never starts with '-', so it is never taken
+    for an option on a command line."""
+    while True:
+        value = secrets.token_urlsafe(16)
+        if value[0] != "-":
+            return value
+
+
 def new_secret() -> str:
     """A URL-safe secret with 256 bits of randomness."""
     return secrets.token_urlsafe(32)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 
 from authority import resources, scopes
 from authority.errors import InvalidGrantError
 from authority.grants.base import GrantContext, TokenRequest, TokenResponse
+from authority.hashing import new_id
 from authority.storage import Family, IssuedAccess
 from authority.tokens import new_refresh_token
 
@@ -47,7 +47,7 @@ class PasswordGrant:
 
         # A client allowed refresh tokens starts a session (a refresh-token family); its id
         # is the tokens' sid, so the user can see and end it.
-        sid = secrets.token_urlsafe(16) if "refresh_token" in client.grant_types else None
+        sid = new_id() if "refresh_token" in client.grant_types else None
         token = ctx.minter.access_token(
             sub=user.sub,
             client_id=client.client_id,

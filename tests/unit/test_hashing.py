@@ -161,3 +161,12 @@ def test_new_secret_carries_256_bits_and_differs_each_time() -> None:
 
     assert first != second
     assert len(first) >= 43  # 32 bytes in unpadded base64url
+
+
+def test_generated_ids_never_start_with_a_dash_so_the_cli_never_takes_them_for_options():
+    from authority.hashing import new_id
+
+    ids = [new_id() for _ in range(5000)]
+    assert not any(i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 22 for i in ids)

@@ -5,7 +5,8 @@
     claims = verifier.verify(token, scopes=["read"])
 
 Importing this package loads no server code (no Starlette, SQLModel or uvicorn); the
-framework adapters live in ``authority.verify.starlette``, ``.fastapi`` and ``.drf``.
+framework adapters live in ``authority.verify.starlette``, ``.fastapi`` and ``.drf``
+(install the extra ``authority[fastapi]`` or ``authority[drf]`` for the last two).
 """
 
 from authority.verify.jwt import InsufficientScope, InvalidToken, VerificationError
@@ -29,6 +30,6 @@ def challenge(error: VerificationError | None, realm: str = "api") -> str:
     value = f'Bearer realm="{realm}", error="{error.error}"'
     description = error.description.replace('"', "'").replace("\\", "/")
     value += f', error_description="{description}"'
-    if isinstance(error, InsufficientScope):
+    if isinstance(error, InsufficientScope) and error.required:  # scope="" is no scope value
         value += f', scope="{" ".join(error.required)}"'
     return value

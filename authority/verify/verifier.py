@@ -8,6 +8,7 @@ server stack.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import logging
 import re
@@ -32,6 +33,8 @@ from authority.verify.jwt import (
 )
 
 log = logging.getLogger("authority.verify")
+# What a fetch may raise: network trouble, a broken HTTP exchange, a hostile body.
+FETCH_ERRORS = (OSError, ValueError, http.client.HTTPException, RecursionError)
 DEFAULT_ALGORITHMS = ("ES256", "RS256", "EdDSA")
 _KTY = {"ES256": ("EC", "P-256"), "RS256": ("RSA", None), "EdDSA": ("OKP", "Ed25519")}
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
@@ -156,7 +159,7 @@ class KeySetCache:
         headers = {"If-None-Match": self._etag} if self._etag else {}
         try:
             response = self._fetch(self.jwks_uri, headers)
-        except (OSError, ValueError) as exc:
+        except FETCH_ERRORS as exc:
             log.warning("JWKS fetch from %s failed (%s); keeping cached keys", self.jwks_uri, exc)
             return
         self.fetches += 1
@@ -173,7 +176,7 @@ class KeySetCache:
         try:
             document = json.loads(response.body)
             found = [_trusted(k, self.algorithms) for k in document["keys"]]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             log.warning("JWKS from %s is not a key set; keeping cached keys", self.jwks_uri)
             return
         self._keys = {k.kid: k for k in found if k is not None}
@@ -224,6 +227,7 @@ class Verifier:
         self._jwks_uri = jwks_uri
         self._cache: KeySetCache | None = None
         self._lock = threading.Lock()
+        self._discovery_failed_at = float("-inf")
 
     @property
     def keys(self) -> KeySetCache:
@@ -239,17 +243,26 @@ class Verifier:
         return self._cache
 
     def _discover(self) -> str:
+        """jwks_uri from the RFC 8414 metadata. A failure is remembered for the refetch
+        interval, so an authority that is down costs one request per interval, not per token."""
+        now = self._clock()
+        if now - self._discovery_failed_at < self._min_refetch_interval:
+            raise InvalidToken("the issuer's metadata cannot be fetched")
         url = f"{self.issuer}/.well-known/oauth-authorization-server"
         try:
             response = self._fetch(url, {})
             metadata = json.loads(response.body) if response.status == 200 else {}
-        except (OSError, ValueError):
+        except FETCH_ERRORS:
+            metadata = {}
+        if not isinstance(metadata, dict):
             metadata = {}
         # RFC 8414 §3.3: the metadata must name exactly the issuer we asked.
-        if not isinstance(metadata, dict) or metadata.get("issuer") != self.issuer:
-            raise InvalidToken("the issuer's metadata cannot be fetched")
         jwks_uri = metadata.get("jwks_uri")
+        if metadata.get("issuer") != self.issuer:
+            self._discovery_failed_at = now
+            raise InvalidToken("the issuer's metadata cannot be fetched")
         if not isinstance(jwks_uri, str):
+            self._discovery_failed_at = now
             raise InvalidToken("the issuer's metadata has no jwks_uri")
         return jwks_uri
 

@@ -1,0 +1,190 @@
+"""What the verifier tests share: keys, RFC 9068 tokens, and an authority behind `fetch`.
+
+Nothing here touches the authority's server code: keys come from ``cryptography``, their
+JWKs from joserfc, and tokens are signed by hand so a test can put anything in a header.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from joserfc.jwk import JWKRegistry
+
+from authority.verify import InvalidToken, Verifier
+from authority.verify.verifier import Response
+from tests.conftest import FakeClock
+
+ISSUER = "https://auth.example"
+AUDIENCE = "https://api.example"
+METADATA_URL = f"{ISSUER}/.well-known/oauth-authorization-server"
+JWKS_URL = f"{ISSUER}/jwks.json"
+NOW = 1_700_000_000
+ALGORITHMS = ("ES256", "RS256", "EdDSA")
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+_KTY = {"ES256": "EC", "RS256": "RSA", "EdDSA": "OKP"}
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def segment(value: Any) -> str:
+    return b64(json.dumps(value).encode())
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A private key pinned to one algorithm, named by its RFC 7638 thumbprint."""
+
+    alg: str
+    private: PrivateKey
+    kid: str
+
+    def jwk(self, private: bool = False) -> dict[str, Any]:
+        """The JWKS entry: joserfc's rendering plus ``kid``, ``use`` and the pinned ``alg``."""
+        value = dict(JWKRegistry.import_key(self.private, _KTY[self.alg]).as_dict(private=private))
+        value.update(kid=self.kid, use="sig", alg=self.alg)
+        return value
+
+    def public_pem(self) -> bytes:
+        return self.private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def signature(self, data: bytes) -> bytes:
+        key = self.private
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return key.sign(data)
+
+    def sign(self, claims: Mapping[str, Any], **header: Any) -> str:
+        """An access token; ``header`` overrides or adds header parameters (None drops one)."""
+        values = {"alg": self.alg, "typ": "at+jwt", "kid": self.kid, **header}
+        signing_input = f"{segment(_present(values))}.{segment(claims)}"
+        return f"{signing_input}.{b64(self.signature(signing_input.encode()))}"
+
+
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def new_key(alg: str = "ES256") -> SigningKey:
+    private: PrivateKey
+    if alg == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+    elif alg == "RS256":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    elif alg == "EdDSA":
+        private = ed25519.Ed25519PrivateKey.generate()
+    else:
+        raise ValueError(alg)
+    kid = JWKRegistry.import_key(private, _KTY[alg]).thumbprint()
+    return SigningKey(alg, private, kid)
+
+
+def hs256(secret: bytes, claims: Mapping[str, Any], **header: Any) -> str:
+    """A token MACed with ``secret``: what an attacker builds from a published public key."""
+    values = _present({"alg": "HS256", "typ": "at+jwt", **header})
+    signing_input = f"{segment(values)}.{segment(claims)}"
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(mac)}"
+
+
+def claims(now: int = NOW, **changes: Any) -> dict[str, Any]:
+    """RFC 9068 §2.2 claims of a read token; a change to None drops that claim."""
+    values: dict[str, Any] = {
+        "iss": ISSUER,
+        "sub": "user-alice",
+        "aud": AUDIENCE,
+        "exp": now + 300,
+        "iat": now,
+        "jti": secrets.token_hex(8),
+        "client_id": "app",
+        "scope": "read",
+        **changes,
+    }
+    return _present(values)
+
+
+class FakeAuthority:
+    """The authority as a verifier sees it: metadata and a JWKS behind the ``fetch`` seam.
+
+    Records every request. ``failure`` makes it raise (an exception) or answer an error
+    status (an int); ``etag`` turns on revalidation, answered 304 while it matches.
+    """
+
+    def __init__(self, *keys: SigningKey) -> None:
+        self.keys: list[SigningKey] = list(keys)
+        self.extra_entries: list[Any] = []  # raw JWKS entries published beside the keys
+        self.jwks_uri = JWKS_URL
+        self.metadata: dict[str, Any] = {"issuer": ISSUER, "jwks_uri": JWKS_URL}
+        self.cache_control: str | None = "max-age=300"
+        self.etag: str | None = None
+        self.failure: BaseException | int | None = None
+        self.jwks_body: bytes | None = None  # overrides the rendered key set
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.threads: list[threading.Thread] = []
+
+    def publish(self, *keys: SigningKey) -> None:
+        self.keys = list(keys)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.jwk() for key in self.keys] + self.extra_entries}
+
+    def fetches(self, url: str = JWKS_URL) -> int:
+        return sum(1 for requested, _ in self.requests if requested == url)
+
+    def __call__(self, url: str, headers: Mapping[str, str]) -> Response:
+        self.requests.append((url, dict(headers)))
+        self.threads.append(threading.current_thread())
+        if isinstance(self.failure, BaseException):
+            raise self.failure
+        if self.failure is not None:
+            return Response(self.failure, b"", {})
+        if url == METADATA_URL:
+            body = json.dumps(self.metadata).encode()
+            return Response(200, body, {"Content-Type": "application/json"})
+        if url != self.jwks_uri:
+            return Response(404, b"", {})
+        sent: dict[str, str] = {"Content-Type": "application/json"}
+        if self.cache_control is not None:
+            sent["Cache-Control"] = self.cache_control
+        if self.etag is not None:
+            sent["ETag"] = self.etag
+            if headers.get("If-None-Match") == self.etag:
+                return Response(304, b"", sent)
+        body = self.jwks_body if self.jwks_body is not None else json.dumps(self.jwks()).encode()
+        return Response(200, body, sent)
+
+
+def make_verifier(authority: FakeAuthority, **options: Any) -> Verifier:
+    """A verifier for ISSUER and AUDIENCE whose clock stands at NOW unless told otherwise."""
+    options.setdefault("clock", FakeClock(NOW))
+    return Verifier(ISSUER, AUDIENCE, fetch=authority, **options)
+
+
+def refusal(verifier: Verifier, token: str) -> tuple[str, int, str]:
+    """The wire form of an InvalidToken: error, status and description."""
+    with pytest.raises(InvalidToken) as caught:
+        verifier.verify(token)
+    return (caught.value.error, caught.value.status_code, caught.value.description)
+
+
+def invalid(description: str) -> tuple[str, int, str]:
+    return ("invalid_token", 401, description)

@@ -1,0 +1,199 @@
+"""The Starlette adapter: Bearer authentication, @requires, RFC 6750 refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.authentication import requires
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from authority.verify.starlette import TokenUser, bearer_http_errors, bearer_middleware
+from tests.verify.support import FakeAuthority, SigningKey, claims, make_verifier, new_key
+
+NO_TOKEN_CHALLENGE = 'Bearer realm="api"'
+
+
+async def public(request: Request) -> JSONResponse:
+    return JSONResponse({"public": True, "authenticated": request.user.is_authenticated})
+
+
+@requires("read")
+async def read(request: Request) -> JSONResponse:
+    user = request.user
+    assert isinstance(user, TokenUser)
+    return JSONResponse(
+        {
+            "identity": user.identity,
+            "display_name": user.display_name,
+            "client_id": user.claims.client_id,
+            "scopes": request.auth.scopes,
+        }
+    )
+
+
+@requires("write")
+async def write(request: Request) -> JSONResponse:
+    return JSONResponse({"written": True})
+
+
+@pytest.fixture(scope="module")
+def key() -> SigningKey:
+    return new_key("ES256")
+
+
+@pytest.fixture
+def authority(key: SigningKey) -> FakeAuthority:
+    return FakeAuthority(key)
+
+
+@pytest.fixture
+def api(authority: FakeAuthority) -> Iterator[TestClient]:
+    app = Starlette(
+        routes=[
+            Route("/public", public),
+            Route("/read", read),
+            Route("/write", write, methods=["POST"]),
+        ],
+        middleware=bearer_middleware(make_verifier(authority)),
+        exception_handlers={HTTPException: bearer_http_errors},
+    )
+    with TestClient(app, base_url="https://api.example") as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_refused(response: httpx.Response, status: int, error: str, description: str) -> None:
+    """An RFC 6750 §3 refusal: the error in the body and, the same, in the challenge."""
+    assert (response.status_code, response.json()) == (
+        status,
+        {"error": error, "error_description": description},
+    )
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["www-authenticate"] == (
+        f'Bearer realm="api", error="{error}", error_description="{description}"'
+    )
+
+
+# -- refused ---------------------------------------------------------------------------------
+
+
+def test_asks_for_a_token_on_a_protected_route_without_one(api: TestClient) -> None:
+    response = api.get("/read")
+    assert (response.status_code, response.json()) == (
+        401,
+        {"detail": "an access token is required"},
+    )
+    assert response.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
+
+
+def test_refuses_a_bad_token_with_invalid_token(api: TestClient) -> None:
+    response = api.get("/read", headers=bearer("not-a-token"))
+    assert_refused(response, 401, "invalid_token", "the token is not a compact JWS")
+
+
+def test_refuses_an_expired_token_with_invalid_token(api: TestClient, key: SigningKey) -> None:
+    token = key.sign(claims(exp=1_000, iat=900))
+    response = api.get("/read", headers=bearer(token))
+    assert_refused(response, 401, "invalid_token", "the token has expired")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Basic YXBwOnNlY3JldA==", "Token abc", "Bearer", "Bearer   ", "bearertoken"],
+)
+def test_refuses_an_authorization_that_is_not_a_bearer_token(
+    api: TestClient, authorization: str
+) -> None:
+    response = api.get("/read", headers={"Authorization": authorization})
+    assert_refused(response, 401, "invalid_token", "use Authorization: Bearer with an access token")
+
+
+def test_refuses_a_bad_token_even_on_a_public_route(api: TestClient) -> None:
+    response = api.get("/public", headers=bearer("not-a-token"))
+    assert_refused(response, 401, "invalid_token", "the token is not a compact JWS")
+
+
+def test_refuses_a_read_token_on_a_write_route_with_insufficient_scope(
+    api: TestClient, key: SigningKey
+) -> None:
+    response = api.post("/write", headers=bearer(key.sign(claims(scope="read"))))
+    assert_refused(
+        response,
+        403,
+        "insufficient_scope",
+        "the token lacks the scope: a scope this resource requires",
+    )
+
+
+# -- unaffected ------------------------------------------------------------------------------
+
+
+def test_serves_a_public_route_without_a_token(api: TestClient) -> None:
+    response = api.get("/public")
+    assert (response.status_code, response.json()) == (
+        200,
+        {"public": True, "authenticated": False},
+    )
+    assert "www-authenticate" not in response.headers
+
+
+def test_leaves_a_404_for_an_unknown_path_alone(api: TestClient, key: SigningKey) -> None:
+    for headers in ({}, bearer(key.sign(claims()))):
+        response = api.get("/nowhere", headers=headers)
+        assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
+        assert "www-authenticate" not in response.headers
+
+
+def test_leaves_a_405_and_its_allow_header_alone(api: TestClient, key: SigningKey) -> None:
+    response = api.get("/write", headers=bearer(key.sign(claims(scope="write"))))
+    assert (response.status_code, response.json()) == (405, {"detail": "Method Not Allowed"})
+    assert response.headers["allow"] == "POST"
+    assert "www-authenticate" not in response.headers
+
+
+# -- accepted --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_serves_a_read_route_to_a_read_token(api: TestClient, key: SigningKey, scheme: str) -> None:
+    token = key.sign(claims(scope="read profile"))
+    response = api.get("/read", headers={"Authorization": f"{scheme} {token}"})
+    assert (response.status_code, response.json()) == (
+        200,
+        {
+            "identity": "user-alice",
+            "display_name": "user-alice",
+            "client_id": "app",
+            "scopes": ["profile", "read"],
+        },
+    )
+
+
+def test_serves_a_write_route_to_a_write_token(api: TestClient, key: SigningKey) -> None:
+    response = api.post("/write", headers=bearer(key.sign(claims(scope="write"))))
+    assert (response.status_code, response.json()) == (200, {"written": True})
+
+
+def test_serves_a_public_route_to_a_token_holder_as_authenticated(
+    api: TestClient, key: SigningKey
+) -> None:
+    response = api.get("/public", headers=bearer(key.sign(claims())))
+    assert response.json() == {"public": True, "authenticated": True}
+
+
+def test_fetches_the_keys_once_for_many_requests(
+    api: TestClient, authority: FakeAuthority, key: SigningKey
+) -> None:
+    for _ in range(5):
+        assert api.get("/read", headers=bearer(key.sign(claims()))).status_code == 200
+    assert authority.fetches() == 1

@@ -1,0 +1,204 @@
+"""Django REST framework: an authentication class and a scope permission.
+
+    # settings.py
+    AUTHORITY = {"ISSUER": "https://auth.example", "AUDIENCE": "https://api.example"}
+    REST_FRAMEWORK = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["authority.verify.drf.AuthorityAuthentication"],
+        "DEFAULT_PERMISSION_CLASSES": ["authority.verify.drf.HasScope"],
+    }
+
+    class Items(APIView):
+        required_scopes = {"GET": ["read"], "POST": ["write"]}  # or one list for every method
+
+``request.user`` is a ``TokenUser`` (no database row), ``request.auth`` the token's ``Claims``.
+Refusals answer as RFC 6750 §3 says: 401 with a Bearer challenge (``invalid_token`` for a bad
+token), 403 ``insufficient_scope`` with the challenge naming the missing scopes. DRF takes the
+401 challenge from the first authentication class, so list this one first.
+
+``AUTHORITY`` also takes ``JWKS_URI`` (default: from the issuer's metadata), ``ALGORITHMS``,
+``LEEWAY`` (seconds) and ``FETCH``, a callable or dotted path ``(url, headers) -> Response``
+used for the JWKS and metadata requests (default: the standard library).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from authority.verify import Claims, InsufficientScope, InvalidToken, Verifier, challenge
+
+REALM = "api"
+# AUTHORITY key -> Verifier argument; anything not given keeps the Verifier's default.
+_OPTIONAL = {"JWKS_URI": "jwks_uri", "ALGORITHMS": "algorithms", "LEEWAY": "leeway"}
+_KNOWN = {"ISSUER", "AUDIENCE", "FETCH", *_OPTIONAL}
+_REFUSAL = "_authority_refusal"  # the InvalidToken behind a 401, kept on the DRF request
+
+_lock = threading.Lock()
+_current: tuple[dict[str, Any], Verifier] | None = None
+
+
+def build_verifier(config: Mapping[str, Any]) -> Verifier:
+    """A Verifier from an ``AUTHORITY`` settings dict."""
+    unknown = set(config) - _KNOWN
+    if unknown:
+        raise ImproperlyConfigured(f"AUTHORITY has unknown keys: {', '.join(sorted(unknown))}")
+    for name in ("ISSUER", "AUDIENCE"):
+        if not isinstance(config.get(name), str) or not config[name]:
+            raise ImproperlyConfigured(f"AUTHORITY['{name}'] must be a non-empty string")
+    options = {argument: config[key] for key, argument in _OPTIONAL.items() if key in config}
+    if "FETCH" in config:
+        fetch = config["FETCH"]
+        options["fetch"] = import_string(fetch) if isinstance(fetch, str) else fetch
+    try:
+        return Verifier(config["ISSUER"], config["AUDIENCE"], **options)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"AUTHORITY: {exc}") from None
+
+
+def get_verifier() -> Verifier:
+    """The process's one Verifier, built on first use; its JWKS cache lives as long as it does.
+
+    It is keyed on a copy of ``settings.AUTHORITY`` and built anew when they differ, so
+    ``override_settings`` (or any change of the dict) takes effect on the next request.
+    """
+    global _current
+    config = getattr(settings, "AUTHORITY", None)
+    if not isinstance(config, Mapping):
+        raise ImproperlyConfigured('set AUTHORITY = {"ISSUER": ..., "AUDIENCE": ...}')
+    current = _current
+    if current is not None and current[0] == config:
+        return current[1]
+    with _lock:
+        if _current is None or _current[0] != config:
+            _current = (dict(config), build_verifier(config))
+        return _current[1]
+
+
+@dataclass(frozen=True)
+class TokenUser:
+    """The subject of a verified access token, standing in for a Django user: a user, or a
+    client acting for itself. No database row; no Django permissions."""
+
+    claims: Claims
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    @property
+    def pk(self) -> str:
+        return self.claims.sub
+
+    @property
+    def username(self) -> str:
+        return self.claims.sub
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.claims.scopes
+
+    def get_username(self) -> str:
+        return self.claims.sub
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return False
+
+    def has_perms(self, perms: object, obj: object = None) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return self.claims.sub
+
+
+class AuthorityAuthentication(BaseAuthentication):
+    """``Authorization: Bearer`` with one of the authority's access tokens (RFC 6750 §2.1)."""
+
+    www_authenticate_realm = REALM
+
+    def get_verifier(self) -> Verifier:
+        """Override to verify with another Verifier than the one ``AUTHORITY`` describes."""
+        return get_verifier()
+
+    def authenticate(self, request: Request) -> tuple[TokenUser, Claims] | None:
+        scheme, _, token = str(request.META.get("HTTP_AUTHORIZATION", "")).partition(" ")
+        if scheme.lower() != "bearer":
+            return None  # no token, or another scheme: other authenticators, or anonymous
+        try:
+            claims = self.get_verifier().verify(token.strip())
+        except InvalidToken as error:
+            # DRF asks authenticate_header() for the 401 challenge; it reads this back.
+            setattr(request, _REFUSAL, error)
+            raise AuthenticationFailed(error.description, code=error.error) from None
+        return TokenUser(claims), claims
+
+    def authenticate_header(self, request: Request) -> str:
+        """The 401 challenge: bare when no token was sent, else ``invalid_token``."""
+        return challenge(getattr(request, _REFUSAL, None), self.www_authenticate_realm)
+
+
+class ScopeDenied(PermissionDenied):
+    """403 ``insufficient_scope``; DRF's exception handler sends ``auth_header`` as the
+    WWW-Authenticate header of any APIException, not only of a 401."""
+
+    default_code = "insufficient_scope"
+
+    def __init__(self, error: InsufficientScope, realm: str = REALM) -> None:
+        super().__init__(error.description, code=error.error)
+        self.auth_header = challenge(error, realm)
+
+
+class HasScope(BasePermission):
+    """Require a verified token with the view's ``required_scopes``: a list for every method,
+    or a dict from HTTP method to list (HEAD falls back to GET; a method not named is
+    refused). Without a token, DRF answers 401 with the Bearer challenge."""
+
+    message = "an access token is required"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        claims = request.auth
+        if not isinstance(claims, Claims):
+            return False  # anonymous: 401 and the challenge; another credential: 403
+        required = required_scopes(view, str(request.method))
+        missing = () if required is None else tuple(s for s in required if s not in claims.scopes)
+        if required is not None and not missing:
+            return True
+        error = InsufficientScope(missing)
+        # Raising carries the challenge, but would cut `HasScope | Other` short: only a
+        # permission the view lists on its own (whose refusal is final anyway) raises.
+        if type(self) in getattr(view, "permission_classes", ()):
+            realm = getattr(request.successful_authenticator, "www_authenticate_realm", REALM)
+            raise ScopeDenied(error, realm)
+        self.message, self.code = error.description, error.error
+        return False
+
+
+def required_scopes(view: Any, method: str) -> tuple[str, ...] | None:
+    """The scopes ``view`` requires for ``method``; None when it names none for the method."""
+    try:
+        declared = view.required_scopes
+    except AttributeError:
+        raise ImproperlyConfigured(
+            f"{type(view).__name__} uses HasScope but sets no required_scopes"
+        ) from None
+    if isinstance(declared, Mapping):
+        by_method = {str(name).upper(): scopes for name, scopes in declared.items()}
+        declared = by_method.get(method.upper())
+        if declared is None and method.upper() == "HEAD":
+            declared = by_method.get("GET")
+        if declared is None:
+            return None
+    if isinstance(declared, str):
+        return tuple(declared.split())
+    return tuple(declared)

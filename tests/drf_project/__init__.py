@@ -1,0 +1,1 @@
+"""A Django + DRF project that protects its API with authority's access tokens."""

@@ -1,0 +1,22 @@
+"""Settings of the test project; the tests load them with ``settings.configure``."""
+
+ISSUER = "https://auth.example"
+AUDIENCE = "https://api.example"
+
+SECRET_KEY = "drf-project-tests-only"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver"]
+ROOT_URLCONF = "tests.drf_project.urls"
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"]
+MIDDLEWARE: list[str] = []
+DATABASES: dict[str, dict[str, str]] = {}  # tokens are checked offline: no database
+USE_TZ = True
+LOGGING_CONFIG = None  # leave the test run's logging as it is
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["authority.verify.drf.AuthorityAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["authority.verify.drf.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+
+AUTHORITY = {"ISSUER": ISSUER, "AUDIENCE": AUDIENCE, "JWKS_URI": f"{ISSUER}/jwks.json"}

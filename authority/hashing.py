@@ -33,7 +33,7 @@ class Passwords:
         )
         # Each argon2 run holds memory_cost KiB: cap how many run at once, so a burst of
         # logins costs bounded memory and queues instead of starving everything else.
-        self._slots = threading.BoundedSemaphore(max_concurrent or os.cpu_count() or 2)
+        self._slots = threading.BoundedSemaphore(max_concurrent or usable_cpus())
         # Verified against when the user does not exist, so both paths cost one argon2 run.
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
 
@@ -84,6 +84,14 @@ class SecretDigest:
         computed = self.digest(secret)
         # Compare against a fixed value when nothing is stored, so both paths cost the same.
         return hmac.compare_digest(computed, stored or "0" * 64) and stored is not None
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on (taskset and cgroups narrow os.cpu_count())."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def new_id() -> str:

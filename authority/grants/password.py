@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from authority import resources, scopes
 from authority.errors import InvalidGrantError
 from authority.grants.base import GrantContext, TokenRequest, TokenResponse
-from authority.hashing import new_id
+from authority.hashing import new_id, usable_cpus
 from authority.storage import Family, IssuedAccess
 from authority.tokens import new_refresh_token
 
@@ -20,7 +19,7 @@ class PasswordGrant:
     grant_type = "password"
     blocking = True  # argon2id costs tens of milliseconds by design
     # One argon2 run per core at a time; more would only add memory, not throughput.
-    max_threads = os.cpu_count() or 2
+    max_threads = usable_cpus()
 
     def __init__(self, context: GrantContext) -> None:
         self.context = context

@@ -1,29 +1,46 @@
-"""Schema upgrades through Alembic, so an upgrade of the package never loses data."""
+"""Schema upgrades through Alembic, so an upgrade of the package never loses data.
+
+Alembic is imported only when an upgrade is due: checking the revision is one query, and a
+server whose schema is current does not carry Alembic in memory.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from authority.storage.engine import WRITE, is_sqlite
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest revision in migrations/versions; a test holds it equal to Alembic's head.
+HEAD = "0003"
 _LOCK_ID = 0x617574686F72  # any constant: serializes replicas that start at once
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
+def head() -> str | None:
+    """Alembic's own idea of the head revision."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe when several processes start at once."""
+    from alembic import command
+
     config = _config()
     with engine.execution_options(**WRITE).begin() as conn:
         if not is_sqlite(str(engine.url)):
@@ -32,7 +49,12 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+def current(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision() == head
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def is_current(engine: Engine) -> bool:
+    return current(engine) == HEAD

@@ -72,3 +72,9 @@ def test_upgrading_twice_changes_nothing_and_keeps_data(empty_engine: Engine) ->
     assert migrate.is_current(empty_engine)
     assert _differences(empty_engine) == []
     assert SqlStorage(empty_engine).get_client("kept") == client
+
+
+def test_the_head_constant_names_alembics_head_revision() -> None:
+    from authority.storage import migrate
+
+    assert migrate.head() == migrate.HEAD

@@ -7,13 +7,16 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MAX_PASSWORD_BYTES = 1024
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,21 @@ class Passwords:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
         )
-        # Each argon2 run holds memory_cost KiB: cap how many run at once, so a burst of
-        # logins costs bounded memory and queues instead of starving everything else.
-        self._slots = threading.BoundedSemaphore(max_concurrent or usable_cpus())
+        # Each argon2 run holds memory_cost KiB. Runs happen on a few dedicated threads, one
+        # per usable core: a burst of logins queues instead of starving everything else, and
+        # the same threads reuse the same memory, so it is neither faulted in again for
+        # every login nor held once per thread of a larger pool.
+        self._threads = ThreadPoolExecutor(
+            max_workers=max_concurrent or usable_cpus(), thread_name_prefix="argon2"
+        )
         # Verified against when the user does not exist, so both paths cost one argon2 run.
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
 
+    def _run(self, work: Callable[..., T], *args: str) -> T:
+        return self._threads.submit(work, *args).result()
+
     def hash(self, password: str) -> str:
-        with self._slots:
-            return self._hasher.hash(password)
+        return self._run(self._hasher.hash, password)
 
     def verify(self, stored: str | None, password: str) -> PasswordCheck:
         if len(password.encode()) > MAX_PASSWORD_BYTES:
@@ -49,8 +58,7 @@ class Passwords:
             self._burn(password)
             return PasswordCheck(ok=False)
         try:
-            with self._slots:
-                self._hasher.verify(stored, password)
+            self._run(self._hasher.verify, stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return PasswordCheck(ok=False)
         if self._hasher.check_needs_rehash(stored):
@@ -58,8 +66,8 @@ class Passwords:
         return PasswordCheck(ok=True)
 
     def _burn(self, password: str) -> None:
-        with contextlib.suppress(VerificationError), self._slots:
-            self._hasher.verify(self._dummy, password)
+        with contextlib.suppress(VerificationError):
+            self._run(self._hasher.verify, self._dummy, password)
 
 
 class SecretDigest:

@@ -19,6 +19,7 @@ import httpx
 
 BIN = Path(sys.executable).parent
 AUTHORITY = shutil.which("authority", path=str(BIN)) or str(BIN / "authority")
+ROOT = Path(__file__).resolve().parents[2]  # the examples are imported from here
 
 
 def free_port() -> int:
@@ -61,26 +62,52 @@ def serve(
     env: dict[str, str], port: int, *extra: str, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``authority serve`` in its own process group; yields once /readyz answers 200."""
+    command = [AUTHORITY, "serve", "--port", str(port), *extra]
+    with _running("authority serve", command, env, f"http://127.0.0.1:{port}/readyz", log) as proc:
+        yield proc
+
+
+@contextmanager
+def serve_resource_api(
+    issuer: str, audience: str, port: int, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``examples.resource_api`` under uvicorn, configured by RESOURCE_* only; yields once
+    its /healthz answers 200."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHORITY_", "RESOURCE_"))}
+    env.update(RESOURCE_ISSUER=issuer, RESOURCE_AUDIENCE=audience)
+    command = [sys.executable, "-m", "uvicorn", "examples.resource_api.app:app"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    ready = f"http://127.0.0.1:{port}/healthz"
+    with _running("the resource API", command, env, ready, log, cwd=ROOT) as proc:
+        yield proc
+
+
+@contextmanager
+def _running(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    ready: str,
+    log: Path | None,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server in its own process group, killed with the group at the end."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [AUTHORITY, "serve", "--port", str(port), *extra],
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"authority serve exited with {proc.returncode}")
+                raise RuntimeError(f"{name} exited with {proc.returncode}")
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                if httpx.get(ready, timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("authority serve did not become ready in 30 s")
+                raise RuntimeError(f"{name} did not become ready in 30 s")
             time.sleep(0.1)
         yield proc
     finally:

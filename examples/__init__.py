@@ -1,0 +1,1 @@
+"""Examples that use authority from the outside, as its users would."""

@@ -1,0 +1,1 @@
+"""A resource server that trusts the authority's access tokens."""

@@ -18,6 +18,7 @@ from authority.sessions import SessionService
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
 from authority.tokens import Minter
+from authority.validation import PresentedTokens
 
 log = logging.getLogger("authority")
 
@@ -60,8 +61,9 @@ class Authority:
             )
         )
 
-        self.introspector = Introspector(settings.issuer, self._ring, storage, self.digest)
-        self.revoker = Revoker(settings.issuer, self._ring, storage, self.digest)
+        presented = PresentedTokens(settings.issuer, self._ring, storage, self.digest)
+        self.introspector = Introspector(presented)
+        self.revoker = Revoker(presented)
         self.sessions = SessionService(settings.issuer, self._ring, storage, storage)
         # Thread limiters of grants that cap their own concurrency; filled by the HTTP edge.
         self.limiters: dict[str, Any] = {}

@@ -99,6 +99,17 @@ def authenticate_client(request: Request, params: Params, authority: Authority) 
     return authority.clients.authenticate(credentials)
 
 
+def client_ip(request: Request, authority: Authority) -> str | None:
+    """The caller's address: the last hop of AUTHORITY_TRUSTED_PROXY_HEADER (the one our own
+    proxy appended) when that is configured, else the TCP peer."""
+    header = authority.settings.trusted_proxy_header
+    if header:
+        value = request.headers.get(header)
+        if value:
+            return value.rsplit(",", 1)[-1].strip()[:64] or None
+    return request.client.host if request.client else None
+
+
 def bearer_token(request: Request) -> str:
     """RFC 6750 §2.1: the access token from ``Authorization: Bearer``."""
     header = request.headers.get("authorization")

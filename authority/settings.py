@@ -42,6 +42,22 @@ class Settings:
     key_rotation_days: int = 30
     key_reload_seconds: int = 30
     clock_leeway: int = 60
+    # accounts
+    email_url: str = field(default="console:", repr=False)
+    email_from: str = "authority@localhost"
+    public_url: str | None = None  # base of links in emails; the issuer when unset
+    registration: str = "closed"
+    require_verified_email: bool = False
+    password_min_length: int = 10
+    verify_email_ttl: int = 86400
+    password_reset_ttl: int = 1800
+    id_token_alg: str = "RS256"  # noqa: S105 (an algorithm name, not a secret)
+    # brute-force protection
+    trusted_proxy_header: str | None = None
+    login_max_failures: int = 5
+    login_max_failures_per_ip: int = 50
+    login_lockout: int = 900
+    redis_url: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check_issuer(self.issuer)
@@ -59,6 +75,20 @@ class Settings:
             raise ConfigError(
                 f"AUTHORITY_LOG_LEVEL={self.log_level!r} is not allowed; "
                 f"use one of {', '.join(LOG_LEVELS)}"
+            )
+        if self.registration not in ("closed", "open"):
+            raise ConfigError(
+                f"AUTHORITY_REGISTRATION={self.registration!r} is not allowed; use closed or open"
+            )
+        if self.id_token_alg not in ALGORITHMS:
+            raise ConfigError(
+                f"AUTHORITY_ID_TOKEN_ALG={self.id_token_alg!r} is not allowed; "
+                f"use one of {', '.join(ALGORITHMS)}"
+            )
+        if not self.email_url.startswith(("console:", "file://", "smtp://", "smtps://")):
+            raise ConfigError(
+                "AUTHORITY_EMAIL_URL must be console:, file:///DIR, smtp://[user:pass@]host:port "
+                "or smtps://..."
             )
         if self.keys_store not in ("dir", "database"):
             raise ConfigError(
@@ -90,6 +120,13 @@ class Settings:
             "access_token_alg": "AUTHORITY_ACCESS_TOKEN_ALG",
             "log_level": "AUTHORITY_LOG_LEVEL",
             "keys_store": "AUTHORITY_KEYS_STORE",
+            "email_url": "AUTHORITY_EMAIL_URL",
+            "email_from": "AUTHORITY_EMAIL_FROM",
+            "public_url": "AUTHORITY_PUBLIC_URL",
+            "registration": "AUTHORITY_REGISTRATION",
+            "id_token_alg": "AUTHORITY_ID_TOKEN_ALG",
+            "trusted_proxy_header": "AUTHORITY_TRUSTED_PROXY_HEADER",
+            "redis_url": "AUTHORITY_REDIS_URL",
         }
         for name, var in text.items():
             if env.get(var):
@@ -108,6 +145,9 @@ class Settings:
             "client_cache_ttl": ("AUTHORITY_CLIENT_CACHE_TTL", 0, 300),
             "key_reload_seconds": ("AUTHORITY_KEY_RELOAD_SECONDS", 1, 3600),
             "clock_leeway": ("AUTHORITY_CLOCK_LEEWAY", 0, 600),
+            "verify_email_ttl": ("AUTHORITY_VERIFY_EMAIL_TTL", 60, 30 * 86400),
+            "password_reset_ttl": ("AUTHORITY_PASSWORD_RESET_TTL", 60, 86400),
+            "login_lockout": ("AUTHORITY_LOGIN_LOCKOUT", 1, 86400),
         }
         for name, (var, low, high) in durations.items():
             if env.get(var):
@@ -117,6 +157,9 @@ class Settings:
             "argon2_memory_cost": ("AUTHORITY_ARGON2_MEMORY_COST", 8, 4 * 1024 * 1024),
             "argon2_parallelism": ("AUTHORITY_ARGON2_PARALLELISM", 1, 16),
             "key_rotation_days": ("AUTHORITY_KEY_ROTATION_DAYS", 0, 3650),
+            "password_min_length": ("AUTHORITY_PASSWORD_MIN_LENGTH", 8, 128),
+            "login_max_failures": ("AUTHORITY_LOGIN_MAX_FAILURES", 1, 1000),
+            "login_max_failures_per_ip": ("AUTHORITY_LOGIN_MAX_FAILURES_PER_IP", 1, 100000),
         }
         for name, (var, low, high) in integers.items():
             if env.get(var):
@@ -126,6 +169,10 @@ class Settings:
                 values["hash_key"] = bytes.fromhex(env["AUTHORITY_HASH_KEY"].strip())
             except ValueError:
                 raise ConfigError("AUTHORITY_HASH_KEY must be hex (64+ hex digits)") from None
+        if env.get("AUTHORITY_REQUIRE_VERIFIED_EMAIL"):
+            values["require_verified_email"] = _boolean(
+                "AUTHORITY_REQUIRE_VERIFIED_EMAIL", env["AUTHORITY_REQUIRE_VERIFIED_EMAIL"]
+            )
         if env.get("AUTHORITY_KEYS_PASSPHRASE"):
             values["keys_passphrase"] = env["AUTHORITY_KEYS_PASSPHRASE"].encode()
         values.update(overrides)
@@ -140,6 +187,15 @@ def _duration(var: str, raw: str, low: int, high: int) -> int:
     if not low <= seconds <= high:
         raise ConfigError(f"{var}={raw!r} is out of range; allowed {low}..{high} seconds")
     return seconds
+
+
+def _boolean(var: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{var}={raw!r} is not a boolean; use true or false")
 
 
 def _integer(var: str, raw: str, low: int, high: int) -> int:

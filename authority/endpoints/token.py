@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from authority.errors import InvalidRequestError
 from authority.grants import Grant, TokenRequest
-from authority.http import authenticate_client, no_store, read_form
+from authority.http import authenticate_client, client_ip, no_store, read_form
 from authority.service import Authority
 
 
@@ -21,7 +21,9 @@ async def token(request: Request) -> Response:
     grant = authority.grants.get(grant_type)
     client = authenticate_client(request, params, authority)
     authority.grants.check_allowed(grant, client)
-    token_request = TokenRequest(client=client, params=params, now=authority.now())
+    token_request = TokenRequest(
+        client=client, params=params, now=authority.now(), client_ip=client_ip(request, authority)
+    )
     if grant.blocking:
         limiter = _limiter(authority, grant)
         result = await anyio.to_thread.run_sync(grant.issue, token_request, limiter=limiter)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from authority.hashing import Passwords, SecretDigest
 from authority.params import Params
-from authority.storage import Client, SessionStore, UserStore
+from authority.storage import Client, SessionStore, User, UserStore
+from authority.throttle import LoginThrottle, Unthrottled
 from authority.tokens import AccessToken, Minter
 
 
@@ -16,6 +17,15 @@ class TokenRequest:
     client: Client
     params: Params
     now: int
+    client_ip: str | None = None  # for brute-force counting; behind a trusted proxy header
+
+
+class IdTokens(Protocol):
+    """OIDC Core §2 id_tokens, issued by the password grant when scope holds ``openid``."""
+
+    def issue(
+        self, user: User, client: Client, scope: tuple[str, ...], now: int, auth_time: int
+    ) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,7 @@ class TokenResponse:
     access_token: AccessToken
     scope: tuple[str, ...]
     refresh_token: str | None = None
+    id_token: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """RFC 6749 §5.1."""
@@ -35,6 +46,8 @@ class TokenResponse:
             body["scope"] = " ".join(self.scope)
         if self.refresh_token is not None:
             body["refresh_token"] = self.refresh_token
+        if self.id_token is not None:
+            body["id_token"] = self.id_token
         return body
 
 
@@ -48,6 +61,9 @@ class GrantContext:
     passwords: Passwords
     users: UserStore
     sessions: SessionStore
+    throttle: LoginThrottle = field(default_factory=Unthrottled)
+    id_tokens: IdTokens | None = None
+    require_verified_email: bool = False
 
 
 class Grant(Protocol):

@@ -33,16 +33,31 @@ class PasswordGrant:
         )
         audience = resources.audience(params.all("resource"), client.audiences, ctx.issuer)
 
+        ip = request.client_ip
+        if not ctx.throttle.allowed(username, ip, now):
+            # Locked out: the same answer and the same argon2 cost as a wrong password.
+            ctx.passwords.verify(None, password)
+            log.warning(
+                "password grant throttled client_id=%s username=%r ip=%s",
+                client.client_id,
+                username[:150],
+                ip,
+            )
+            raise InvalidGrantError(BAD_CREDENTIALS)
         user = ctx.users.get_user_by_username(username) if len(username) <= 150 else None
         # An unknown user costs one argon2 run too, so timing does not reveal who exists.
         check = ctx.passwords.verify(user.password_hash if user else None, password)
         if user is None or not check.ok or user.disabled:
+            ctx.throttle.failed(username, ip, now)
             log.warning(
                 "password grant failed client_id=%s username=%r", client.client_id, username[:150]
             )
             raise InvalidGrantError(BAD_CREDENTIALS)
+        ctx.throttle.succeeded(username, ip, now)
         if check.new_hash is not None:
             ctx.users.set_password_hash(user.sub, check.new_hash)
+        if ctx.require_verified_email and not user.email_verified:
+            raise InvalidGrantError("the email address of this account is not verified yet")
 
         # A client allowed refresh tokens starts a session (a refresh-token family); its id
         # is the tokens' sid, so the user can see and end it.
@@ -75,5 +90,8 @@ class PasswordGrant:
             expires_at = min(now + ctx.refresh_token_ttl, family.expires_at)
             access = IssuedAccess(token.jti, now + token.expires_in)
             ctx.sessions.start_family(family, ctx.digest.digest(refresh), expires_at, access)
+        id_token = None
+        if "openid" in scope and ctx.id_tokens is not None:
+            id_token = ctx.id_tokens.issue(user, client, scope, now, auth_time=now)
         log.info("password grant client_id=%s sub=%s", client.client_id, user.sub)
-        return TokenResponse(token, scope, refresh)
+        return TokenResponse(token, scope, refresh, id_token)

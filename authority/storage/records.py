@@ -28,6 +28,7 @@ class User:
     password_hash: str
     disabled: bool
     created_at: int
+    email_verified: bool = False
 
 
 @dataclass(frozen=True)

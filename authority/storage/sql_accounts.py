@@ -35,6 +35,7 @@ def _user(row: Any) -> User:
         password_hash=row.password_hash,
         disabled=bool(row.disabled),
         created_at=row.created_at,
+        email_verified=bool(row.email_verified),
     )
 
 
@@ -107,6 +108,7 @@ class AccountsSql(SqlBase):
             "password_hash": user.password_hash,
             "disabled": user.disabled,
             "created_at": user.created_at,
+            "email_verified": user.email_verified,
         }
         try:
             self._write(lambda conn: conn.execute(insert(users).values(**values)))

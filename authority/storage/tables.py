@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import false
 from sqlmodel import Field, SQLModel
 
 
@@ -25,10 +26,35 @@ class UserRow(SQLModel, table=True):
 
     sub: str = Field(primary_key=True, max_length=64)
     username: str = Field(max_length=150, unique=True)
-    email: str | None = Field(default=None, max_length=320)
+    email: str | None = Field(default=None, max_length=320, index=True)
     password_hash: str = Field(max_length=200)
     disabled: bool = Field(default=False)
     created_at: int
+    email_verified: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+
+class OneTimeTokenRow(SQLModel, table=True):
+    """A single-use link token (email verification, password reset), stored as a hash."""
+
+    __tablename__ = "one_time_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    purpose: str = Field(max_length=16)
+    sub: str = Field(max_length=64, index=True, foreign_key="users.sub", ondelete="CASCADE")
+    created_at: int
+    expires_at: int = Field(index=True)
+    used_at: int | None = Field(default=None)
+
+
+class LoginFailureRow(SQLModel, table=True):
+    """Failed logins counted per key ("user:NAME", "ip:ADDRESS"), shared by replicas."""
+
+    __tablename__ = "login_failures"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int
+    locked_until: int
+    updated_at: int = Field(index=True)
 
 
 class RefreshFamilyRow(SQLModel, table=True):
@@ -95,4 +121,6 @@ families = RefreshFamilyRow.__table__  # type: ignore[attr-defined]
 refresh_tokens = RefreshTokenRow.__table__  # type: ignore[attr-defined]
 signing_keys = SigningKeyRow.__table__  # type: ignore[attr-defined]
 revoked_access_tokens = RevokedAccessTokenRow.__table__  # type: ignore[attr-defined]
+one_time_tokens = OneTimeTokenRow.__table__  # type: ignore[attr-defined]
+login_failures = LoginFailureRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

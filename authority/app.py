@@ -22,6 +22,7 @@ from authority.endpoints.jwks import jwks
 from authority.endpoints.revocation import revoke
 from authority.endpoints.sessions import end_all_sessions, end_session, list_sessions
 from authority.endpoints.token import token
+from authority.endpoints.userinfo import userinfo
 from authority.errors import OAuth2Error, ServerError, TemporarilyUnavailable
 from authority.http import error_response, http_error_response
 from authority.service import Authority
@@ -37,6 +38,7 @@ ROUTES = [
     Route("/sessions", list_sessions, methods=["GET"], name="sessions"),
     Route("/sessions", end_all_sessions, methods=["DELETE"], name="end_all_sessions"),
     Route("/sessions/{session_id}", end_session, methods=["DELETE"], name="end_session"),
+    Route("/userinfo", userinfo, methods=["GET", "POST"], name="userinfo"),
     Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
     Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
     Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),

@@ -24,7 +24,9 @@ def prepare(settings: Settings, storage: SqlStorage | None = None) -> list[str]:
             done.append(f"secret hash key in {settings.keys_dir}")
         keys = private_keys(settings)
         done += lifecycle.repair(storage, keys)
-        done += lifecycle.initialize(storage, keys, settings.access_token_alg, int(time.time()))
+        now = int(time.time())
+        for alg in dict.fromkeys((settings.access_token_alg, settings.id_token_alg)):
+            done += lifecycle.initialize(storage, keys, alg, now)
     finally:
         if owned:
             storage.close()

@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749.errors import (
 
 __all__ = [
     "BasicInvalidClient",
+    "InsufficientScope",
     "InvalidClientError",
     "InvalidGrantError",
     "InvalidRequestError",
@@ -105,4 +106,16 @@ class MissingToken(InvalidToken):
     def get_headers(self) -> list[tuple[str, str]]:
         headers = [h for h in super().get_headers() if h[0] != "WWW-Authenticate"]
         headers.append(("WWW-Authenticate", f'Bearer realm="{REALM}"'))
+        return headers
+
+
+class InsufficientScope(OAuth2Error):
+    """RFC 6750 §3.1: the token is valid but lacks a scope this endpoint needs."""
+
+    error = "insufficient_scope"
+    status_code = 403
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers = super().get_headers()
+        headers.append(("WWW-Authenticate", f'Bearer realm="{REALM}", error="insufficient_scope"'))
         return headers

@@ -17,7 +17,7 @@ from authority.revocation import Revoker
 from authority.sessions import SessionService
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
-from authority.tokens import Minter
+from authority.tokens import IdTokenMinter, Minter
 from authority.validation import PresentedTokens
 
 log = logging.getLogger("authority")
@@ -58,6 +58,10 @@ class Authority:
                 passwords=self.passwords,
                 users=storage,
                 sessions=storage,
+                id_tokens=IdTokenMinter(
+                    settings.issuer, settings.access_token_ttl, settings.id_token_alg, self._ring
+                ),
+                require_verified_email=settings.require_verified_email,
             )
         )
 

@@ -1,4 +1,4 @@
-"""Token minting: RFC 9068 JWT access tokens and opaque refresh tokens."""
+"""Token minting: RFC 9068 JWT access tokens, OIDC id_tokens and opaque refresh tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from authority.hashing import new_secret
 from authority.keys import KeyRing, b64url
+from authority.storage import Client, User
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,65 @@ def new_jti() -> str:
 def new_refresh_token() -> str:
     """Opaque, 256 bits of randomness; only its keyed hash is stored."""
     return new_secret()
+
+
+class IdTokenMinter:
+    """OIDC Core §2 id_tokens: for the client (``aud`` = client_id), signed with the
+    id_token algorithm (RS256 by default, which every OIDC relying party supports)."""
+
+    def __init__(self, issuer: str, ttl: int, alg: str, ring: Callable[[], KeyRing]) -> None:
+        self.issuer = issuer
+        self.ttl = ttl
+        self.alg = alg
+        self._ring = ring
+
+    def issue(
+        self, user: User, client: Client, scope: tuple[str, ...], now: int, auth_time: int
+    ) -> str:
+        key = self._ring().active(self.alg)
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": user.sub,
+            "aud": client.client_id,
+            "exp": now + self.ttl,
+            "iat": now,
+            "auth_time": auth_time,
+            "amr": ["pwd"],
+        }
+        claims.update(user_claims(user, scope))
+        header = {"alg": key.alg, "typ": "JWT", "kid": key.kid}
+        signing_input = (
+            b64url(json.dumps(header, separators=(",", ":")).encode())
+            + "."
+            + b64url(json.dumps(claims, separators=(",", ":")).encode())
+        )
+        return f"{signing_input}.{b64url(key.sign(signing_input.encode('ascii')))}"
+
+
+def user_claims(user: User, scope: tuple[str, ...] | frozenset[str]) -> dict[str, Any]:
+    """OIDC Core §5.4: the claims each standard scope releases, for id_tokens and userinfo."""
+    claims: dict[str, Any] = {}
+    if "profile" in scope:
+        claims["preferred_username"] = user.username
+    if "email" in scope and user.email:
+        claims["email"] = user.email
+        claims["email_verified"] = user.email_verified
+    return claims
+
+
+CLAIMS_SUPPORTED = (
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "amr",
+    "jti",
+    "client_id",
+    "scope",
+    "sid",
+    "preferred_username",
+    "email",
+    "email_verified",
+)

@@ -108,6 +108,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         keys_dir=tmp_path / "keys",
         client_cache_ttl=0,
+        id_token_alg="ES256",  # RSA key generation is slow; id_token tests ask for RS256
         **FAST_ARGON2,  # type: ignore[arg-type]
     )
 

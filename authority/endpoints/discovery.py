@@ -10,6 +10,7 @@ from starlette.responses import Response
 from authority import client_auth
 from authority.http import json_response
 from authority.service import Authority
+from authority.tokens import CLAIMS_SUPPORTED
 
 
 def metadata(authority: Authority, url_for: Any) -> dict[str, Any]:
@@ -22,6 +23,7 @@ def metadata(authority: Authority, url_for: Any) -> dict[str, Any]:
         "issuer": issuer,
         "token_endpoint": absolute("token"),
         "jwks_uri": absolute("jwks"),
+        "userinfo_endpoint": absolute("userinfo"),
         "revocation_endpoint": absolute("revocation"),
         "revocation_endpoint_auth_methods_supported": list(client_auth.METHODS),
         "introspection_endpoint": absolute("introspection"),
@@ -31,21 +33,10 @@ def metadata(authority: Authority, url_for: Any) -> dict[str, Any]:
         "scopes_supported": authority.storage.scopes_in_use(),
         "response_types_supported": [],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": authority.ring.algorithms(),
+        "id_token_signing_alg_values_supported": [authority.settings.id_token_alg],
         "token_endpoint_auth_signing_alg_values_supported": [],
         "access_token_signing_alg_values_supported": authority.ring.algorithms(),
-        "claims_supported": [
-            "iss",
-            "sub",
-            "aud",
-            "exp",
-            "iat",
-            "jti",
-            "client_id",
-            "scope",
-            "auth_time",
-            "amr",
-        ],
+        "claims_supported": list(CLAIMS_SUPPORTED),
     }
 
 

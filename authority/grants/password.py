@@ -32,6 +32,9 @@ class PasswordGrant:
             scopes.parse(params.one("scope")), client.scopes, client.default_scopes
         )
         audience = resources.audience(params.all("resource"), client.audiences, ctx.issuer)
+        if "openid" in scope and ctx.issuer not in audience:
+            # An OpenID login's access token is also good at the authority's own /userinfo.
+            audience = (*audience, ctx.issuer)
 
         ip = request.client_ip
         if not ctx.throttle.allowed(username, ip, now):

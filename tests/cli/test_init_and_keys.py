@@ -93,7 +93,8 @@ def test_init_creates_the_hash_key_and_a_signing_key_once(run: Run, keys_dir: Pa
     assert second == {"created": []}
     assert (keys_dir / "hash.key").exists()
     keys = run("keys", "list", "--json").json()["keys"]
-    assert [k["alg"] for k in keys if k["state"] == "active"] == ["ES256"]
+    # ES256 signs access tokens; RS256 signs id_tokens (OIDC Core §15.1 requires it).
+    assert sorted(k["alg"] for k in keys if k["state"] == "active") == ["ES256", "RS256"]
     assert {p.stem for p in keys_dir.glob("*.pem")} == {k["kid"] for k in keys}
 
 
@@ -124,12 +125,14 @@ def test_keys_list_gives_the_keys_with_their_state(
     run: Run, monkeypatch: pytest.MonkeyPatch, keys_dir: Path, alg: str
 ) -> None:
     monkeypatch.setenv("AUTHORITY_ACCESS_TOKEN_ALG", alg)
+    monkeypatch.setenv("AUTHORITY_ID_TOKEN_ALG", alg)
 
     listed = run("keys", "list", "--json").json()
 
     assert set(listed) == {"keys"}
     keys = listed["keys"]
     assert [k["alg"] for k in keys if k["state"] == "active"] == [alg]
+    assert [k["alg"] for k in keys if k["state"] == "next"] == [alg]
     for key in keys:
         assert set(key) >= {"kid", "alg", "state", "created_at"}
         assert "private_key" not in key

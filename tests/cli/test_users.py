@@ -103,7 +103,8 @@ def test_set_password_refuses_a_short_password_and_keeps_the_old(
 def test_create_prints_the_user_without_any_password_hash(run: Run, database_url: str) -> None:
     created = _create(run, "alice", "--email", "alice@example.com")
 
-    assert set(created) == {"sub", "username", "email", "disabled", "created_at"}
+    assert set(created) == {"sub", "username", "email", "email_verified", "disabled", "created_at"}
+    assert created["email_verified"] is False
     assert created["username"] == "alice"
     assert created["email"] == "alice@example.com"
     assert created["disabled"] is False

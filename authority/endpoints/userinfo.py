@@ -1,0 +1,22 @@
+"""The UserInfo endpoint (OIDC Core §5.3): the user's claims, released by scope."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authority.errors import InsufficientScope
+from authority.http import bearer_token, no_store
+from authority.service import Authority
+from authority.tokens import user_claims
+
+
+async def userinfo(request: Request) -> Response:
+    authority: Authority = request.app.state.authority
+    token = bearer_token(request)
+    user, claims = await run_in_threadpool(authority.sessions.authenticate, token, authority.now())
+    scope = frozenset(str(claims.get("scope", "")).split())
+    if "openid" not in scope:
+        raise InsufficientScope("userinfo needs an access token with the openid scope")
+    return no_store({"sub": user.sub, **user_claims(user, scope)})

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from authority import resources, scopes
+from authority import resources, scopes, throttle
 from authority.grants import GRANT_TYPES
 from authority.hashing import MAX_PASSWORD_BYTES, Passwords, SecretDigest, new_id, new_secret
 from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
@@ -16,6 +16,7 @@ from authority.keys.lifecycle import Timings
 from authority.settings import ALGORITHMS, Settings
 from authority.storage import Client, SigningKeyInfo, User
 from authority.storage.sql import SqlStorage
+from authority.throttle import Throttle
 
 _USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,150}\Z")  # \Z: "$" allows a final \n
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\Z")
@@ -123,6 +124,9 @@ class Admin:
         if user is None:
             raise AdminError(f"no user {username!r}")
         return user
+
+    def throttle(self) -> Throttle:
+        return throttle.build(self.settings, self.storage)
 
     def set_password(self, username: str, password: str) -> User:
         user = self.user(username)

@@ -182,6 +182,14 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         if args.session and not ended:
             raise AdminError(f"no live session {args.session!r} for {user.username}")
         _emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")
+    elif args.action == "unlock":
+        user = admin.user(args.username)
+        admin.throttle().unlock(user.username)
+        _emit(
+            args,
+            {"username": user.username, "unlocked": True},
+            f"{user.username} may try to log in again",
+        )
     elif args.action == "set-password":
         user = admin.set_password(args.username, _read_password(args))
         _emit(args, user_view(user), f"password of {user.username} changed")
@@ -297,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(ucreate)
     ulist = users.add_parser("list", help="list users")
     json_flag(ulist)
-    for action in ("show", "disable", "enable"):
+    for action in ("show", "disable", "enable", "unlock"):
         p = users.add_parser(action, help=f"{action} a user")
         p.add_argument("username")
         json_flag(p)

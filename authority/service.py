@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from authority import throttle
 from authority.client_auth import CachedClients, ClientAuthenticator
 from authority.grants import GrantContext, GrantRegistry
 from authority.hashing import Passwords, SecretDigest
@@ -48,6 +49,7 @@ class Authority:
         self.clients = ClientAuthenticator(
             CachedClients(storage, settings.client_cache_ttl), self.digest
         )
+        self.throttle = throttle.build(settings, storage)
         self.grants = GrantRegistry(
             GrantContext(
                 issuer=settings.issuer,
@@ -58,6 +60,7 @@ class Authority:
                 passwords=self.passwords,
                 users=storage,
                 sessions=storage,
+                throttle=self.throttle,
                 id_tokens=IdTokenMinter(
                     settings.issuer, settings.access_token_ttl, settings.id_token_alg, self._ring
                 ),
@@ -108,6 +111,7 @@ class Authority:
         if removed:
             log.info("removed expired signing keys: %s", ", ".join(removed))
         purged = self.storage.purge(now, max_batches=10)
+        self.storage.purge_failures(now - self.settings.login_lockout, now)
         if any(purged.values()):
             log.info(
                 "purged %(sessions)d sessions, %(denied_access_tokens)d deny-list entries", purged

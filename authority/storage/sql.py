@@ -6,10 +6,11 @@ from authority.storage.engine import make_engine
 from authority.storage.sql_accounts import AccountsSql
 from authority.storage.sql_keys import KeysSql
 from authority.storage.sql_sessions import SessionsSql
+from authority.storage.sql_throttle import ThrottleSql
 
 
-class SqlStorage(AccountsSql, SessionsSql, KeysSql):
-    """Clients, users, sessions and keys on one engine."""
+class SqlStorage(AccountsSql, SessionsSql, KeysSql, ThrottleSql):
+    """Clients, users, sessions, keys and login-failure counters on one engine."""
 
     @classmethod
     def from_url(cls, url: str) -> SqlStorage:

@@ -157,3 +157,12 @@ def test_set_password_replaces_the_password(run: Run, database_url: str) -> None
     passwords = Passwords(1, 1024, 1)
     assert passwords.verify(stored, "a new passphrase").ok
     assert not passwords.verify(stored, PASSWORD).ok
+
+
+def test_unlock_lets_a_locked_out_user_try_again(run: Run) -> None:
+    run("users", "create", "carol", "--password-stdin", stdin="long enough password\n")
+    assert run("users", "unlock", "carol", "--json").json() == {
+        "username": "carol",
+        "unlocked": True,
+    }
+    assert_failed(run("users", "unlock", "nobody"), "no user")

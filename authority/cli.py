@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from authority import importer
 from authority.admin import Admin, AdminError, client_view, key_view, user_view
 from authority.bootstrap import prepare
 from authority.keys import KeyStoreError
@@ -182,6 +183,16 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         if args.session and not ended:
             raise AdminError(f"no live session {args.session!r} for {user.username}")
         _emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")
+    elif args.action == "import":
+        report = _import_users(args, storage)
+        for bad in report.failed:
+            print(f"authority: line {bad['line']}: {bad['error']}", file=sys.stderr)
+        _emit(
+            args,
+            vars(report),
+            f"created {report.created}, updated {report.updated}, skipped "
+            f"{len(report.failed)} bad row(s) in {report.seconds} s",
+        )
     elif args.action == "unlock":
         user = admin.user(args.username)
         admin.throttle().unlock(user.username)
@@ -194,6 +205,28 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         user = admin.set_password(args.username, _read_password(args))
         _emit(args, user_view(user), f"password of {user.username} changed")
     return 0
+
+
+def _import_users(args: argparse.Namespace, storage: SqlStorage) -> importer.ImportReport:
+    fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "json")
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            data = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {args.file}: {exc}") from None
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(done: int) -> None:
+            print(f"\rimporting users: {done:,}", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = importer.run(storage, data, fmt, args.email_verified, progress)
+    except importer.ImportFormatError as exc:
+        raise CommandError(f"{args.file}: {exc}") from None
+    if progress:
+        print(file=sys.stderr)
+    return report
 
 
 # -- keys -----------------------------------------------------------------------------------
@@ -309,6 +342,19 @@ def build_parser() -> argparse.ArgumentParser:
         p = users.add_parser(action, help=f"{action} a user")
         p.add_argument("username")
         json_flag(p)
+    imports = users.add_parser(
+        "import", help="import users from Django (dumpdata auth.user JSON, or CSV)"
+    )
+    imports.add_argument(
+        "file", help="JSON from dumpdata auth.user, or CSV: username,email,password_hash,is_active"
+    )
+    imports.add_argument("--format", choices=("json", "csv"), help="default: from the name")
+    imports.add_argument(
+        "--email-verified",
+        action="store_true",
+        help="mark the imported email addresses as verified",
+    )
+    json_flag(imports)
     sessions = users.add_parser("sessions", help="list a user's live sessions")
     sessions.add_argument("username")
     json_flag(sessions)

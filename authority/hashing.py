@@ -15,6 +15,8 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from authority import legacy_hashes
+
 MAX_PASSWORD_BYTES = 1024
 T = TypeVar("T")
 
@@ -57,6 +59,11 @@ class Passwords:
         if stored is None:
             self._burn(password)
             return PasswordCheck(ok=False)
+        if legacy_hashes.is_legacy(stored):
+            # Imported from Django: checked as Django checks it, then re-hashed to argon2id.
+            if not self._run(legacy_hashes.verify, stored, password):
+                return PasswordCheck(ok=False)
+            return PasswordCheck(ok=True, new_hash=self.hash(password))
         try:
             self._run(self._hasher.verify, stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

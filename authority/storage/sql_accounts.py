@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from authority.storage.records import Client, Conflict, User
@@ -131,3 +132,30 @@ class AccountsSql(SqlBase):
             return conn.execute(stmt).rowcount
 
         return self._write(work) == 1
+
+    def upsert_users(self, rows: list[dict[str, Any]], now: int) -> tuple[int, int]:
+        """Insert users, or update those whose username exists (their sub stays); returns
+        (created, updated). Duplicates within ``rows``: the last one wins."""
+        latest = {row["username"]: row for row in rows}
+
+        def work(conn: Connection) -> tuple[int, int]:
+            names = list(latest)
+            known = {
+                r.username
+                for r in conn.execute(select(users.c.username).where(users.c.username.in_(names)))
+            }
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(users)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[users.c.username],
+                set_={
+                    "email": stmt.excluded.email,
+                    "password_hash": stmt.excluded.password_hash,
+                    "disabled": stmt.excluded.disabled,
+                    "email_verified": stmt.excluded.email_verified,
+                },
+            )
+            conn.execute(stmt, [{**row, "created_at": now} for row in latest.values()])
+            return len(latest) - len(known), len(known)
+
+        return self._write(work)

@@ -1,0 +1,163 @@
+"""`authority users import`: users from Django keep their passwords; re-hashed at login."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from authority.service import Authority
+from tests.cli.support import Run, assert_failed
+from tests.conftest import Registered
+from tests.http.helpers import post_token
+
+# Real Django hashers (cheap parameters) write the hashes, as `dumpdata auth.user` would.
+DJANGO_DUMP = r"""
+import json, sys
+import django
+from django.conf import settings
+settings.configure()
+django.setup()
+from django.contrib.auth import hashers as h
+
+class FastPBKDF2(h.PBKDF2PasswordHasher):
+    iterations = 1000
+
+class FastArgon2(h.Argon2PasswordHasher):
+    time_cost, memory_cost, parallelism = 1, 1024, 1
+
+class FastBcrypt(h.BCryptSHA256PasswordHasher):
+    rounds = 4
+
+users = [
+    ("pat", "pat@example.com", h.make_password("pbkdf2 password", hasher=FastPBKDF2()), True),
+    ("ari", "ari@example.com", h.make_password("argon2 password", hasher=FastArgon2()), True),
+    ("bea", "", h.make_password("bcrypt password", hasher=FastBcrypt()), True),
+    ("gone", "gone@example.com", h.make_password("gone password", hasher=FastPBKDF2()), False),
+    ("nopass", "", h.make_password(None), True),
+]
+records = [
+    {"model": "auth.user", "pk": pk, "fields": {
+        "password": pw, "username": name, "email": email, "is_active": active,
+        "is_staff": False, "is_superuser": False, "first_name": "", "last_name": "",
+        "date_joined": "2024-01-01T00:00:00Z", "last_login": None, "groups": [],
+        "user_permissions": []}}
+    for pk, (name, email, pw, active) in enumerate(users, 1)
+]
+json.dump(records, sys.stdout, indent=2)
+"""
+PASSWORDS = {"pat": "pbkdf2 password", "ari": "argon2 password", "bea": "bcrypt password"}
+
+
+@pytest.fixture(scope="module")
+def dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = subprocess.run(
+        [sys.executable, "-c", DJANGO_DUMP], capture_output=True, text=True, check=True, timeout=120
+    )
+    path = tmp_path_factory.mktemp("django") / "users.json"
+    path.write_text(out.stdout)
+    return path
+
+
+def test_imports_a_dumpdata_file_and_is_idempotent(run: Run, dump: Path) -> None:
+    first = run("users", "import", str(dump), "--json").json()
+    assert (first["created"], first["updated"], first["failed"]) == (5, 0, [])
+    again = run("users", "import", str(dump), "--json").json()
+    assert (again["created"], again["updated"], again["failed"]) == (0, 5, [])
+    users = run("users", "list", "--json").json()["users"]
+    assert sorted(u["username"] for u in users) == ["ari", "bea", "gone", "nopass", "pat"]
+    assert next(u for u in users if u["username"] == "gone")["disabled"] is True
+
+
+@pytest.mark.parametrize("username", sorted(PASSWORDS))
+def test_an_imported_user_logs_in_with_the_django_password_and_is_rehashed(
+    run: Run,
+    dump: Path,
+    http: TestClient,
+    app_client: Registered,
+    authority: Authority,
+    username: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTHORITY_KEYS_DIR", str(authority.settings.keys_dir))  # one key store
+    assert run("users", "import", str(dump), "--json").json()["created"] == 5
+    stored = authority.storage.get_user_by_username(username)
+    assert stored is not None and not stored.password_hash.startswith("$argon2id$")
+    data = {"grant_type": "password", "username": username, "password": "wrong"}
+    assert post_token(http, data, app_client).status_code == 400
+    data["password"] = PASSWORDS[username]
+    assert post_token(http, data, app_client).status_code == 200
+    upgraded = authority.storage.get_user_by_username(username)
+    assert upgraded is not None and upgraded.password_hash.startswith("$argon2id$")
+    assert post_token(http, data, app_client).status_code == 200  # and the new hash works
+
+
+def test_an_unusable_or_disabled_django_user_cannot_log_in(
+    run: Run,
+    dump: Path,
+    http: TestClient,
+    app_client: Registered,
+    authority: Authority,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTHORITY_KEYS_DIR", str(authority.settings.keys_dir))
+    assert run("users", "import", str(dump), "--json").json()["created"] == 5
+    for username, password in (("nopass", ""), ("nopass", "!"), ("gone", "gone password")):
+        data = {"grant_type": "password", "username": username, "password": password or "x"}
+        assert post_token(http, data, app_client).status_code == 400
+
+
+def test_bad_rows_are_reported_by_line_and_the_rest_imported(run: Run, tmp_path: Path) -> None:
+    rows = [
+        {
+            "model": "auth.user",
+            "fields": {
+                "username": "ok1",
+                "password": "pbkdf2_sha256$1000$c2FsdA$AAAA",
+                "email": "",
+                "is_active": True,
+            },
+        },
+        {"model": "auth.user", "fields": {"username": "bad hash", "password": "md5$x$y"}},
+        {"model": "auth.group", "fields": {"name": "staff"}},
+        {"model": "auth.user", "fields": {"username": "ok2", "password": "!unusable"}},
+    ]
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(rows, indent=1))
+    result = run("users", "import", str(path), "--json")
+    report = result.json()
+    assert (report["created"], report["updated"]) == (2, 0)
+    lines = [f["line"] for f in report["failed"]]
+    text = path.read_text().splitlines()
+    assert '"model": "auth.user",' in text[lines[0]] and "auth.group" in text[lines[1]]
+    assert len(result.err.splitlines()) == 2
+    assert all(line.startswith("authority: line ") for line in result.err.splitlines())
+
+
+def test_imports_the_csv_form_too(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "users.csv"
+    path.write_text(
+        "username,email,password_hash,is_active\n"
+        "carl,carl@example.com,pbkdf2_sha256$1000$c2FsdA$AAAA,true\n"
+        "dora,,bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuu5A/E1c0Zk4E6bGm4dH9f3X1Fb0ZrS1K,no\n"
+        "eve,not-an-email,pbkdf2_sha256$1000$c2FsdA$AAAA,true\n"
+    )
+    report = run("users", "import", str(path), "--email-verified", "--json").json()
+    assert (report["created"], report["failed"]) == (
+        2,
+        [{"line": 4, "error": "'not-an-email' is not an email address"}],
+    )
+    carl = run("users", "show", "carl", "--json").json()
+    assert carl["email_verified"] is True
+    assert run("users", "show", "dora", "--json").json()["disabled"] is True
+
+
+def test_an_unreadable_file_fails_with_one_line(run: Run, tmp_path: Path) -> None:
+    assert_failed(run("users", "import", str(tmp_path / "missing.json")), "cannot read")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"not": "an array"}')
+    assert_failed(run("users", "import", str(broken)), "must hold an array")

@@ -21,7 +21,9 @@ _REASONS = {
 class RefreshTokenGrant:
     grant_type = "refresh_token"
     blocking = True  # several statements in one transaction: keep the event loop free
-    max_threads = 0
+    # Fewer threads than the connection pool holds (10): more would only wait for, or churn,
+    # database connections.
+    max_threads = 8
 
     def __init__(self, context: GrantContext) -> None:
         self.context = context

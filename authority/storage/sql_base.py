@@ -39,6 +39,13 @@ class SqlBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**WRITE)
+        # Single-statement reads need no transaction: on PostgreSQL autocommit saves the
+        # BEGIN and ROLLBACK round trips around every lookup (SQLite reads already skip them).
+        self._reader = (
+            engine
+            if engine.dialect.name == "sqlite"
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         # SQLite has one writer at a time: threads of this process queue on a lock instead
         # of polling SQLite's busy handler (which sleeps 1, 2, 5, 10 ms...). Other processes
         # still wait through busy_timeout.
@@ -52,12 +59,12 @@ class SqlBase:
     def _query(self, work: Callable[[Connection], T]) -> T:
         """Run a read; a pooled connection the server had dropped is replaced once."""
         try:
-            with self.engine.connect() as conn:
+            with self._reader.connect() as conn:
                 return work(conn)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             return work(conn)
 
     def _first(self, statement: Executable) -> Row[Any] | None:

@@ -1,0 +1,1 @@
+"""authority's token endpoint benchmark (see bench/run.py)."""

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import asdict
 from typing import Any
 
 from authority import resources, scopes, throttle
+from authority.accounts import USERNAME_RULE, normalize_email, valid_username
 from authority.grants import GRANT_TYPES
-from authority.hashing import MAX_PASSWORD_BYTES, Passwords, SecretDigest, new_id, new_secret
+from authority.hashing import Passwords, SecretDigest, new_id, new_secret
 from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
 from authority.keys.lifecycle import Timings
+from authority.password_policy import PasswordPolicy
 from authority.settings import ALGORITHMS, Settings
 from authority.storage import Client, SigningKeyInfo, User
 from authority.storage.sql import SqlStorage
 from authority.throttle import Throttle
-
-_USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,150}\Z")  # \Z: "$" allows a final \n
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\Z")
-MIN_PASSWORD_LENGTH = 8
 
 
 class AdminError(ValueError):
@@ -101,17 +98,16 @@ class Admin:
     # -- users -----------------------------------------------------------------------------
 
     def create_user(self, username: str, password: str, email: str | None) -> User:
-        if not _USERNAME.match(username):
-            raise AdminError(
-                "a username holds 1 to 150 characters, no spaces or control characters"
-            )
-        if email is not None and not _EMAIL.match(email):
+        if not valid_username(username):
+            raise AdminError(USERNAME_RULE)
+        address = normalize_email(email) if email is not None else None
+        if email is not None and address is None:
             raise AdminError(f"{email!r} is not an email address")
-        self._check_password(password)
+        self._check_password(password, username, address)
         user = User(
             sub=str(uuid.uuid4()),
             username=username,
-            email=email,
+            email=address,
             password_hash=self._passwords().hash(password),
             disabled=False,
             created_at=int(time.time()),
@@ -130,16 +126,16 @@ class Admin:
 
     def set_password(self, username: str, password: str) -> User:
         user = self.user(username)
-        self._check_password(password)
+        self._check_password(password, user.username, user.email)
         self.storage.set_password_hash(user.sub, self._passwords().hash(password))
         return user
 
-    @staticmethod
-    def _check_password(password: str) -> None:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise AdminError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-        if len(password.encode()) > MAX_PASSWORD_BYTES:
-            raise AdminError(f"a password may hold at most {MAX_PASSWORD_BYTES} bytes")
+    def _check_password(self, password: str, username: str, email: str | None) -> None:
+        """The one password policy (authority.password_policy), as for self-service."""
+        policy = PasswordPolicy(self.settings.password_min_length)
+        problem = policy.problem(password, (username, email))
+        if problem is not None:
+            raise AdminError(problem)
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -175,8 +171,10 @@ class Admin:
             raise AdminError(str(exc)) from None
 
     def purge(self, now: int) -> dict[str, Any]:
-        """Every bounded batch until nothing dead is left, then expired signing keys."""
-        return {**self.storage.purge(now), "keys": self.prune_keys()}
+        """Every bounded batch until nothing dead is left, expired links, then expired
+        signing keys."""
+        links = self.storage.purge_links(now)
+        return {**self.storage.purge(now), "links": links, "keys": self.prune_keys()}
 
     def prune_keys(self) -> list[str]:
         return lifecycle.prune(self.storage, private_keys(self.settings), int(time.time()))

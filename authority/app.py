@@ -15,6 +15,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from authority.endpoints.accounts import (
+    change_password,
+    confirm_reset,
+    register,
+    request_reset,
+    reset_page,
+    verify_email,
+    verify_page,
+)
 from authority.endpoints.discovery import discovery
 from authority.endpoints.health import healthz, readyz
 from authority.endpoints.introspection import introspect
@@ -24,7 +33,7 @@ from authority.endpoints.sessions import end_all_sessions, end_session, list_ses
 from authority.endpoints.token import token
 from authority.endpoints.userinfo import userinfo
 from authority.errors import OAuth2Error, ServerError, TemporarilyUnavailable
-from authority.http import error_response, http_error_response
+from authority.http import answers_in_html, error_response, http_error_response
 from authority.service import Authority
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
@@ -39,6 +48,15 @@ ROUTES = [
     Route("/sessions", end_all_sessions, methods=["DELETE"], name="end_all_sessions"),
     Route("/sessions/{session_id}", end_session, methods=["DELETE"], name="end_session"),
     Route("/userinfo", userinfo, methods=["GET", "POST"], name="userinfo"),
+    Route("/accounts/register", register, methods=["POST"], name="register"),
+    Route("/accounts/verify-email", verify_page, methods=["GET"], name="verify_page"),
+    Route("/accounts/verify-email", verify_email, methods=["POST"], name="verify_email"),
+    Route("/accounts/password/reset", reset_page, methods=["GET"], name="reset_page"),
+    Route("/accounts/password/reset", request_reset, methods=["POST"], name="request_reset"),
+    Route(
+        "/accounts/password/reset/confirm", confirm_reset, methods=["POST"], name="confirm_reset"
+    ),
+    Route("/accounts/password/change", change_password, methods=["POST"], name="change_password"),
     Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
     Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
     Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),
@@ -49,7 +67,7 @@ ROUTES = [
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OAuth2Error)
-    return error_response(exc)
+    return error_response(exc, answers_in_html(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -59,12 +77,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     log.error("database error on %s: %s", request.url.path, exc.__class__.__name__, exc_info=exc)
-    return error_response(TemporarilyUnavailable())
+    return error_response(TemporarilyUnavailable(), answers_in_html(request))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s", request.url.path, exc_info=exc)
-    return error_response(ServerError())
+    return error_response(ServerError(), answers_in_html(request))
 
 
 async def _maintain_keys(authority: Authority) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from authority import importer
+from authority import importer, mail
 from authority.admin import Admin, AdminError, client_view, key_view, user_view
 from authority.bootstrap import prepare
 from authority.keys import KeyStoreError
@@ -73,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
         os.environ["AUTHORITY_ISSUER"] = f"http://{host}:{args.port}"
     settings = Settings.from_env()
+    mail.from_url(settings.email_url)  # a bad AUTHORITY_EMAIL_URL stops here, in one line
     created = prepare(settings)
     logging.getLogger("authority").info(
         "issuer %s; created: %s", settings.issuer, ", ".join(created) or "nothing"
@@ -269,7 +270,7 @@ def cmd_prune(args: argparse.Namespace, admin: Admin) -> int:
         args,
         done,
         f"purged {done['sessions']} sessions, {done['denied_access_tokens']} deny-list "
-        f"entries, {len(done['keys'])} signing keys",
+        f"entries, {done['links']} expired links, {len(done['keys'])} signing keys",
     )
     return 0
 

@@ -19,6 +19,8 @@ __all__ = [
     "InsufficientScope",
     "InvalidClientError",
     "InvalidGrantError",
+    "InvalidLink",
+    "InvalidPassword",
     "InvalidRequestError",
     "InvalidScopeError",
     "InvalidTarget",
@@ -26,10 +28,13 @@ __all__ = [
     "MissingToken",
     "OAuth2Error",
     "PayloadTooLarge",
+    "RegistrationClosed",
     "ServerError",
     "TemporarilyUnavailable",
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
+    "UsernameTaken",
+    "WeakPassword",
     "quoted",
 ]
 
@@ -119,3 +124,40 @@ class InsufficientScope(OAuth2Error):
         headers = super().get_headers()
         headers.append(("WWW-Authenticate", f'Bearer realm="{REALM}", error="insufficient_scope"'))
         return headers
+
+
+# -- self-service accounts (/accounts/...) ------------------------------------------------------
+
+
+class RegistrationClosed(OAuth2Error):
+    """AUTHORITY_REGISTRATION=closed: accounts are created by an operator."""
+
+    error = "registration_closed"
+    status_code = 403
+    description = "registration is closed; an operator creates accounts"
+
+
+class UsernameTaken(OAuth2Error):
+    error = "username_taken"
+    status_code = 409
+    description = "this username is taken; choose another"
+
+
+class WeakPassword(OAuth2Error):
+    """The new password fails the policy; the description says why."""
+
+    error = "weak_password"
+
+
+class InvalidLink(OAuth2Error):
+    """A verification or reset link that is unknown, expired or already used."""
+
+    error = "invalid_link"
+    description = "this link is invalid, has expired or was already used; ask for a new one"
+
+
+class InvalidPassword(OAuth2Error):
+    """The current password given to change it is wrong (or the account is throttled)."""
+
+    error = "invalid_password"
+    description = "the current password is wrong"

@@ -1,23 +1,27 @@
-"""The HTTP edge: reading form bodies, and the one place that renders JSON and OAuth errors."""
+"""The HTTP edge: reading form and JSON bodies, and the one place that renders JSON, HTML
+pages and OAuth errors."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority import client_auth
+from authority import client_auth, pages
 from authority.errors import (
     InvalidRequestError,
     InvalidToken,
     MissingToken,
     OAuth2Error,
     PayloadTooLarge,
+    quoted,
 )
 from authority.params import Params
 from authority.service import Authority
@@ -25,29 +29,77 @@ from authority.storage import Client
 
 MAX_BODY_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 # RFC 6749 §5.1: token responses must never be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The pages a link opens carry a token: never cached, never sent on as a Referer, never
+# framed (clickjacking), never sniffed into anything but HTML, never running a script.
+PAGE_HEADERS = {
+    **NO_STORE,
+    "Content-Security-Policy": pages.CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+Job = Callable[[], None]
 
 
 def json_bytes(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json_bytes(data), status, headers, media_type="application/json")
+def json_response(
+    data: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    after: Job | None = None,
+) -> Response:
+    """``after`` runs once the response is sent (on a thread), its latency unseen."""
+    background = BackgroundTask(after) if after is not None else None
+    return Response(
+        json_bytes(data), status, headers, media_type="application/json", background=background
+    )
 
 
-def no_store(data: Any, status: int = 200) -> Response:
-    return json_response(data, status, NO_STORE)
+def no_store(data: Any, status: int = 200, after: Job | None = None) -> Response:
+    return json_response(data, status, NO_STORE, after)
 
 
-def error_response(error: OAuth2Error) -> Response:
+def html_response(page: str, status: int = 200) -> Response:
+    return Response(page, status, PAGE_HEADERS, media_type="text/html; charset=utf-8")
+
+
+def error_response(error: OAuth2Error, html: bool = False) -> Response:
+    """The error as JSON (RFC 6749 §5.2), or as a page for a browser that posted a form."""
     status, body, headers = error()
+    if html:
+        return html_response(pages.error(body.get("error_description") or body["error"]), status)
     merged = dict(headers)
     merged.update(NO_STORE)
     merged.pop("Content-Type", None)
     return json_response(body, status, merged)
+
+
+def answer_in_html(request: Request, html: bool = True) -> None:
+    """From here on, errors of this request are rendered as pages (see ``error_response``)."""
+    request.state.html = html
+
+
+def answers_in_html(request: Request) -> bool:
+    return bool(getattr(request.state, "html", False))
+
+
+def wants_html(request: Request) -> bool:
+    """A browser's form post gets a page: it asks for text/html, or posts a form without
+    asking for JSON. A script that posts JSON, or asks for it, gets JSON."""
+    accept = request.headers.get("accept", "").lower()
+    if "text/html" in accept:
+        return True
+    if JSON in accept:
+        return False
+    mime = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return mime == FORM
 
 
 def http_error_response(exc: HTTPException) -> Response:
@@ -91,6 +143,52 @@ def parse_form(content_type: str | None, body: bytes) -> Params:
 
 async def read_form(request: Request) -> Params:
     return parse_form(request.headers.get("content-type"), await read_body(request))
+
+
+def parse_json(body: bytes) -> Params:
+    """A JSON object of string members, held to the rules of a form: no member repeated,
+    no control characters, an empty string counts as absent."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for name, value in items:
+            if name in seen:
+                raise InvalidRequestError(f"parameter {quoted(name)} must not be repeated")
+            seen[name] = value
+        return seen
+
+    try:
+        data = json.loads(body, object_pairs_hook=pairs)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequestError("the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("the request body must be a JSON object")
+    values: dict[str, list[str]] = {}
+    for name, value in data.items():
+        if not isinstance(value, str):
+            raise InvalidRequestError(f"parameter {quoted(name)} must be a string")
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            raise InvalidRequestError("parameters must not contain control characters")
+        if value:
+            values[name] = [value]
+    return Params(values)
+
+
+async def read_fields(request: Request) -> Params:
+    """The parameters of an account request: a form, or a JSON object."""
+    content_type = request.headers.get("content-type")
+    mime = (content_type or "").partition(";")[0].strip().lower()
+    if mime == JSON:
+        return parse_json(await read_body(request))
+    if mime != FORM:
+        raise InvalidRequestError(f"the request body must be {FORM} or {JSON}")
+    return parse_form(content_type, await read_body(request))
+
+
+def query_token(request: Request) -> str | None:
+    """The ``token`` of a link's URL: exactly one, or None."""
+    values = request.query_params.getlist("token")
+    return values[0] if len(values) == 1 else None
 
 
 def authenticate_client(request: Request, params: Params, authority: Authority) -> Client:

@@ -7,13 +7,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from authority import throttle
+from authority import mail, throttle
+from authority.accounts import Accounts, Letters
 from authority.client_auth import CachedClients, ClientAuthenticator
 from authority.grants import GrantContext, GrantRegistry
 from authority.hashing import Passwords, SecretDigest
 from authority.introspection import Introspector
 from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
 from authority.keys.lifecycle import Timings
+from authority.password_policy import PasswordPolicy
 from authority.revocation import Revoker
 from authority.sessions import SessionService
 from authority.settings import Settings
@@ -72,6 +74,19 @@ class Authority:
         self.introspector = Introspector(presented)
         self.revoker = Revoker(presented)
         self.sessions = SessionService(settings.issuer, self._ring, storage, storage)
+        letters = Letters.from_settings(settings)
+        self.mailer = mail.from_url(settings.email_url, helo=letters.domain)
+        self.accounts = Accounts(
+            registration_open=settings.registration == "open",
+            store=storage,
+            passwords=self.passwords,
+            digest=self.digest,
+            policy=PasswordPolicy(settings.password_min_length),
+            logins=self.throttle,
+            mails=throttle.build(settings, storage, namespace="mail:"),
+            mailer=self.mailer,
+            letters=letters,
+        )
         # Thread limiters of grants that cap their own concurrency; filled by the HTTP edge.
         self.limiters: dict[str, Any] = {}
 
@@ -112,6 +127,7 @@ class Authority:
             log.info("removed expired signing keys: %s", ", ".join(removed))
         purged = self.storage.purge(now, max_batches=10)
         self.storage.purge_failures(now - self.settings.login_lockout, now)
+        self.storage.purge_links(now)
         if any(purged.values()):
             log.info(
                 "purged %(sessions)d sessions, %(denied_access_tokens)d deny-list entries", purged

@@ -65,17 +65,24 @@ class Throttle:
     database, or Redis); both must be unlocked for a login to be tried."""
 
     def __init__(
-        self, counter: FailureCounter, max_per_user: int, max_per_ip: int, lockout: int
+        self,
+        counter: FailureCounter,
+        max_per_user: int,
+        max_per_ip: int,
+        lockout: int,
+        namespace: str = "",
     ) -> None:
         self._counter = counter
         self._limits = {"user": max_per_user, "ip": max_per_ip}
         self.lockout = lockout
+        # Counters of another purpose (e.g. "mail:", emails sent to one address) share the
+        # store but never the keys of logins.
+        self._namespace = namespace
 
-    @staticmethod
-    def _keys(username: str, ip: str | None) -> dict[str, str]:
-        keys = {"user": f"user:{username.casefold()[:150]}"}
+    def _keys(self, username: str, ip: str | None) -> dict[str, str]:
+        keys = {"user": f"{self._namespace}user:{username.casefold()[:150]}"}
         if ip:
-            keys["ip"] = f"ip:{ip}"
+            keys["ip"] = f"{self._namespace}ip:{ip}"
         return keys
 
     def allowed(self, username: str, ip: str | None, now: int) -> bool:
@@ -126,7 +133,7 @@ class RedisCounter:
         self._redis.delete(f"authority:failures:{key}", f"authority:lock:{key}")
 
 
-def build(settings: Settings, database: FailureCounter) -> Throttle:
+def build(settings: Settings, database: FailureCounter, namespace: str = "") -> Throttle:
     """Redis when AUTHORITY_REDIS_URL is set, else the database."""
     counter = RedisCounter(settings.redis_url) if settings.redis_url else database
     return Throttle(
@@ -134,4 +141,5 @@ def build(settings: Settings, database: FailureCounter) -> Throttle:
         settings.login_max_failures,
         settings.login_max_failures_per_ip,
         settings.login_lockout,
+        namespace,
     )

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from authority.storage.records import (
+    PASSWORD_RESET,
+    VERIFY_EMAIL,
     Client,
     Conflict,
     Family,
     IssuedAccess,
+    LinkToken,
     RefreshTokenState,
+    Registration,
     Rotation,
     RotationFailure,
     SigningKeyInfo,
@@ -17,13 +21,18 @@ from authority.storage.records import (
 )
 
 __all__ = [
+    "PASSWORD_RESET",
+    "VERIFY_EMAIL",
+    "AccountStore",
     "Client",
     "ClientStore",
     "Conflict",
     "Family",
     "IssuedAccess",
     "KeyStore",
+    "LinkToken",
     "RefreshTokenState",
+    "Registration",
     "Rotation",
     "RotationFailure",
     "SessionStore",
@@ -41,6 +50,20 @@ class UserStore(Protocol):
     def get_user_by_username(self, username: str) -> User | None: ...
     def get_user(self, sub: str) -> User | None: ...
     def set_password_hash(self, sub: str, password_hash: str) -> None: ...
+
+
+class AccountStore(UserStore, Protocol):
+    """What self-service accounts need: registration, link tokens, password writes."""
+
+    def users_with_email(self, email: str) -> list[User]: ...
+    def register_user(self, user: User, link: LinkToken | None) -> Registration: ...
+    def add_link(self, link: LinkToken) -> None: ...
+    def peek_link(self, token_hash: str, purpose: str, now: int) -> str | None: ...
+    def verify_email(self, token_hash: str, now: int) -> str | None: ...
+    def reset_password(self, token_hash: str, password_hash: str, now: int) -> str | None: ...
+    def change_password(
+        self, sub: str, password_hash: str, now: int, keep: str | None = None
+    ) -> int: ...
 
 
 class SessionStore(Protocol):
@@ -62,7 +85,9 @@ class SessionStore(Protocol):
     ) -> Rotation: ...
     def revoke_family(self, family_id: str, now: int) -> None: ...
     def inspect_refresh_token(self, token_hash: str) -> RefreshTokenState | None: ...
-    def end_sessions(self, sub: str, now: int, family_id: str | None = None) -> int: ...
+    def end_sessions(
+        self, sub: str, now: int, family_id: str | None = None, keep: str | None = None
+    ) -> int: ...
     def list_sessions(self, sub: str, now: int) -> list[Family]: ...
     def deny_access_token(self, jti: str, expires_at: int, now: int) -> None: ...
     def is_access_token_denied(self, jti: str) -> bool: ...

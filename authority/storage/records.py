@@ -90,5 +90,27 @@ class Rotation:
     failure: RotationFailure | None = None
 
 
+# What a link token is for (one_time_tokens.purpose).
+VERIFY_EMAIL = "verify_email"
+PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a secret)
+
+
+@dataclass(frozen=True)
+class LinkToken:
+    """A single-use token sent in a link (email verification, password reset), as its hash."""
+
+    token_hash: str
+    purpose: str
+    sub: str
+    created_at: int
+    expires_at: int
+
+
+class Registration(Enum):
+    CREATED = "created"
+    USERNAME_TAKEN = "username_taken"
+    EMAIL_TAKEN = "email_taken"
+
+
 class Conflict(Exception):
     """A unique value (a username, a client id) is taken."""

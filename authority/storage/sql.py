@@ -5,12 +5,13 @@ from __future__ import annotations
 from authority.storage.engine import make_engine
 from authority.storage.sql_accounts import AccountsSql
 from authority.storage.sql_keys import KeysSql
+from authority.storage.sql_links import LinksSql
 from authority.storage.sql_sessions import SessionsSql
 from authority.storage.sql_throttle import ThrottleSql
 
 
-class SqlStorage(AccountsSql, SessionsSql, KeysSql, ThrottleSql):
-    """Clients, users, sessions, keys and login-failure counters on one engine."""
+class SqlStorage(AccountsSql, LinksSql, SessionsSql, KeysSql, ThrottleSql):
+    """Clients, users, link tokens, sessions, keys and login-failure counters on one engine."""
 
     @classmethod
     def from_url(cls, url: str) -> SqlStorage:

@@ -28,7 +28,7 @@ def _client(row: Any) -> Client:
     )
 
 
-def _user(row: Any) -> User:
+def user_from_row(row: Any) -> User:
     return User(
         sub=row.sub,
         username=row.username,
@@ -91,15 +91,15 @@ class AccountsSql(SqlBase):
 
     def get_user_by_username(self, username: str) -> User | None:
         row = self._first(select(users).where(users.c.username == username))
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     def get_user(self, sub: str) -> User | None:
         row = self._first(select(users).where(users.c.sub == sub))
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     def list_users(self) -> list[User]:
         rows = self._all(select(users).order_by(users.c.created_at, users.c.username))
-        return [_user(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     def add_user(self, user: User) -> None:
         values = {

@@ -194,21 +194,14 @@ class SessionsSql(SqlBase):
 
     def revoke_family(self, family_id: str, now: int) -> None:
         """End a session: its refresh tokens stop working and its access tokens are denied."""
-        self._write(lambda conn: _revoke(conn, [family_id], now))
+        self._write(lambda conn: revoke_families(conn, [family_id], now))
 
-    def end_sessions(self, sub: str, now: int, family_id: str | None = None) -> int:
-        """Log a user out of one session or of all of them; returns how many ended."""
-
-        def work(conn: Connection) -> int:
-            query = select(families.c.family_id).where(
-                families.c.sub == sub, families.c.revoked_at.is_(None)
-            )
-            if family_id is not None:
-                query = query.where(families.c.family_id == family_id)
-            ids = [r.family_id for r in conn.execute(query)]
-            return _revoke(conn, ids, now)
-
-        return self._write(work)
+    def end_sessions(
+        self, sub: str, now: int, family_id: str | None = None, keep: str | None = None
+    ) -> int:
+        """Log a user out of one session or of all of them (but ``keep``); returns how many
+        ended."""
+        return self._write(lambda conn: end_user_sessions(conn, sub, now, family_id, keep))
 
     def list_sessions(self, sub: str, now: int) -> list[Family]:
         """A user's live sessions, newest first."""
@@ -317,7 +310,22 @@ def _has_live_token(now: int) -> Any:
     )
 
 
-def _revoke(conn: Connection, family_ids: list[str], now: int) -> int:
+def end_user_sessions(
+    conn: Connection, sub: str, now: int, family_id: str | None = None, keep: str | None = None
+) -> int:
+    query = select(families.c.family_id).where(
+        families.c.sub == sub, families.c.revoked_at.is_(None)
+    )
+    if family_id is not None:
+        query = query.where(families.c.family_id == family_id)
+    if keep is not None:
+        query = query.where(families.c.family_id != keep)
+    ids = [r.family_id for r in conn.execute(query)]
+    return revoke_families(conn, ids, now)
+
+
+def revoke_families(conn: Connection, family_ids: list[str], now: int) -> int:
+    """End sessions: their refresh tokens stop working, their live access tokens are denied."""
     if not family_ids:
         return 0
     ended = conn.execute(

@@ -154,6 +154,18 @@ def test_serve_help_describes_its_options(capsys: pytest.CaptureFixture[str]) ->
         assert option in out
 
 
+def test_serve_stops_at_a_bad_email_url_in_one_line_without_its_password(
+    run: Run, monkeypatch: pytest.MonkeyPatch, keys_dir: Path
+) -> None:
+    monkeypatch.setenv("AUTHORITY_EMAIL_URL", "smtp://mailer:hunter2-secret@mail.example?tls=1")
+
+    result = run("serve", "--port", "1")
+
+    assert_failed(result, "AUTHORITY_EMAIL_URL: unknown option 'tls'", code=2)
+    assert "hunter2" not in result.err
+    assert not keys_dir.exists()  # stopped before preparing anything
+
+
 def test_python_m_authority_help_works(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHORITY_")}
 

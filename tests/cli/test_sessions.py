@@ -75,4 +75,5 @@ def test_prune_deletes_ended_sessions_and_reports_counts(run: Run, database_url:
     assert done["sessions"] == 2
     assert done["denied_access_tokens"] == 0  # the ended sessions' tokens are still live
     assert done["keys"] == []
+    assert done["links"] == 0  # no link was ever sent
     assert run("prune", "--json").json()["sessions"] == 0

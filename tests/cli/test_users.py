@@ -39,7 +39,9 @@ def _usernames(run: Run) -> list[str]:
 def test_a_taken_username_is_refused(run: Run) -> None:
     _create(run)
 
-    result = run("users", "create", "alice", "--password-stdin", "--json", stdin="another one1\n")
+    result = run(
+        "users", "create", "alice", "--password-stdin", "--json", stdin="another long passphrase\n"
+    )
 
     assert_failed(result, "alice", "taken")
     assert _usernames(run) == ["alice"]
@@ -47,9 +49,16 @@ def test_a_taken_username_is_refused(run: Run) -> None:
 
 @pytest.mark.parametrize(
     ("stdin", "word"),
-    [("short\n", "at least 8"), ("\n", "no password"), ("", "no password")],
+    [
+        ("short\n", "at least 10 characters"),
+        ("\n", "no password"),
+        ("", "no password"),
+        ("password1234\n", "too easy to guess: This is a very common password."),
+        ("alice1234567\n", "too close to the username or email address"),
+        ("x" * 1025 + "\n", "at most 1024 bytes"),
+    ],
 )
-def test_a_missing_or_short_password_is_refused(run: Run, stdin: str, word: str) -> None:
+def test_a_missing_short_or_weak_password_is_refused(run: Run, stdin: str, word: str) -> None:
     result = run("users", "create", "alice", "--password-stdin", "--json", stdin=stdin)
 
     assert_failed(result, word)
@@ -93,8 +102,35 @@ def test_set_password_refuses_a_short_password_and_keeps_the_old(
 
     result = run("users", "set-password", "alice", "--password-stdin", stdin="short\n")
 
-    assert_failed(result, "at least 8")
+    assert_failed(result, "at least 10 characters")
     assert _password_hash(database_url, "alice") == before
+
+
+def test_set_password_refuses_a_password_made_of_the_email_address(
+    run: Run, database_url: str
+) -> None:
+    _create(run, "alice", "--email", "alice.liddell@example.com")
+    before = _password_hash(database_url, "alice")
+
+    result = run("users", "set-password", "alice", "--password-stdin", stdin="alice.liddell2024\n")
+
+    assert_failed(result, "too close to the username or email address")
+    assert _password_hash(database_url, "alice") == before
+
+
+def test_the_minimum_length_is_the_setting(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHORITY_PASSWORD_MIN_LENGTH", "24")
+
+    result = run("users", "create", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+
+    assert_failed(result, "at least 24 characters")
+    assert _usernames(run) == []
+
+
+def test_an_email_address_is_stored_lower_cased(run: Run) -> None:
+    created = _create(run, "alice", "--email", "Alice@Example.COM")
+
+    assert created["email"] == "alice@example.com"
 
 
 # -- create, list, show, disable, enable, set-password -------------------------------------

@@ -132,6 +132,7 @@ def database_unreachable(
         with monkeypatch.context() as patch:
             patch.setattr(storage, "engine", dead)
             patch.setattr(storage, "_writer", dead)
+            patch.setattr(storage, "_reader", dead)
             yield
     finally:
         dead.dispose()

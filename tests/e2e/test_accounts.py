@@ -1,0 +1,185 @@
+"""Self-service accounts over real HTTP, the mail read from the file backend's folder."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.servers import cli, environment, free_port, serve
+from tests.mailbox import Mailbox, link, token
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse battery"
+NEW_PASSWORD = "maple syrup on the moon"
+RESET_PATH = "/accounts/password/reset"
+INVALID_LINK = {
+    "error": "invalid_link",
+    "error_description": "this link is invalid, has expired or was already used; ask for a new one",
+}
+BAD_LOGIN = {"error": "invalid_grant", "error_description": "invalid username or password"}
+LOCKOUT = 2  # seconds
+
+
+@dataclass
+class Server:
+    issuer: str
+    env: dict[str, str]
+    mailbox: Mailbox
+    client: tuple[str, str]
+
+    def login(self, username: str, password: str) -> httpx.Response:
+        data = {"grant_type": "password", "username": username, "password": password}
+        return httpx.post(f"{self.issuer}/token", data=data, auth=self.client)
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    mail = tmp_path / "mail"
+    env = environment(
+        database_url,
+        tmp_path / "keys",
+        issuer,
+        AUTHORITY_EMAIL_URL=f"file://{mail}",
+        AUTHORITY_REGISTRATION="open",
+        AUTHORITY_REQUIRE_VERIFIED_EMAIL="true",
+        AUTHORITY_LOGIN_MAX_FAILURES="3",
+        AUTHORITY_LOGIN_LOCKOUT=str(LOCKOUT),
+    )
+    with serve(env, port, log=tmp_path / "serve.log"):
+        app = cli(env, "clients", "create", "web", "--grant", "password", "--scope", "profile")
+        yield Server(issuer, env, Mailbox(mail), (app["client_id"], app["client_secret"]))
+
+
+def verified_user(server: Server, username: str = "alice") -> None:
+    email = f"{username}@example.com"
+    stdin = PASSWORD + "\n"
+    cli(server.env, "users", "create", username, "--email", email, "--password-stdin", stdin=stdin)
+    # An operator's user starts unverified; a reset link proves the mailbox, as verification.
+    response = httpx.post(f"{server.issuer}{RESET_PATH}", json={"email": email})
+    assert response.status_code == 202
+    [message] = server.mailbox.wait_for(1, to=email)
+    confirm = {"token": token(message, RESET_PATH), "new_password": PASSWORD + " again"}
+    reset = httpx.post(f"{server.issuer}{RESET_PATH}/confirm", json=confirm)
+    assert reset.json() == {"status": "password_reset"}
+    cli(server.env, "users", "set-password", username, "--password-stdin", stdin=stdin)
+
+
+def test_register_verify_then_log_in(server: Server) -> None:
+    registered = httpx.post(
+        f"{server.issuer}/accounts/register",
+        data={"username": "bob", "email": "Bob@Example.com", "password": NEW_PASSWORD},
+    )
+    assert registered.status_code == 201
+    assert server.login("bob", NEW_PASSWORD).json() == {
+        "error": "invalid_grant",
+        "error_description": "the email address of this account is not verified yet",
+    }
+
+    [message] = server.mailbox.wait_for(1, to="bob@example.com")
+    url = link(message)
+    assert url.startswith(f"{server.issuer}/accounts/verify-email?token=")
+    page = httpx.get(url)
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert server.login("bob", NEW_PASSWORD).status_code == 400  # opening it verified nothing
+
+    # What the page's button does: post its form.
+    browser = {"Accept": "text/html"}
+    confirmed = httpx.post(
+        f"{server.issuer}/accounts/verify-email",
+        data={"token": token(message, "/accounts/verify-email")},
+        headers=browser,
+    )
+    assert confirmed.status_code == 200
+    assert "Email address confirmed" in confirmed.text
+
+    tokens = server.login("bob", NEW_PASSWORD)
+    assert tokens.status_code == 200, tokens.text
+    assert set(tokens.json()) == {"access_token", "token_type", "expires_in", "scope"}
+
+
+def test_reset_answers_alike_for_known_and_unknown_addresses(server: Server) -> None:
+    verified_user(server)
+    before = len(server.mailbox.messages())
+
+    def ask(email: str) -> tuple[httpx.Response, float]:
+        started = time.perf_counter()
+        response = http.post(f"{server.issuer}{RESET_PATH}", json={"email": email})
+        return response, time.perf_counter() - started
+
+    timings: dict[str, list[float]] = {"known": [], "unknown": []}
+    with httpx.Client() as http:
+        ask("warm-up@example.com")
+        known, _ = ask("alice@example.com")
+        unknown, _ = ask("nobody@example.com")
+        for _ in range(15):  # interleaved, so drift in the machine's load hits both alike
+            for kind, email in (("known", "alice@example.com"), ("unknown", "nobody@example.com")):
+                response, elapsed = ask(email)
+                assert response.status_code == 202
+                timings[kind].append(elapsed)
+
+    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+    assert known.status_code == 202
+    assert known.content == unknown.content
+    drop = ("date", "content-length")
+    assert {k: v for k, v in known.headers.items() if k not in drop} == {
+        k: v for k, v in unknown.headers.items() if k not in drop
+    }
+    # Only the account's address gets a link (then the per-address throttle holds).
+    messages = server.mailbox.wait_for(before + 1)
+    assert {m["To"] for m in messages[before:]} == {"alice@example.com"}
+
+    known_median = statistics.median(timings["known"])
+    unknown_median = statistics.median(timings["unknown"])
+    # The same work on the request path: any difference is noise. Generous: 20 ms or half.
+    bound = max(0.02, 0.5 * min(known_median, unknown_median))
+    assert abs(known_median - unknown_median) < bound, timings
+
+
+def test_a_reset_link_works_once(server: Server) -> None:
+    verified_user(server)
+    before = len(server.mailbox.messages())
+    assert (
+        httpx.post(f"{server.issuer}{RESET_PATH}", json={"email": "alice@example.com"}).status_code
+        == 202
+    )
+    message = server.mailbox.wait_for(before + 1)[-1]
+    confirm = {"token": token(message, RESET_PATH), "new_password": NEW_PASSWORD}
+
+    first = httpx.post(f"{server.issuer}{RESET_PATH}/confirm", json=confirm)
+    again = httpx.post(f"{server.issuer}{RESET_PATH}/confirm", json=confirm)
+
+    assert (first.status_code, first.json()) == (200, {"status": "password_reset"})
+    assert (again.status_code, again.json()) == (400, INVALID_LINK)
+    assert httpx.get(link(message)).status_code == 400
+    assert server.login("alice", NEW_PASSWORD).status_code == 200
+    assert server.login("alice", PASSWORD).json() == BAD_LOGIN
+
+
+def test_lockout_after_failures_and_recovery_after_the_back_off(server: Server) -> None:
+    verified_user(server)
+    for _ in range(3):
+        assert server.login("alice", "not the password").json() == BAD_LOGIN
+    locked_at = time.monotonic()
+
+    # Locked: the right password gets the wrong-password answer.
+    assert server.login("alice", PASSWORD).json() == BAD_LOGIN
+
+    deadline = locked_at + LOCKOUT + 10
+    while True:
+        response: Any = server.login("alice", PASSWORD)
+        if response.status_code == 200:
+            break
+        assert response.json() == BAD_LOGIN
+        assert time.monotonic() < deadline, "the lockout did not end"
+        time.sleep(0.2)
+    assert time.monotonic() - locked_at > 0.5  # it was the back-off that ended

@@ -1,0 +1,230 @@
+"""POST /accounts/register: open or closed, the password policy, taken names and addresses."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from authority.service import Authority
+from authority.settings import Settings
+from authority.storage.tables import one_time_tokens
+from tests.conftest import ISSUER, FakeClock
+from tests.http.account_helpers import NEW_PASSWORD, register
+from tests.http.helpers import assert_error
+from tests.mailbox import Mailbox, text, token
+
+VERIFY_PATH = "/accounts/verify-email"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.replace(registration="open")
+
+
+def test_registration_is_closed_unless_the_operator_opens_it(
+    authority: Authority, mailbox: Mailbox
+) -> None:
+    from authority.app import create_app
+
+    closed = authority.settings.replace(registration="closed")
+    with TestClient(
+        create_app(authority=Authority(closed, authority.storage)), base_url=ISSUER
+    ) as http:
+        response = register(http, "bob", "bob@example.com")
+
+    assert_error(
+        response, 403, "registration_closed", "registration is closed; an operator creates accounts"
+    )
+    assert authority.storage.get_user_by_username("bob") is None
+    assert mailbox.messages() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "description"),
+    [
+        ({"email": "bob@example.com", "password": NEW_PASSWORD}, "missing parameter: username"),
+        ({"username": "bob", "password": NEW_PASSWORD}, "missing parameter: email"),
+        ({"username": "bob", "email": "bob@example.com"}, "missing parameter: password"),
+        (
+            {"username": "two words", "email": "bob@example.com", "password": NEW_PASSWORD},
+            "a username holds 1 to 150 characters, no spaces or control characters",
+        ),
+        (
+            {"username": "bob", "email": "not-an-address", "password": NEW_PASSWORD},
+            "email must be an email address",
+        ),
+        (
+            {"username": "bob", "email": "bob@example.com", "password": 12345678901},
+            "parameter password must be a string",
+        ),
+    ],
+)
+def test_refuses_a_missing_or_malformed_field(
+    http: TestClient, data: dict[str, object], description: str, mailbox: Mailbox
+) -> None:
+    response = http.post("/accounts/register", json=data)
+
+    assert_error(response, 400, "invalid_request", description)
+    assert mailbox.messages() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "description"),
+    [
+        (
+            b"username=bob",
+            "text/plain",
+            "the request body must be application/x-www-form-urlencoded or application/json",
+        ),
+        (b"[1, 2]", "application/json", "the request body must be a JSON object"),
+        (b"{nope", "application/json", "the request body is not valid JSON"),
+        (
+            b'{"username": "bob", "username": "eve"}',
+            "application/json",
+            "parameter username must not be repeated",
+        ),
+        (
+            b"username=bob&username=eve",
+            "application/x-www-form-urlencoded",
+            "parameter username must not be repeated",
+        ),
+    ],
+)
+def test_refuses_a_body_that_is_neither_a_form_nor_a_json_object(
+    http: TestClient, body: bytes, content_type: str, description: str
+) -> None:
+    response = http.post("/accounts/register", content=body, headers={"Content-Type": content_type})
+
+    assert_error(response, 400, "invalid_request", description)
+
+
+@pytest.mark.parametrize(
+    ("password", "description"),
+    [
+        ("short1!", "a password needs at least 10 characters"),
+        ("ü" * 513, "a password may hold at most 1024 bytes"),
+        (
+            "password1234",
+            "the password is too easy to guess: This is a very common password. "
+            "Add another word or two. Uncommon words are better.",
+        ),
+        ("bobby.tables99", "the password is too close to the username or email address"),
+        ("robert.droptables", "the password is too close to the username or email address"),
+    ],
+)
+def test_refuses_a_weak_password_and_says_why(
+    http: TestClient, authority: Authority, password: str, description: str
+) -> None:
+    response = register(http, "bobby.tables99", "robert.droptables@example.com", password)
+
+    assert_error(response, 400, "weak_password", description)
+    assert authority.storage.get_user_by_username("bobby.tables99") is None
+
+
+def test_creates_the_user_and_mails_a_verification_link(
+    http: TestClient, authority: Authority, mailbox: Mailbox
+) -> None:
+    response = register(http, "Bob", "Bob.Builder@Example.COM")
+
+    assert response.status_code == 201
+    assert response.headers["cache-control"] == "no-store"
+    assert set(response.json()) == {"sub"}
+    sub = response.json()["sub"]
+    user = authority.storage.get_user(sub)
+    assert user is not None
+    assert (user.username, user.email, user.email_verified, user.disabled) == (
+        "Bob",
+        "bob.builder@example.com",
+        False,
+        False,
+    )
+    assert user.password_hash.startswith("$argon2id$")
+    assert authority.passwords.verify(user.password_hash, NEW_PASSWORD).ok
+
+    [message] = mailbox.messages()
+    assert message["To"] == "bob.builder@example.com"
+    assert message["From"] == "authority@localhost"
+    assert message["Subject"] == "Confirm your email address"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert text(message).startswith("Hello Bob,\n")
+    assert "expires in 1 day" in text(message)
+    link_token = token(message, VERIFY_PATH)
+    assert f"{ISSUER}{VERIFY_PATH}?token={link_token}" in text(message)
+    assert len(link_token) >= 43  # 256 bits, URL-safe
+
+    # Stored only as its keyed hash: the token itself is nowhere in the database.
+    with authority.storage.engine.connect() as conn:
+        rows = conn.execute(select(one_time_tokens)).all()
+    [row] = rows
+    assert row.token_hash == authority.digest.digest(link_token)
+    assert (row.purpose, row.sub, row.used_at) == ("verify_email", sub, None)
+    assert row.expires_at - row.created_at == 86400
+    assert link_token not in repr(rows)
+
+
+def test_accepts_a_form_as_well_as_json(http: TestClient, authority: Authority) -> None:
+    data = {"username": "carol", "email": "carol@example.com", "password": NEW_PASSWORD}
+
+    response = http.post("/accounts/register", data=data)
+
+    assert response.status_code == 201
+    assert authority.storage.get_user(response.json()["sub"]) is not None
+
+
+def test_links_start_with_the_public_url(authority: Authority, mailbox: Mailbox) -> None:
+    from authority.app import create_app
+
+    public = authority.settings.replace(public_url="https://accounts.example/auth/")
+    with TestClient(
+        create_app(authority=Authority(public, authority.storage)), base_url=ISSUER
+    ) as http:
+        assert register(http, "dave", "dave@example.com").status_code == 201
+
+    [message] = mailbox.messages()
+    assert token(message, "/auth/accounts/verify-email")
+    assert "https://accounts.example/auth/accounts/verify-email?token=" in text(message)
+
+
+def test_a_taken_username_is_a_conflict_in_any_case(
+    http: TestClient, alice: str, authority: Authority, mailbox: Mailbox
+) -> None:
+    for name in ("alice", "ALICE"):
+        response = register(http, name, f"{name}-new@example.com")
+        assert_error(response, 409, "username_taken", "this username is taken; choose another")
+    assert [u.username for u in authority.storage.list_users()] == ["alice"]
+    assert mailbox.messages() == []
+
+
+def test_a_taken_address_answers_like_a_success_and_tells_its_owner(
+    http: TestClient, alice: str, authority: Authority, mailbox: Mailbox
+) -> None:
+    response = register(http, "mallory", "ALICE@example.com")
+
+    # Indistinguishable from a registration: 201 and a sub, which belongs to no account.
+    assert response.status_code == 201
+    assert set(response.json()) == {"sub"}
+    assert uuid.UUID(response.json()["sub"]).version == 4
+    assert authority.storage.get_user(response.json()["sub"]) is None
+    assert authority.storage.get_user_by_username("mallory") is None
+    [message] = mailbox.messages()
+    assert message["To"] == "alice@example.com"
+    assert message["Subject"] == "Someone tried to register with your email address"
+    assert "belongs to your account 'alice'" in text(message)
+    assert "http" in text(message) and "token=" not in text(message)
+
+
+def test_mail_to_one_address_is_throttled_and_recovers(
+    http: TestClient, authority: Authority, alice: str, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    # Mails to one address back off like login failures: attempts beyond are answered the
+    # same but send nothing, so registration cannot be used to flood a mailbox.
+    for n in range(5):
+        assert register(http, f"user{n}", "alice@example.com").status_code == 201
+    assert len(mailbox.messages("alice@example.com")) == 3  # the third starts the back-off
+
+    clock.advance(authority.settings.login_lockout)
+    assert register(http, "user5", "alice@example.com").status_code == 201
+    assert len(mailbox.messages("alice@example.com")) == 4

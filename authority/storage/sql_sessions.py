@@ -60,6 +60,8 @@ _TOUCH_FAMILY = (
     .returning(*families.c)
 )
 _INSERT_TOKEN = insert(refresh_tokens)
+# Introspection's one lookup, on every call: built once like the rotation's statements.
+_DENIED = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == bindparam("jti"))
 # PostgreSQL does all three in one statement (data-modifying CTEs): one round trip, atomic
 # on its own. A racing statement waits on the token row, rechecks used_at and finds nothing.
 _ROTATE_POSTGRESQL = text("""
@@ -240,8 +242,7 @@ class SessionsSql(SqlBase):
         self._write(lambda conn: _deny(conn, [(jti, expires_at)], now))
 
     def is_access_token_denied(self, jti: str) -> bool:
-        query = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == jti)
-        return self._first(query) is not None
+        return self._query(lambda conn: conn.execute(_DENIED, {"jti": jti}).first()) is not None
 
     # -- purge ---------------------------------------------------------------------------------
 

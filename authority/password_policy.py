@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from zxcvbn import zxcvbn
-
 from authority.hashing import MAX_PASSWORD_BYTES
 
 # zxcvbn's scores: 3 is "safely unguessable" (about 10^8 guesses and more), what an online
@@ -36,6 +34,9 @@ class PasswordPolicy:
         if len(password) < self.min_length:
             return f"a password needs at least {self.min_length} characters"
         inputs = _user_words(user_inputs)
+        # Imported here: its dictionaries cost about 13 MB, and only password setters need them.
+        from zxcvbn import zxcvbn
+
         result = zxcvbn(password[:_ESTIMATED_CHARS], user_inputs=inputs)
         if result["score"] >= self.min_score:
             return None

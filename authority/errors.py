@@ -90,19 +90,23 @@ class TemporarilyUnavailable(OAuth2Error):
     description = "The service is temporarily unavailable; retry shortly."
 
 
-class InvalidToken(OAuth2Error):
-    """RFC 6750 §3.1: the bearer token is missing, expired, revoked or not ours."""
-
-    error = "invalid_token"
-    status_code = 401
+class BearerError(OAuth2Error):
+    """RFC 6750 §3: a refused bearer token is answered with a Bearer challenge."""
 
     def get_headers(self) -> list[tuple[str, str]]:
         headers = super().get_headers()
-        challenge = f'Bearer realm="{REALM}", error="invalid_token"'
+        challenge = f'Bearer realm="{REALM}", error="{self.error}"'
         if self.description:
             challenge += f', error_description="{self.description}"'
         headers.append(("WWW-Authenticate", challenge))
         return headers
+
+
+class InvalidToken(BearerError):
+    """RFC 6750 §3.1: the bearer token is missing, expired, revoked or not ours."""
+
+    error = "invalid_token"
+    status_code = 401
 
 
 class MissingToken(InvalidToken):
@@ -114,16 +118,11 @@ class MissingToken(InvalidToken):
         return headers
 
 
-class InsufficientScope(OAuth2Error):
+class InsufficientScope(BearerError):
     """RFC 6750 §3.1: the token is valid but lacks a scope this endpoint needs."""
 
     error = "insufficient_scope"
     status_code = 403
-
-    def get_headers(self) -> list[tuple[str, str]]:
-        headers = super().get_headers()
-        headers.append(("WWW-Authenticate", f'Bearer realm="{REALM}", error="insufficient_scope"'))
-        return headers
 
 
 # -- self-service accounts (/accounts/...) ------------------------------------------------------

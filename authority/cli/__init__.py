@@ -1,0 +1,66 @@
+"""The operator CLI: ``authority serve|init|clients|users|keys|prune``.
+
+Human-readable output by default; with ``--json`` exactly one JSON object on stdout.
+Errors go to stderr as one line, with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from authority.admin import Admin, AdminError
+from authority.bootstrap import prepare
+from authority.cli.output import CommandError
+from authority.cli.parser import build_parser
+from authority.keys import KeyStoreError
+from authority.settings import LOG_LEVELS, ConfigError, Settings
+from authority.storage import Conflict
+from authority.storage.sql import SqlStorage
+
+__all__ = ["build_parser", "main"]
+EXIT_USAGE, EXIT_FAILED = 2, 1
+
+
+def _with_admin(func: Callable[[argparse.Namespace, Admin], int], args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    prepare(settings)
+    storage = SqlStorage.from_url(settings.database_url)
+    try:
+        return func(args, Admin(settings, storage))
+    finally:
+        storage.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # A bad level is reported by Settings as a one-line ConfigError, not a traceback here.
+    level = os.environ.get("AUTHORITY_LOG_LEVEL", "").strip().upper()
+    logging.basicConfig(
+        level=level if level in LOG_LEVELS else "INFO",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        if hasattr(args, "admin_func"):
+            return _with_admin(args.admin_func, args)
+        return int(args.func(args))
+    except (ConfigError, KeyStoreError) as exc:
+        print(f"authority: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (AdminError, CommandError, Conflict) as exc:
+        print(f"authority: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except SQLAlchemyError as exc:
+        detail = str(exc.orig or exc).splitlines()[0] if str(exc) else ""
+        print(f"authority: database error: {exc.__class__.__name__}: {detail}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

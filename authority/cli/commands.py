@@ -1,0 +1,226 @@
+"""The commands: serve, init, clients, users, keys, prune."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+from authority import importer, mail
+from authority.admin import Admin, AdminError, client_view, key_view, user_view
+from authority.bootstrap import prepare
+from authority.cli.output import CommandError, emit, read_password, table, when, words
+from authority.sessions import view as session_view
+from authority.settings import Settings, is_loopback
+from authority.storage.sql import SqlStorage
+
+# -- serve / init ---------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if not os.environ.get("AUTHORITY_ISSUER"):
+        host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
+        os.environ["AUTHORITY_ISSUER"] = f"http://{host}:{args.port}"
+    settings = Settings.from_env()
+    mail.from_url(settings.email_url)  # a bad AUTHORITY_EMAIL_URL stops here, in one line
+    created = prepare(settings)
+    logging.getLogger("authority").info(
+        "issuer %s; created: %s", settings.issuer, ", ".join(created) or "nothing"
+    )
+    if not is_loopback(args.host) and settings.issuer.startswith("http://"):
+        logging.getLogger("authority").warning(
+            "listening on %s with a loopback issuer; set AUTHORITY_ISSUER to the public URL",
+            args.host,
+        )
+    import uvicorn
+
+    uvicorn.run(
+        "authority.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=args.access_log,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    created = prepare(settings)
+    emit(args, {"created": created}, "created: " + (", ".join(created) or "nothing (ready)"))
+    return 0
+
+
+# -- clients --------------------------------------------------------------------------------
+
+
+def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
+    storage = admin.storage
+    if args.action == "create":
+        client, secret = admin.create_client(
+            args.name,
+            words(args.grant),
+            words(args.scope),
+            words(args.default_scope) if args.default_scope is not None else None,
+            args.audience or [],
+            args.alg,
+        )
+        data = {**client_view(client), "client_secret": secret}
+        emit(
+            args,
+            data,
+            f"client_id:     {client.client_id}\nclient_secret: {secret}\n"
+            "(the secret is shown once; it is stored only as a hash)",
+        )
+    elif args.action == "list":
+        views = [client_view(c) for c in storage.list_clients()]
+        rows = [
+            {**v, "grant_types": ",".join(v["grant_types"]), "scopes": " ".join(v["scopes"])}
+            for v in views
+        ]
+        columns = ["client_id", "name", "grant_types", "scopes", "disabled"]
+        emit(args, {"clients": views}, table(rows, columns))
+    elif args.action == "show":
+        view = client_view(admin.client(args.client_id))
+        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+    elif args.action in ("disable", "enable"):
+        admin.client(args.client_id)
+        storage.set_client_disabled(args.client_id, args.action == "disable")
+        view = client_view(admin.client(args.client_id))
+        emit(args, view, f"client {args.client_id} {args.action}d")
+    elif args.action == "delete":
+        if not storage.delete_client(args.client_id):
+            raise AdminError(f"no client {args.client_id!r}")
+        emit(
+            args, {"client_id": args.client_id, "deleted": True}, f"client {args.client_id} deleted"
+        )
+    return 0
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
+    storage = admin.storage
+    if args.action == "create":
+        user = admin.create_user(args.username, read_password(args), args.email)
+        emit(args, user_view(user), f"user {user.username} created, sub {user.sub}")
+    elif args.action == "list":
+        views = [user_view(u) for u in storage.list_users()]
+        emit(args, {"users": views}, table(views, ["sub", "username", "email", "disabled"]))
+    elif args.action == "show":
+        view = user_view(admin.user(args.username))
+        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+    elif args.action in ("disable", "enable"):
+        user = admin.user(args.username)
+        storage.set_user_disabled(user.sub, args.action == "disable", int(time.time()))
+        emit(args, user_view(admin.user(args.username)), f"user {user.username} {args.action}d")
+    elif args.action == "sessions":
+        user = admin.user(args.username)
+        views = [session_view(f) for f in storage.list_sessions(user.sub, int(time.time()))]
+        rows = [
+            {**v, **{k: when(v[k]) for k in ("created_at", "last_used_at", "expires_at")}}
+            for v in views
+        ]
+        columns = ["id", "client_id", "created_at", "last_used_at", "expires_at"]
+        emit(args, {"sessions": views}, table(rows, columns))
+    elif args.action == "logout":
+        user = admin.user(args.username)
+        ended = storage.end_sessions(user.sub, int(time.time()), args.session)
+        if args.session and not ended:
+            raise AdminError(f"no live session {args.session!r} for {user.username}")
+        emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")
+    elif args.action == "import":
+        report = _import_users(args, storage)
+        for bad in report.failed:
+            print(f"authority: line {bad['line']}: {bad['error']}", file=sys.stderr)
+        emit(
+            args,
+            vars(report),
+            f"created {report.created}, updated {report.updated}, skipped "
+            f"{len(report.failed)} bad row(s) in {report.seconds} s",
+        )
+    elif args.action == "unlock":
+        user = admin.user(args.username)
+        admin.throttle().unlock(user.username)
+        emit(
+            args,
+            {"username": user.username, "unlocked": True},
+            f"{user.username} may try to log in again",
+        )
+    elif args.action == "set-password":
+        user = admin.set_password(args.username, read_password(args))
+        emit(args, user_view(user), f"password of {user.username} changed")
+    return 0
+
+
+def _import_users(args: argparse.Namespace, storage: SqlStorage) -> importer.ImportReport:
+    fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "json")
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            data = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {args.file}: {exc}") from None
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(done: int) -> None:
+            print(f"\rimporting users: {done:,}", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = importer.run(storage, data, fmt, args.email_verified, progress)
+    except importer.ImportFormatError as exc:
+        raise CommandError(f"{args.file}: {exc}") from None
+    if progress:
+        print(file=sys.stderr)
+    return report
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+
+def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
+    if args.action == "list":
+        keys = [key_view(k) for k in admin.storage.list_signing_keys()]
+        stamps = ["created_at", "activated_at", "retired_at", "removable_at"]
+        rows = [{**k, **{s: when(k[s]) for s in stamps}} for k in keys]
+        emit(args, {"keys": keys}, table(rows, ["kid", "alg", "state", *stamps]))
+    elif args.action == "rotate":
+        reports = admin.rotate_keys(args.alg, args.force, args.now, args.revoke_current)
+        lines = []
+        for r in reports:
+            lines.append(f"{r.alg}: {r.activated} now signs; new next key {r.created_next}")
+            if r.retired:
+                lines.append(f"{r.alg}: {r.retired} retired (published until its tokens expire)")
+        for w in (w for r in reports for w in r.warnings):
+            print(f"authority: warning: {w}", file=sys.stderr)
+        emit(args, {"rotations": [vars(r) for r in reports]}, "\n".join(lines))
+    elif args.action == "generate":
+        info = admin.generate_key(args.alg)
+        emit(args, key_view(info), f"{info.alg} next key {info.kid} published")
+    elif args.action == "prune":
+        removed = admin.prune_keys()
+        emit(args, {"removed": removed}, "removed: " + (", ".join(removed) or "nothing"))
+    elif args.action == "export-public":
+        print(json.dumps(admin.public_jwks(), indent=None if args.json else 2))
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace, admin: Admin) -> int:
+    done = admin.purge(int(time.time()))
+    emit(
+        args,
+        done,
+        f"purged {done['sessions']} sessions, {done['denied_access_tokens']} deny-list "
+        f"entries, {done['links']} expired links, {len(done['keys'])} signing keys",
+    )
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------

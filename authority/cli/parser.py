@@ -1,0 +1,147 @@
+"""The command line: every command, its arguments and its help."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from authority.cli.commands import (
+    cmd_clients,
+    cmd_init,
+    cmd_keys,
+    cmd_prune,
+    cmd_serve,
+    cmd_users,
+)
+from authority.settings import ALGORITHMS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="authority", description="An OAuth 2 token authority.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
+        return p
+
+    def json_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    serve = command("serve", "run the token server (creates schema and first key if missing)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=cmd_serve)
+
+    init = command("init", "create the schema, the secret hash key and the first signing key")
+    json_flag(init)
+    init.set_defaults(func=cmd_init)
+
+    clients = command("clients", "manage OAuth clients").add_subparsers(
+        dest="action", required=True
+    )
+    create = clients.add_parser("create", help="register a client; prints its secret once")
+    create.add_argument("name")
+    create.add_argument(
+        "--grant",
+        action="append",
+        required=True,
+        help="client_credentials, password or refresh_token (repeatable)",
+    )
+    create.add_argument("--scope", action="append", help='allowed scopes, e.g. "read write"')
+    create.add_argument(
+        "--default-scope",
+        action="append",
+        help="scopes granted when none is asked (default: all allowed)",
+    )
+    create.add_argument("--audience", action="append", help="resource URI the client may target")
+    create.add_argument(
+        "--alg",
+        choices=ALGORITHMS,
+        help="sign this client's access tokens with ALG (default: the server's)",
+    )
+    json_flag(create)
+    listing = clients.add_parser("list", help="list clients")
+    json_flag(listing)
+    for action in ("show", "disable", "enable", "delete"):
+        p = clients.add_parser(action, help=f"{action} a client")
+        p.add_argument("client_id")
+        json_flag(p)
+
+    users = command("users", "manage users").add_subparsers(dest="action", required=True)
+    ucreate = users.add_parser("create", help="create a user; the password is read from stdin")
+    ucreate.add_argument("username")
+    ucreate.add_argument("--password-stdin", action="store_true", required=True)
+    ucreate.add_argument("--email")
+    json_flag(ucreate)
+    ulist = users.add_parser("list", help="list users")
+    json_flag(ulist)
+    for action in ("show", "disable", "enable", "unlock"):
+        p = users.add_parser(action, help=f"{action} a user")
+        p.add_argument("username")
+        json_flag(p)
+    imports = users.add_parser(
+        "import", help="import users from Django (dumpdata auth.user JSON, or CSV)"
+    )
+    imports.add_argument(
+        "file", help="JSON from dumpdata auth.user, or CSV: username,email,password_hash,is_active"
+    )
+    imports.add_argument("--format", choices=("json", "csv"), help="default: from the name")
+    imports.add_argument(
+        "--email-verified",
+        action="store_true",
+        help="mark the imported email addresses as verified",
+    )
+    json_flag(imports)
+    sessions = users.add_parser("sessions", help="list a user's live sessions")
+    sessions.add_argument("username")
+    json_flag(sessions)
+    logout = users.add_parser("logout", help="end one session of a user, or all of them")
+    logout.add_argument("username")
+    logout.add_argument("--session", help="the session id (default: every session)")
+    json_flag(logout)
+    setpw = users.add_parser("set-password", help="set a user's password from stdin")
+    setpw.add_argument("username")
+    setpw.add_argument("--password-stdin", action="store_true", required=True)
+    json_flag(setpw)
+
+    prune_cmd = command("prune", "delete ended sessions, expired deny-list entries and keys")
+    json_flag(prune_cmd)
+    keys = command("keys", "signing keys").add_subparsers(dest="action", required=True)
+    klist = keys.add_parser("list", help="list signing keys and their states")
+    json_flag(klist)
+    rotate = keys.add_parser(
+        "rotate", help="next -> active, active -> retired, and publish a new next key"
+    )
+    rotate.add_argument("--alg", choices=ALGORITHMS, help="one algorithm (default: all)")
+    rotate.add_argument(
+        "--force",
+        action="store_true",
+        help="promote a next key published for less than the JWKS cache lifetime",
+    )
+    rotate.add_argument(
+        "--now", action="store_true", help="emergency rotation: promote at once (implies --force)"
+    )
+    rotate.add_argument(
+        "--revoke-current",
+        action="store_true",
+        help="with --now: the current key leaves the JWKS at once (compromised)",
+    )
+    json_flag(rotate)
+    generate = keys.add_parser("generate", help="publish a next key for an algorithm")
+    generate.add_argument("--alg", choices=ALGORITHMS, required=True)
+    json_flag(generate)
+    prune = keys.add_parser("prune", help="remove retired keys whose tokens have all expired")
+    json_flag(prune)
+    export = keys.add_parser("export-public", help="print the JWKS for offline verifiers")
+    json_flag(export)
+    commands = (
+        ("clients", cmd_clients),
+        ("users", cmd_users),
+        ("keys", cmd_keys),
+        ("prune", cmd_prune),
+    )
+    for name, func in commands:
+        sub.choices[name].set_defaults(admin_func=func)
+    return parser

@@ -1,6 +1,6 @@
 """Signing keys: generation, the key stores, the key ring and its JWKS, and the lifecycle."""
 
-from authority.keys.ring import KeyRing, SigningKey, b64url, ensure_active_key
+from authority.keys.ring import KeyRing, SigningKey, b64url
 from authority.keys.store import (
     DatabaseKeyStore,
     DirectoryKeyStore,
@@ -17,7 +17,6 @@ __all__ = [
     "PrivateKeys",
     "SigningKey",
     "b64url",
-    "ensure_active_key",
     "private_keys",
 ]
 

@@ -14,6 +14,7 @@ from joserfc.jwk import JWKRegistry
 from authority.keys import algorithms
 from authority.keys.store import KeyStoreError, PrivateKeys
 from authority.storage import KeyStore, SigningKeyInfo
+from authority.verify.jwt import TrustedKey
 
 ACTIVE, NEXT, RETIRED = "active", "next", "retired"
 PUBLISHED = (NEXT, ACTIVE, RETIRED)
@@ -31,8 +32,8 @@ class SigningKey:
     public_jwk: dict[str, Any] = field(repr=False)
     # The encoded protected header, computed once: RFC 9068 §2.1 typ, the pinned alg, kid.
     header_b64: str = field(repr=False)
-    # The public key as joserfc imported it, for verifying our own tokens.
-    public: Any = field(repr=False, default=None)
+    # The public key, imported once, pinned to its algorithm: for checking our own tokens.
+    trusted: TrustedKey | None = field(repr=False, default=None)
 
 
 def _load(info: SigningKeyInfo, private: PrivateKeys) -> SigningKey:
@@ -49,7 +50,7 @@ def _load(info: SigningKeyInfo, private: PrivateKeys) -> SigningKey:
         sign=algorithms.signer(info.alg, key),
         public_jwk=jwk,
         header_b64=b64url(json.dumps(header, separators=(",", ":")).encode()),
-        public=JWKRegistry.import_key(jwk),
+        trusted=TrustedKey(info.kid, info.alg, JWKRegistry.import_key(jwk)),
     )
 
 
@@ -76,8 +77,10 @@ class KeyRing:
         active = {k.alg: k for k, info in zip(keys, infos, strict=True) if info.state == ACTIVE}
         return cls(keys, active)
 
-    def find(self, kid: str) -> SigningKey | None:
-        return self._by_kid.get(kid)
+    def trusted(self, kid: str) -> TrustedKey | None:
+        """The published key ``kid`` for verifying a token, or None."""
+        key = self._by_kid.get(kid)
+        return key.trusted if key else None
 
     def active(self, alg: str) -> SigningKey:
         try:
@@ -87,18 +90,3 @@ class KeyRing:
 
     def algorithms(self) -> list[str]:
         return sorted(self._active)
-
-
-def ensure_active_key(metadata: KeyStore, store: PrivateKeys, alg: str, now: int) -> bool:
-    """Create the first signing key for ``alg`` if none is active; True when one was made."""
-    if any(k.alg == alg and k.state == ACTIVE for k in metadata.list_signing_keys()):
-        return False
-    key = algorithms.generate(alg)
-    kid = algorithms.public_jwk(alg, key)["kid"]
-    sealed = store.seal(kid, key)
-    metadata.add_signing_key(
-        SigningKeyInfo(
-            kid=kid, alg=alg, state=ACTIVE, created_at=now, activated_at=now, sealed=sealed
-        )
-    )
-    return True

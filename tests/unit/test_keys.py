@@ -18,7 +18,7 @@ from authority.keys import (
     KeyStoreError,
     algorithms,
     b64url,
-    ensure_active_key,
+    lifecycle,
 )
 from authority.settings import ALGORITHMS, Settings
 from authority.storage import SigningKeyInfo
@@ -41,6 +41,19 @@ def key_store(tmp_path: Path) -> DirectoryKeyStore:
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def ensure_active_key(storage: SqlStorage, store: DirectoryKeyStore, alg: str, now: int) -> bool:
+    """One active key and nothing else, as a store holds it after its first start."""
+    if any(k.alg == alg and k.state == "active" for k in storage.list_signing_keys()):
+        return False
+    key = algorithms.generate(alg)
+    kid = algorithms.public_jwk(alg, key)["kid"]
+    store.save(kid, key)
+    storage.add_signing_key(
+        SigningKeyInfo(kid=kid, alg=alg, state="active", created_at=now, activated_at=now)
+    )
+    return True
 
 
 def _only_key(storage: SqlStorage) -> SigningKeyInfo:
@@ -78,14 +91,16 @@ def test_a_missing_key_file_fails_loading_with_a_clear_message(
 def test_a_missing_key_file_is_never_replaced_by_a_new_key(
     storage: SqlStorage, key_store: DirectoryKeyStore
 ) -> None:
-    ensure_active_key(storage, key_store, "ES256", NOW)
-    info = _only_key(storage)
-    (key_store.directory / f"{info.kid}.pem").unlink()
+    lifecycle.initialize(storage, key_store, "ES256", NOW)
+    before = storage.list_signing_keys()
+    active = next(k for k in before if k.state == "active")
+    (key_store.directory / f"{active.kid}.pem").unlink()
+    files_left = sorted(key_store.directory.glob("*.pem"))
 
-    assert ensure_active_key(storage, key_store, "ES256", NOW + 1) is False
+    assert lifecycle.initialize(storage, key_store, "ES256", NOW + 1) == []
 
-    assert storage.list_signing_keys() == [info]
-    assert list(key_store.directory.glob("*.pem")) == []
+    assert storage.list_signing_keys() == before
+    assert sorted(key_store.directory.glob("*.pem")) == files_left
 
 
 def test_starting_with_a_missing_key_file_fails_and_generates_nothing(

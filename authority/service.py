@@ -73,7 +73,7 @@ class Authority:
         presented = PresentedTokens(settings.issuer, self._ring, storage, self.digest)
         self.introspector = Introspector(presented)
         self.revoker = Revoker(presented)
-        self.sessions = SessionService(settings.issuer, self._ring, storage, storage)
+        self.sessions = SessionService(presented, storage)
         letters = Letters.from_settings(settings)
         self.mailer = mail.from_url(settings.email_url, helo=letters.domain)
         self.accounts = Accounts(

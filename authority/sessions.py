@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from authority.errors import InvalidToken
-from authority.keys import KeyRing
-from authority.storage import Family, SessionStore, User, UserStore
-from authority.validation import InvalidAccessToken, audiences, validate
+from authority.storage import Family, User, UserStore
+from authority.validation import PresentedTokens, audiences
 
 
 class SessionService:
-    def __init__(
-        self,
-        issuer: str,
-        ring: Callable[[], KeyRing],
-        sessions: SessionStore,
-        users: UserStore,
-    ) -> None:
-        self.issuer = issuer
-        self._ring = ring
-        self._sessions = sessions
+    def __init__(self, tokens: PresentedTokens, users: UserStore) -> None:
+        self.issuer = tokens.issuer
+        self._tokens = tokens
+        self._sessions = tokens.sessions
         self._users = users
 
     def authenticate(self, token: str, now: int) -> tuple[User, dict[str, Any]]:
         """The user behind a bearer access token meant for the authority (``aud`` = issuer)."""
-        try:
-            claims = validate(token, self._ring(), self.issuer, now)
-        except InvalidAccessToken:
-            raise InvalidToken("the access token is invalid or expired") from None
+        claims = self._tokens.access_claims(token, now)
+        if claims is None:
+            raise InvalidToken("the access token is invalid or expired")
         if self.issuer not in audiences(claims):
             raise InvalidToken("the access token is not meant for this server")
         if self._sessions.is_access_token_denied(claims["jti"]):

@@ -1,5 +1,5 @@
-"""Validating our own access tokens, for introspection, revocation and /sessions: the
-verifier's checks (``authority.verify.jwt``) against the authority's own key ring."""
+"""Reading a token presented to the authority itself (introspection, revocation, /sessions,
+/userinfo): the verifier's checks (``authority.verify.jwt``) against our own key ring."""
 
 from __future__ import annotations
 
@@ -9,26 +9,15 @@ from typing import Any
 from authority.hashing import SecretDigest
 from authority.keys import KeyRing
 from authority.storage import Client, RefreshTokenState, SessionStore
-from authority.verify.jwt import InvalidToken, TrustedKey, audiences, check
+from authority.verify.jwt import InvalidToken, audiences, check
 
-__all__ = ["InvalidAccessToken", "PresentedTokens", "audiences", "looks_like_jwt", "validate"]
+__all__ = ["PresentedTokens", "audiences", "looks_like_jwt"]
 
-InvalidAccessToken = InvalidToken
 MAX_REFRESH_TOKEN_LENGTH = 512
 
 
 def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
-
-
-def validate(token: str, ring: KeyRing, issuer: str, now: int) -> dict[str, Any]:
-    """The claims of a valid, unexpired access token of ours (our own clock: no leeway)."""
-
-    def key_for(kid: str) -> TrustedKey | None:
-        key = ring.find(kid)
-        return TrustedKey(key.kid, key.alg, key.public) if key else None
-
-    return check(token, key_for, issuer, now)
 
 
 class PresentedTokens:
@@ -51,8 +40,9 @@ class PresentedTokens:
         if not looks_like_jwt(token):
             return None
         try:
-            return validate(token, self._ring(), self.issuer, now)
-        except InvalidAccessToken:
+            # Our own clock signed it: no leeway.
+            return check(token, self._ring().trusted, self.issuer, now)
+        except InvalidToken:
             return None
 
     def refresh_state(self, token: str, client: Client) -> RefreshTokenState | None:

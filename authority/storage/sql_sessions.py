@@ -246,11 +246,6 @@ class SessionsSql(SqlBase):
 
     # -- purge ---------------------------------------------------------------------------------
 
-    def peek_family(self, token_hash: str) -> Family | None:
-        """The family a refresh token belongs to, without consuming it."""
-        state = self.inspect_refresh_token(token_hash)
-        return state.family if state else None
-
     def get_family(self, family_id: str) -> Family | None:
         row = self._first(select(families).where(families.c.family_id == family_id))
         return _family(row) if row else None

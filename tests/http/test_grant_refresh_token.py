@@ -171,8 +171,9 @@ def test_rejects_a_refresh_token_after_its_family_is_revoked(
 ) -> None:
     token = login(http, app_client)["refresh_token"]
     storage = authority.storage
-    family = storage.peek_family(authority.digest.digest(token))
-    assert family is not None
+    state = storage.inspect_refresh_token(authority.digest.digest(token))
+    assert state is not None
+    family = state.family
     storage.revoke_family(family.family_id, int(clock.now))
     assert_error(refresh(http, app_client, token), 400, "invalid_grant", DEAD)
 

@@ -288,7 +288,8 @@ def test_rotation_returns_the_family_and_the_successor_works(
     again = storage.rotate_refresh_token(second, third, client.client_id, NOW + 20, DAY)
     assert again.family is not None
     assert again.family.last_used_at == NOW + 20
-    assert storage.peek_family(third) == again.family
+    state = storage.inspect_refresh_token(third)
+    assert state is not None and state.family == again.family
 
 
 def test_a_successor_never_outlives_its_family(storage: SqlStorage, pair: Pair) -> None:
@@ -305,12 +306,15 @@ def test_a_successor_never_outlives_its_family(storage: SqlStorage, pair: Pair) 
     assert expires_at == family.expires_at
 
 
-def test_peek_family_finds_the_family_without_consuming(storage: SqlStorage, pair: Pair) -> None:
+def test_inspecting_a_refresh_token_finds_its_family_without_consuming(
+    storage: SqlStorage, pair: Pair
+) -> None:
     client, user = pair
     family, token = start_family(storage, client, user)
 
-    assert storage.peek_family(new_hash()) is None
-    assert storage.peek_family(token) == family
+    assert storage.inspect_refresh_token(new_hash()) is None
+    state = storage.inspect_refresh_token(token)
+    assert state is not None and state.family == family and state.used_at is None
     assert storage.rotate_refresh_token(token, new_hash(), client.client_id, NOW + 1, DAY).family
 
 

@@ -42,6 +42,10 @@ class ThrottleSql(SqlBase):
         return max((r.locked_until for r in rows), default=0)
 
     def clear_failures(self, key: str) -> None:
+        # Every successful login comes here; most have nothing counted, and a read is much
+        # cheaper than a write transaction (on SQLite it would take the write lock).
+        if self._first(select(failures.c.key).where(failures.c.key == key)) is None:
+            return
         self._write(lambda conn: conn.execute(delete(failures).where(failures.c.key == key)))
 
     def purge_failures(self, before: int, now: int) -> int:

@@ -59,6 +59,17 @@ async def register(request: Request) -> Response:
     return no_store({"sub": sub}, 201, after=mail_job)
 
 
+async def _usable_link(request: Request, authority: Authority, purpose: str) -> str:
+    """The token of the link a page was opened with, if it can still be used (read only)."""
+    answer_in_html(request)
+    token = query_token(request)
+    if token is None or not await run_in_threadpool(
+        authority.accounts.link_is_usable, token, purpose, authority.now()
+    ):
+        raise InvalidLink()
+    return token
+
+
 # -- email verification -------------------------------------------------------------------
 
 
@@ -66,14 +77,7 @@ async def verify_page(request: Request) -> Response:
     """The verification link opens this page; only its button, a POST, verifies: mail
     scanners and link previews fetch links too, and a GET must change nothing."""
     authority = _authority(request)
-    answer_in_html(request)
-    token = query_token(request)
-    usable = token is not None and await run_in_threadpool(
-        authority.accounts.link_is_usable, token, VERIFY_EMAIL, authority.now()
-    )
-    if not usable:
-        raise InvalidLink()
-    assert token is not None
+    token = await _usable_link(request, authority, VERIFY_EMAIL)
     return html_response(pages.verify_form(token))
 
 
@@ -110,14 +114,7 @@ async def request_reset(request: Request) -> Response:
 async def reset_page(request: Request) -> Response:
     """The reset link opens this form; it posts to ``/accounts/password/reset/confirm``."""
     authority = _authority(request)
-    answer_in_html(request)
-    token = query_token(request)
-    usable = token is not None and await run_in_threadpool(
-        authority.accounts.link_is_usable, token, PASSWORD_RESET, authority.now()
-    )
-    if not usable:
-        raise InvalidLink()
-    assert token is not None
+    token = await _usable_link(request, authority, PASSWORD_RESET)
     return html_response(pages.reset_form(token, authority.accounts.policy.min_length))
 
 

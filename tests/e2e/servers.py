@@ -122,3 +122,25 @@ def _running(
                 proc.wait()
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+USER_PASSWORD = "s3cret-passphrase"
+
+
+def web_app_and_alice(env: dict[str, str]) -> tuple[tuple[str, str], dict[str, Any]]:
+    """A first-party app (password + refresh_token, scope read) and the user alice, made
+    through the CLI; returns the app's Basic credentials and alice as the CLI printed her."""
+    app = cli(
+        env,
+        "clients",
+        "create",
+        "web",
+        "--grant",
+        "password",
+        "--grant",
+        "refresh_token",
+        "--scope",
+        "read",
+    )
+    user = cli(env, "users", "create", "alice", "--password-stdin", stdin=USER_PASSWORD + "\n")
+    return (app["client_id"], app["client_secret"]), user

@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.e2e.servers import cli, environment, free_port, serve
+from tests.e2e.servers import USER_PASSWORD, cli, environment, free_port, serve, web_app_and_alice
 
 pytestmark = pytest.mark.e2e
 API = "https://api.example"
@@ -38,19 +38,7 @@ def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
         "--audience",
         API,
     )
-    app = cli(
-        env,
-        "clients",
-        "create",
-        "web",
-        "--grant",
-        "password",
-        "--grant",
-        "refresh_token",
-        "--scope",
-        "read",
-    )
-    user = cli(env, "users", "create", "alice", "--password-stdin", stdin="s3cret-passphrase\n")
+    (app_id, app_secret), user = web_app_and_alice(env)
 
     metadata = httpx.get(f"{issuer}/.well-known/oauth-authorization-server").json()
     assert metadata["issuer"] == issuer
@@ -79,9 +67,9 @@ def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
         data={
             "grant_type": "password",
             "username": "alice",
-            "password": "s3cret-passphrase",
-            "client_id": app["client_id"],
-            "client_secret": app["client_secret"],
+            "password": USER_PASSWORD,
+            "client_id": app_id,
+            "client_secret": app_secret,
         },
     )
     assert pw.status_code == 200, pw.text
@@ -91,7 +79,7 @@ def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
     rt = httpx.post(
         token_url,
         data={"grant_type": "refresh_token", "refresh_token": pw.json()["refresh_token"]},
-        auth=(app["client_id"], app["client_secret"]),
+        auth=(app_id, app_secret),
     )
     assert rt.status_code == 200, rt.text
     assert rt.json()["refresh_token"] != pw.json()["refresh_token"]
@@ -100,7 +88,7 @@ def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
     replay = httpx.post(
         token_url,
         data={"grant_type": "refresh_token", "refresh_token": pw.json()["refresh_token"]},
-        auth=(app["client_id"], app["client_secret"]),
+        auth=(app_id, app_secret),
     )
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.servers import cli, environment, free_port, serve
+from tests.e2e.servers import USER_PASSWORD, environment, free_port, serve, web_app_and_alice
 
 pytestmark = pytest.mark.e2e
 RACERS = 50
@@ -30,20 +30,7 @@ def test_concurrent_refreshes_across_two_replicas_have_exactly_one_winner(
     ports = [free_port(), free_port()]
     issuer = "http://localhost:8000"  # one issuer behind a load balancer
     env = environment(database_url, tmp_path / "keys", issuer)
-    app = cli(
-        env,
-        "clients",
-        "create",
-        "web",
-        "--grant",
-        "password",
-        "--grant",
-        "refresh_token",
-        "--scope",
-        "read",
-    )
-    cli(env, "users", "create", "alice", "--password-stdin", stdin="s3cret-passphrase\n")
-    auth = (app["client_id"], app["client_secret"])
+    auth, _ = web_app_and_alice(env)
     urls = [f"http://127.0.0.1:{p}/token" for p in ports]
 
     extra = ("--workers", str(workers))
@@ -58,7 +45,7 @@ def test_concurrent_refreshes_across_two_replicas_have_exactly_one_winner(
                 data={
                     "grant_type": "password",
                     "username": "alice",
-                    "password": "s3cret-passphrase",
+                    "password": USER_PASSWORD,
                 },
             )
             assert login.status_code == 200, login.text

@@ -82,7 +82,11 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s", request.url.path, exc_info=exc)
-    return error_response(ServerError(), answers_in_html(request))
+    response = error_response(ServerError(), answers_in_html(request))
+    # What broke may have left the request half read: the client must not reuse this
+    # connection, and uvicorn closes it once the answer is sent.
+    response.headers["Connection"] = "close"
+    return response
 
 
 async def _maintain_keys(authority: Authority) -> None:

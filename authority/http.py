@@ -202,7 +202,10 @@ def client_ip(request: Request, authority: Authority) -> str | None:
     proxy appended) when that is configured, else the TCP peer."""
     header = authority.settings.trusted_proxy_header
     if header:
-        value = request.headers.get(header)
+        # RFC 9110 §5.3: the lines of a repeated field are one list, in order. A proxy may
+        # append a line of its own (HAProxy's `option forwardfor`) rather than extend the
+        # client's, so the last hop is the end of the last line, never of the first.
+        value = ",".join(request.headers.getlist(header))
         if value:
             return value.rsplit(",", 1)[-1].strip()[:64] or None
     return request.client.host if request.client else None

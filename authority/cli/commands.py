@@ -46,6 +46,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         log_level=settings.log_level.lower(),
         server_header=False,
+        # The app's own rule (authority.http.client_ip) is the only one: uvicorn would
+        # otherwise take X-Forwarded-For from 127.0.0.1 as the client address.
+        proxy_headers=False,
     )
     return 0
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from authority import client_auth, pages
@@ -114,10 +114,15 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
         raise PayloadTooLarge(f"request body is larger than {limit} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    except ClientDisconnect:
+        # The client went away, or the server stopped waiting for the rest of the body
+        # (AUTHORITY_BODY_TIMEOUT, answered by the server): no one reads this answer.
+        raise InvalidRequestError("the request body was not received in full") from None
     return bytes(body)
 
 

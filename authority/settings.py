@@ -58,6 +58,12 @@ class Settings:
     login_max_failures_per_ip: int = 50
     login_lockout: int = 900
     redis_url: str | None = field(default=None, repr=False)
+    # HTTP limits, per worker (authority.http_server)
+    max_header_bytes: int = 16 * 1024
+    header_timeout: int = 10
+    body_timeout: int = 30
+    keepalive_timeout: int = 5
+    max_connections: int = 1000
 
     def __post_init__(self) -> None:
         _check_issuer(self.issuer)
@@ -148,6 +154,9 @@ class Settings:
             "verify_email_ttl": ("AUTHORITY_VERIFY_EMAIL_TTL", 60, 30 * 86400),
             "password_reset_ttl": ("AUTHORITY_PASSWORD_RESET_TTL", 60, 86400),
             "login_lockout": ("AUTHORITY_LOGIN_LOCKOUT", 1, 86400),
+            "header_timeout": ("AUTHORITY_HEADER_TIMEOUT", 1, 300),
+            "body_timeout": ("AUTHORITY_BODY_TIMEOUT", 1, 600),
+            "keepalive_timeout": ("AUTHORITY_KEEPALIVE_TIMEOUT", 1, 3600),
         }
         for name, (var, low, high) in durations.items():
             if env.get(var):
@@ -160,6 +169,8 @@ class Settings:
             "password_min_length": ("AUTHORITY_PASSWORD_MIN_LENGTH", 8, 128),
             "login_max_failures": ("AUTHORITY_LOGIN_MAX_FAILURES", 1, 1000),
             "login_max_failures_per_ip": ("AUTHORITY_LOGIN_MAX_FAILURES_PER_IP", 1, 100000),
+            "max_header_bytes": ("AUTHORITY_MAX_HEADER_BYTES", 1024, 1024 * 1024),
+            "max_connections": ("AUTHORITY_MAX_CONNECTIONS", 1, 1000000),
         }
         for name, (var, low, high) in integers.items():
             if env.get(var):

@@ -35,21 +35,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "listening on %s with a loopback issuer; set AUTHORITY_ISSUER to the public URL",
             args.host,
         )
-    import uvicorn
+    from authority import http_server
 
-    uvicorn.run(
-        "authority.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=args.access_log,
-        log_level=settings.log_level.lower(),
-        server_header=False,
-        # The app's own rule (authority.http.client_ip) is the only one: uvicorn would
-        # otherwise take X-Forwarded-For from 127.0.0.1 as the client address.
-        proxy_headers=False,
-    )
+    http_server.run(settings, args.host, args.port, args.workers, args.access_log)
     return 0
 
 

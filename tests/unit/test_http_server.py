@@ -1,0 +1,93 @@
+"""The HTTP server's settings, and its limits' way into workers."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+
+import pytest
+
+from authority import http_server
+from authority.http_server import (
+    HttpLimits,
+    LimitedHttpToolsProtocol,
+    ServerConfig,
+    http_limits,
+)
+from authority.settings import ConfigError, Settings
+
+# -- settings -----------------------------------------------------------------------------
+
+
+def test_the_http_limits_default_to_16_kib_10_s_30_s_5_s_and_1000_connections() -> None:
+    settings = Settings.from_env({})
+    assert (settings.max_header_bytes, settings.header_timeout, settings.body_timeout) == (
+        16384,
+        10,
+        30,
+    )
+    assert (settings.keepalive_timeout, settings.max_connections) == (5, 1000)
+
+
+def test_reads_the_http_limits() -> None:
+    settings = Settings.from_env(
+        {
+            "AUTHORITY_MAX_HEADER_BYTES": "32768",
+            "AUTHORITY_HEADER_TIMEOUT": "5s",
+            "AUTHORITY_BODY_TIMEOUT": "1m",
+            "AUTHORITY_KEEPALIVE_TIMEOUT": "75",
+            "AUTHORITY_MAX_CONNECTIONS": "200",
+        }
+    )
+    assert (settings.max_header_bytes, settings.header_timeout, settings.body_timeout) == (
+        32768,
+        5,
+        60,
+    )
+    assert (settings.keepalive_timeout, settings.max_connections) == (75, 200)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("AUTHORITY_MAX_HEADER_BYTES", "16k"),
+        ("AUTHORITY_MAX_HEADER_BYTES", "1023"),
+        ("AUTHORITY_MAX_HEADER_BYTES", "2000000"),
+        ("AUTHORITY_HEADER_TIMEOUT", "0"),
+        ("AUTHORITY_HEADER_TIMEOUT", "6m"),
+        ("AUTHORITY_BODY_TIMEOUT", "1.5"),
+        ("AUTHORITY_BODY_TIMEOUT", "11m"),
+        ("AUTHORITY_KEEPALIVE_TIMEOUT", "0"),
+        ("AUTHORITY_KEEPALIVE_TIMEOUT", "2h"),
+        ("AUTHORITY_MAX_CONNECTIONS", "0"),
+        ("AUTHORITY_MAX_CONNECTIONS", "many"),
+    ],
+)
+def test_refuses_a_bad_http_limit_with_one_line_naming_it(var: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({var: value})
+    assert var in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_max_connections_is_lowered_to_fit_in_the_open_files(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings(max_connections=1000)
+    assert http_limits(settings, 100000).max_connections == 1000
+    with caplog.at_level(logging.WARNING, logger="authority"):
+        assert http_limits(settings, 256).max_connections == 256 - http_server.FILES_RESERVED
+    assert "AUTHORITY_MAX_CONNECTIONS=1000 does not fit in 256 open files; using 156" in (
+        caplog.text
+    )
+
+
+def test_the_limits_travel_with_the_configuration_into_workers() -> None:
+    limits = HttpLimits(max_header_bytes=4096, header_timeout=3, body_timeout=4, max_connections=9)
+    config = ServerConfig(
+        http_server.APP, limits=limits, http=LimitedHttpToolsProtocol, log_config=None
+    )
+    # uvicorn pickles its configuration into every process of --workers N.
+    copy = pickle.loads(pickle.dumps(config))  # noqa: S301 (bytes made just above)
+    assert copy.limits == limits
+    assert copy.http is LimitedHttpToolsProtocol

@@ -1,4 +1,5 @@
-"""The HTTP server: uvicorn with the limits a server open to the network needs.
+"""The HTTP server: uvicorn with the limits a server open to the network needs, and an access
+log that never carries a secret.
 
 uvicorn's httptools protocol has no cap on the size of a request's head, no timeout while the
 head or the body arrives, and no bound on the connections a worker holds. Its h11 protocol
@@ -18,25 +19,29 @@ connections. So ``LimitedHttpToolsProtocol`` adds the four limits to the httptoo
 
 Every refusal ends the connection with ``Connection: close`` after a short linger, so that a
 client still sending reads the answer instead of a reset. ``ServerConfig`` carries the limits
-into every worker (uvicorn pickles its config into each process of ``--workers N``).
+into every worker (uvicorn pickles its config into each process of ``--workers N``), and the
+logging configuration, applied again in each worker, redacts the access log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import http
 import itertools
 import json
 import logging
+import re
 import resource
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 import httptools
 import uvicorn
-from uvicorn.config import STARTUP_FAILURE
+from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 from uvicorn.supervisors import Multiprocess
@@ -50,6 +55,14 @@ FILES_RESERVED = 100
 # Seconds a refused connection is still read (and what comes dropped) before it is closed:
 # closing with unread bytes would reset the connection and lose the answer on its way.
 LINGER = 2.0
+# Query parameters whose values never reach the access log: link tokens, codes, anything
+# named like a credential. Matched against the decoded name, anywhere in it.
+SECRET_NAME = re.compile(
+    r"token|secret|pass|pwd|code|key|state|nonce|assertion|ticket|signature|otp|auth|session"
+    r"|credential",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
 log = logging.getLogger("authority")
 
 
@@ -291,6 +304,44 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._cancel(name)
 
 
+# -- the access log ------------------------------------------------------------------------
+
+
+def redact_query(target: str) -> str:
+    """``path?query`` with the value of every parameter named like a secret redacted."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    parts = []
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        if equals and value and SECRET_NAME.search(unquote_plus(name)):
+            part = f"{name}={REDACTED}"
+        parts.append(part)
+    return f"{path}?{'&'.join(parts)}"
+
+
+class RedactQuerySecrets(logging.Filter):
+    """On uvicorn's access log: a link's token (``GET /accounts/verify-email?token=...``)
+    and any other query value named like a secret is logged as ``[redacted]``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn logs (client, method, path with query, HTTP version, status).
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], redact_query(args[2]), args[3], args[4])
+        return True
+
+
+def logging_config() -> dict[str, Any]:
+    """uvicorn's logging configuration, with the access log redacted. uvicorn applies it
+    again in every worker process."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"query_secrets": {"()": f"{__name__}.RedactQuerySecrets"}}
+    config["loggers"]["uvicorn.access"]["filters"] = ["query_secrets"]
+    return config
+
+
 # -- running -------------------------------------------------------------------------------
 
 
@@ -339,6 +390,7 @@ def run(settings: Settings, host: str, port: int, workers: int, access_log: bool
         workers=workers,
         http=LimitedHttpToolsProtocol,
         timeout_keep_alive=settings.keepalive_timeout,
+        log_config=logging_config(),
         log_level=settings.log_level.lower(),
         access_log=access_log,
         server_header=False,

@@ -1,4 +1,4 @@
-"""The HTTP server's settings, and its limits' way into workers."""
+"""The HTTP server's settings, its access-log redaction, and its limits' way into workers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from authority import http_server
 from authority.http_server import (
     HttpLimits,
     LimitedHttpToolsProtocol,
+    RedactQuerySecrets,
     ServerConfig,
     http_limits,
+    redact_query,
 )
 from authority.settings import ConfigError, Settings
 
@@ -91,3 +93,43 @@ def test_the_limits_travel_with_the_configuration_into_workers() -> None:
     copy = pickle.loads(pickle.dumps(config))  # noqa: S301 (bytes made just above)
     assert copy.limits == limits
     assert copy.http is LimitedHttpToolsProtocol
+
+
+# -- the access log -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "logged"),
+    [
+        ("/healthz", "/healthz"),
+        ("/accounts/verify-email?token=abc", "/accounts/verify-email?token=[redacted]"),
+        ("/p?lang=en&token=abc&x=1", "/p?lang=en&token=[redacted]&x=1"),
+        ("/p?to%6Ben=abc", "/p?to%6Ben=[redacted]"),  # the name the app decodes
+        ("/p?TOKEN=abc&refresh_token=def", "/p?TOKEN=[redacted]&refresh_token=[redacted]"),
+        (
+            "/p?code=1&state=2&client_secret=3",
+            "/p?code=[redacted]&state=[redacted]&client_secret=[redacted]",
+        ),
+        ("/p?password=hunter2&api_key=k", "/p?password=[redacted]&api_key=[redacted]"),
+        ("/p?token=&token", "/p?token=&token"),  # no value, nothing to hide
+        ("/p?token=a=b", "/p?token=[redacted]"),
+    ],
+)
+def test_query_values_named_like_secrets_are_redacted(target: str, logged: str) -> None:
+    assert redact_query(target) == logged
+
+
+def test_the_access_log_record_is_redacted_before_any_handler_formats_it() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/accounts/password/reset?token=live", "1.1", 200),
+        None,
+    )
+    assert RedactQuerySecrets().filter(record)
+    assert record.getMessage() == (
+        '127.0.0.1:5000 - "GET /accounts/password/reset?token=[redacted] HTTP/1.1" 200'
+    )

@@ -231,6 +231,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def _make_room(self) -> None:
         """Past max_connections, close the connection that has waited longest for a request:
         slow or idle clients cannot take every place, and an answer is never cut."""
+        if len(self.connections) <= self.limits.max_connections:
+            return
         live = [c for c in self.connections if not c.transport.is_closing()]
         if len(live) <= self.limits.max_connections:
             return

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from authority.verify.jwt import P256_ORDER
+
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 RSA_BITS = 2048
 
@@ -46,6 +48,7 @@ def signer(alg: str, key: PrivateKey) -> Callable[[bytes], bytes]:
 
         def sign_es256(data: bytes) -> bytes:
             r, s = decode_dss_signature(key.sign(data, ecdsa))
+            s = min(s, P256_ORDER - s)  # low S: the one form verifiers accept
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4: R || S
 
         return sign_es256

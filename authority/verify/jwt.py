@@ -22,6 +22,10 @@ from joserfc.jws import JWSAlgModel, JWSRegistry
 TYP = ("at+jwt", "application/at+jwt")  # RFC 9068 §4, compared case-insensitively
 MAX_TOKEN_LENGTH = 8192
 ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
+# The order n of the P-256 group (SEC 2 §2.4.2). An ECDSA signature (r, s) has a twin
+# (r, n - s) that verifies as well; only the low half, s <= n / 2, is accepted (and signed),
+# so a token has exactly one valid string.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 class VerificationError(Exception):
@@ -118,6 +122,8 @@ def check(
     # for this kid ("none", HS256 keyed with the public key) fails here.
     if trusted is None or header.get("alg") != trusted.alg:
         raise InvalidToken("the token is signed by an unknown key")
+    if trusted.alg == "ES256" and _high_s(token.rsplit(".", 1)[1]):
+        raise InvalidToken("the token signature is invalid")
     try:
         verified = jws.deserialize_compact(token, trusted.key, registry=_registry(trusted.alg))
         claims = json.loads(verified.payload)
@@ -127,6 +133,16 @@ def check(
         raise InvalidToken("the token is malformed")
     _check_claims(claims, issuer, now, leeway, audience)
     return claims
+
+
+def _high_s(signature: str) -> bool:
+    """An ES256 signature (RFC 7518 §3.4: R || S) whose S is in the high half: the twin of
+    a valid one. Any other malformed signature is left to the signature check."""
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 64 and int.from_bytes(raw[32:], "big") > P256_ORDER // 2
 
 
 def _number(claims: dict[str, Any], name: str, required: bool) -> float | None:

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from authority.service import Authority
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import assert_error, assert_no_store, post_token
+from tests.verify.support import ecdsa_twin
 
 PASSWORD = "correct horse battery"
 
@@ -130,6 +131,15 @@ def test_a_valid_access_token_is_active_with_its_claims(
     assert body["iss"] == ISSUER and body["aud"] == "https://api.example"
     assert body["scope"] == "read"
     assert {"exp", "iat", "jti"} <= set(body)
+
+
+def test_the_high_s_twin_of_a_valid_access_token_is_inactive(
+    http: TestClient, service_client: Registered
+) -> None:
+    # (r, n - s) verifies like (r, s): a second string for one token, which we refuse.
+    token = service_token(http, service_client)
+    assert introspect(http, service_client, token).json()["active"] is True
+    assert introspect(http, service_client, ecdsa_twin(token)).json() == {"active": False}
 
 
 def test_an_expired_access_token_is_inactive(

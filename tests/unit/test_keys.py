@@ -20,9 +20,11 @@ from authority.keys import (
     b64url,
     lifecycle,
 )
+from authority.service import Authority
 from authority.settings import ALGORITHMS, Settings
 from authority.storage import SigningKeyInfo
 from authority.storage.sql import SqlStorage
+from tests.verify.support import P256_ORDER, es256_s
 
 NOW = 1_700_000_000
 # RFC 7638 §3.2: the required members of each key type, in lexicographic order.
@@ -223,6 +225,15 @@ def test_a_token_signed_by_the_ring_verifies_with_the_published_jwk(
             algorithms=[alg],
             audience="https://api.example",
         )
+
+
+def test_every_es256_access_token_is_signed_with_a_low_s(authority: Authority) -> None:
+    # ECDSA picks s or n - s at random: 300 tokens all low means the signer normalizes.
+    for _ in range(300):
+        token = authority.minter.access_token(
+            sub="s1", client_id="c1", scope=("read",), audience=("https://api.example",), now=NOW
+        ).token
+        assert es256_s(token) <= P256_ORDER // 2
 
 
 @pytest.mark.parametrize("alg", ALGORITHMS)

@@ -32,6 +32,8 @@ METADATA_URL = f"{ISSUER}/.well-known/oauth-authorization-server"
 JWKS_URL = f"{ISSUER}/jwks.json"
 NOW = 1_700_000_000
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
+# The order of the P-256 group (SEC 2 §2.4.2): s and n - s are both valid ECDSA signatures.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 _KTY = {"ES256": "EC", "RS256": "RSA", "EdDSA": "OKP"}
@@ -68,6 +70,7 @@ class SigningKey:
         key = self.private
         if isinstance(key, ec.EllipticCurvePrivateKey):
             r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+            s = min(s, P256_ORDER - s)  # the low-S form, the only one a verifier accepts
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4
         if isinstance(key, rsa.RSAPrivateKey):
             return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
@@ -96,6 +99,24 @@ def new_key(alg: str = "ES256") -> SigningKey:
         raise ValueError(alg)
     kid = JWKRegistry.import_key(private, _KTY[alg]).thumbprint()
     return SigningKey(alg, private, kid)
+
+
+def es256_s(token: str) -> int:
+    """The S half of an ES256 token's signature (RFC 7518 §3.4: R || S, 32 bytes each)."""
+    signature = base64.urlsafe_b64decode(token.rsplit(".", 1)[1] + "==")
+    assert len(signature) == 64
+    return int.from_bytes(signature[32:], "big")
+
+
+def ecdsa_twin(token: str) -> str:
+    """The same ES256 token with its signature (r, s) turned into the equally valid
+    (r, n - s): what anyone can do to a token they hold, without any key. The twin of a
+    low-S signature has a high S."""
+    signing_input, _, sig = token.rpartition(".")
+    signature = base64.urlsafe_b64decode(sig + "==")
+    s = int.from_bytes(signature[32:], "big")
+    flipped = signature[:32] + (P256_ORDER - s).to_bytes(32, "big")
+    return f"{signing_input}.{b64(flipped)}"
 
 
 def hs256(secret: bytes, claims: Mapping[str, Any], **header: Any) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from authority.verify import Claims, InsufficientScope, InvalidToken, Verifier
 from authority.verify.jwt import MAX_TOKEN_LENGTH
@@ -18,6 +22,7 @@ from tests.verify.support import (
     SigningKey,
     b64,
     claims,
+    ecdsa_twin,
     hs256,
     invalid,
     make_verifier,
@@ -219,6 +224,23 @@ def test_refuses_a_token_whose_payload_was_tampered_with(
     header, _, signature = key.sign(claims(scope="read")).split(".")
     token = f"{header}.{segment(claims(scope='read write admin'))}.{signature}"
     assert refusal(make_verifier(authority), token) == invalid("the token signature is invalid")
+
+
+def test_refuses_an_es256_token_whose_signature_was_turned_into_its_high_s_twin(
+    verifier: Verifier, key: SigningKey
+) -> None:
+    token = key.sign(claims())  # signed with a low S
+    twin = ecdsa_twin(token)
+    signing_input, _, signature = twin.rpartition(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    r, s = (int.from_bytes(half, "big") for half in (raw[:32], raw[32:]))
+    # (r, n - s) is a valid ECDSA signature of the same input: only the rule refuses it.
+    assert isinstance(key.private, ec.EllipticCurvePrivateKey)
+    key.private.public_key().verify(
+        encode_dss_signature(r, s), signing_input.encode(), ec.ECDSA(hashes.SHA256())
+    )
+    assert verifier.verify(token).sub == "user-alice"
+    assert refusal(verifier, twin) == invalid("the token signature is invalid")
 
 
 def test_refuses_a_token_signed_by_another_key_under_a_published_kid(

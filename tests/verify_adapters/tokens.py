@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.jwk import ECKey, JWKRegistry
 
+from authority.verify.jwt import P256_ORDER
 from authority.verify.verifier import Response
 
 ISSUER = "https://auth.example"
@@ -76,7 +77,7 @@ class FakeAuthority:
     ) -> str:
         header = {"alg": "ES256", "typ": "at+jwt", "kid": kid or self.kid}
         payload = json.dumps(self.claims(scope, **changes)).encode()
-        return jws.serialize_compact(header, payload, key or self.key)
+        return low_s(jws.serialize_compact(header, payload, key or self.key))
 
     def unsigned_token(self, scope: str = "read") -> str:
         """``alg: none``: a token anyone can forge."""
@@ -131,3 +132,13 @@ REFUSED = (
 
 def invalid_token_challenge(description: str) -> str:
     return f'Bearer realm="api", error="invalid_token", error_description="{description}"'
+
+
+def low_s(token: str) -> str:
+    """The token with its ES256 signature in the low-S form, the only one verifiers accept
+    (joserfc signs whichever S the ECDSA computation gave)."""
+    signing_input, _, signature = token.rpartition(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    s = int.from_bytes(raw[32:], "big")
+    s = min(s, P256_ORDER - s)
+    return f"{signing_input}.{b64(raw[:32] + s.to_bytes(32, 'big'))}"

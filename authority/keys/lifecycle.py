@@ -209,17 +209,23 @@ def prune(metadata: KeyStore, private: PrivateKeys, now: int) -> list[str]:
     return due
 
 
+def sweep(private: PrivateKeys, grace: int = 600) -> list[str]:
+    """Remove temporary files that writes killed over ``grace`` seconds ago left behind."""
+    return [f"deleted {name}, left by an interrupted key write" for name in private.sweep(grace)]
+
+
 def repair(metadata: KeyStore, private: PrivateKeys, grace: int = 600) -> list[str]:
     """At start: report and mend what an interrupted rotation may have left.
 
-    Orphan private keys (no metadata row, older than ``grace`` seconds so a rotation under way
-    in another process keeps its new key) were never published and are deleted. A published
+    Temporary files of killed writes and orphan private keys (no metadata row), older than
+    ``grace`` seconds so a rotation under way in another process keeps its new key, were
+    never published and are deleted. A published
     key whose private half is missing or unreadable stops the start with a KeyStoreError:
     nothing is ever generated over an existing store.
     """
     keys = metadata.list_signing_keys()
     known = {k.kid for k in keys}
-    found: list[str] = []
+    found = sweep(private, grace)
     stale = private.orphans(known, older_than=grace)
     for kid in stale:
         private.discard(kid)

@@ -17,6 +17,7 @@ from authority.keys.algorithms import PrivateKey, from_pem, to_pem
 from authority.storage import SigningKeyInfo
 
 HASH_KEY_FILE = "hash.key"
+TEMPORARY = ".*.tmp"  # what _write_private writes before its rename
 
 
 class KeyStoreError(RuntimeError):
@@ -34,6 +35,9 @@ class PrivateKeys(Protocol):
     def orphans(self, known: set[str], older_than: int) -> list[str]:
         """Private keys kept here for over ``older_than`` seconds with no metadata row."""
 
+    def sweep(self, older_than: int) -> list[str]:
+        """Delete what writes killed over ``older_than`` seconds ago left; return the names."""
+
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write atomically with mode 0600: a crash leaves the old file or the new one, never half."""
@@ -41,11 +45,15 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        # A buffered write writes it all or raises: a short write (a full disk) is retried.
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed write leaves nothing behind
+        raise
 
 
 def _decode(kid: str, data: bytes, passphrase: bytes | None, where: str) -> PrivateKey:
@@ -119,6 +127,19 @@ class DirectoryKeyStore:
             if p.stem not in known and p.stat().st_mtime < cutoff
         )
 
+    def sweep(self, older_than: int) -> list[str]:
+        """Temporary files of writes killed before their rename: they never held a published
+        key (the rename comes before the metadata commit). Recent ones may be under way."""
+        if not self.directory.is_dir():
+            return []
+        cutoff = time.time() - older_than
+        removed = []
+        for path in sorted(self.directory.glob(TEMPORARY)):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+        return removed
+
     def hash_key(self, create: bool) -> bytes:
         """The key under which client secrets and refresh tokens are hashed."""
         path = self.directory / HASH_KEY_FILE
@@ -172,4 +193,7 @@ class DatabaseKeyStore:
         """The row's private key is cleared by the storage update that retires it."""
 
     def orphans(self, known: set[str], older_than: int) -> list[str]:
+        return []
+
+    def sweep(self, older_than: int) -> list[str]:
         return []

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
+import time
 from pathlib import Path
 
 import jwt
@@ -155,6 +157,32 @@ def test_an_unreadable_key_file_is_refused(
 
     with pytest.raises(KeyStoreError, match="cannot be read"):
         KeyRing.load(storage, key_store)
+
+
+def test_a_failed_key_write_leaves_no_temporary_file(key_store: DirectoryKeyStore) -> None:
+    # The rename fails for root too: the target is a non-empty directory.
+    blocker = key_store.directory / "k1.pem"
+    (blocker / "inside").mkdir(parents=True)
+    with pytest.raises(OSError):
+        key_store.save("k1", algorithms.generate("ES256"))
+    assert sorted(p.name for p in key_store.directory.iterdir()) == ["k1.pem"]
+
+
+def test_the_start_up_repair_removes_temporary_files_of_killed_writes(
+    storage: SqlStorage, key_store: DirectoryKeyStore
+) -> None:
+    lifecycle.initialize(storage, key_store, "ES256", NOW)
+    stale = key_store.directory / ".k1.pem.0a1b2c3d.tmp"
+    recent = key_store.directory / ".k2.pem.4e5f6a7b.tmp"  # a write that may be under way
+    for path in (stale, recent):
+        path.write_bytes(b"-----BEGIN PRIVATE KEY-----\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+
+    found = lifecycle.repair(storage, key_store)
+
+    assert not stale.exists() and recent.exists()
+    assert found == [f"deleted {stale.name}, left by an interrupted key write"]
 
 
 def test_asking_for_an_algorithm_without_an_active_key_fails(

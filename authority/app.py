@@ -39,6 +39,7 @@ from authority.settings import Settings
 from authority.storage.sql import SqlStorage
 
 log = logging.getLogger("authority")
+RELOAD_RETRY_SECONDS = 1.0
 
 ROUTES = [
     Route("/token", token, methods=["POST"], name="token"),
@@ -90,14 +91,26 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 async def _maintain_keys(authority: Authority) -> None:
-    """Rotate when due, prune, and pick up rotations made elsewhere, every reload period:
-    that period bounds how long a replica signs with a key another process retired."""
+    """Rotate when due, prune, purge, and pick up rotations made elsewhere, every reload
+    period: that period bounds how long a replica signs with a key another process retired.
+    A failed reload is retried every second (nothing else is), so the keys are confirmed
+    again soon after the database is back."""
+    loop = asyncio.get_running_loop()
+    period = authority.settings.key_reload_seconds
+    due = loop.time() + period
     while True:
-        await asyncio.sleep(authority.settings.key_reload_seconds)
+        wait = due - loop.time()
+        if authority.reload_failing:
+            wait = min(wait, RELOAD_RETRY_SECONDS)
+        await asyncio.sleep(max(wait, 0))
         try:
-            await run_in_threadpool(authority.maintain_keys)
-        except Exception:
-            log.exception("key maintenance failed; still using the loaded keys")
+            if loop.time() >= due:
+                due = loop.time() + period
+                await run_in_threadpool(authority.maintain_keys)
+            else:
+                await run_in_threadpool(authority.try_reload)
+        except Exception as exc:  # each step guards itself; this keeps the task alive
+            log.error("key maintenance failed: %s", type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, authority: Authority | None = None) -> Starlette:

@@ -48,10 +48,17 @@ class Timings:
         """
         return self.jwks_max_age + self.reload_seconds + self.leeway
 
+    @property
+    def stale_after(self) -> int:
+        """How long a replica whose key reloads fail keeps using the keys it loaded last
+        (then it stops signing and verifying until a reload works): two reload periods, so
+        one failed reload, retried within a second, changes nothing."""
+        return 2 * self.reload_seconds
+
     def removable_at(self, retired_at: int) -> int:
         """When the last token a key signed has expired: a replica may sign with it for up
-        to ``reload_seconds`` after it retired, and each token lives ``access_token_ttl``."""
-        return retired_at + self.reload_seconds + self.access_token_ttl + self.leeway
+        to ``stale_after`` after it retired, and each token lives ``access_token_ttl``."""
+        return retired_at + self.stale_after + self.access_token_ttl + self.leeway
 
 
 @dataclass

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,12 +59,26 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> dict[str, 
     return dict(json.loads(done.stdout))
 
 
+def wait_for(condition: Callable[[], bool], seconds: float) -> float:
+    """Poll until ``condition`` holds; returns how long that took."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"not within {seconds} s"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
 @contextmanager
 def serve(
-    env: dict[str, str], port: int, *extra: str, log: Path | None = None
+    env: dict[str, str],
+    port: int,
+    *extra: str,
+    log: Path | None = None,
+    wrapper: Sequence[str] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``authority serve`` in its own process group; yields once /readyz answers 200."""
-    command = [AUTHORITY, "serve", "--port", str(port), *extra]
+    """``authority serve`` in its own process group; yields once /readyz answers 200.
+    ``wrapper`` is a command that runs it (and must exec it, to keep its process id)."""
+    command = [*wrapper, AUTHORITY, "serve", "--port", str(port), *extra]
     with _running("authority serve", command, env, f"http://127.0.0.1:{port}/readyz", log) as proc:
         yield proc
 

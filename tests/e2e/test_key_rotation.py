@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from authority.storage.engine import make_engine
-from tests.e2e.servers import AUTHORITY, cli, environment, free_port, serve
+from tests.e2e.servers import AUTHORITY, cli, environment, free_port, serve, wait_for
 
 pytestmark = pytest.mark.e2e
 # Short timings: JWKS cached 2 s, replicas reload every 1 s, so a next key may sign after 3 s.
@@ -258,3 +259,56 @@ def test_a_missing_key_file_stops_the_start_and_generates_nothing(
     assert done.returncode == 2
     assert f"signing key {active}" in done.stderr and "missing" in done.stderr
     assert sorted(keys_dir.iterdir()) == before
+
+
+def read_only_view(folder: Path) -> list[str]:
+    """A wrapper that runs the server in a mount namespace of its own where ``folder`` is a
+    read-only bind mount of itself: every write there fails with EROFS, for root too, while
+    the CLI (outside that namespace) still writes the same folder, as an operator elsewhere."""
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(folder)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a private read-only mount needs root, as in CI")
+def test_an_emergency_rotation_applies_while_scheduled_rotations_fail_on_a_read_only_folder(
+    database_url: str, tmp_path: Path
+):
+    port = free_port()
+    url = issuer = f"http://127.0.0.1:{port}"
+    keys_dir = tmp_path / "keys"
+    # Two algorithms: EdDSA (id_tokens) stays due, and failing, after ES256 was rotated.
+    env = environment(
+        database_url,
+        keys_dir,
+        issuer,
+        **FAST_KEYS,
+        AUTHORITY_KEY_ROTATION_DAYS="30",
+        AUTHORITY_ID_TOKEN_ALG="EdDSA",
+    )
+    svc = cli(env, "clients", "create", "svc", "--grant", "client_credentials")
+    auth = (svc["client_id"], svc["client_secret"])
+    log = tmp_path / "serve.log"
+    with serve(env, port, log=log, wrapper=read_only_view(keys_dir)):
+        compromised = _token(f"{url}/token", auth)
+        _make_rotation_due(database_url)
+        wait_for(lambda: "Read-only file system" in log.read_text(), 15)
+
+        [report] = cli(env, "keys", "rotate", "--now", "--revoke-current", "--alg", "ES256")[
+            "rotations"
+        ]
+
+        def applied() -> bool:
+            kid = jwt.get_unverified_header(_token(f"{url}/token", auth))["kid"]
+            asked = httpx.post(f"{url}/introspect", data={"token": compromised}, auth=auth)
+            return kid == report["activated"] and asked.json() == {"active": False}
+
+        bound = wait_for(applied, 15)
+        published = {k["kid"] for k in httpx.get(f"{url}/jwks.json").json()["keys"]}
+    assert report["revoked"] == jwt.get_unverified_header(compromised)["kid"]
+    assert report["revoked"] not in published
+    # Stated bound: the next reload (every 1 s) applies it; generous for a busy machine.
+    assert bound < 4
+    text = log.read_text()
+    assert "scheduled EdDSA key rotation failed: OSError: Read-only file system" in text
+    assert "Traceback" not in text  # each failure is one line
+    assert not list(keys_dir.glob(".*.tmp"))

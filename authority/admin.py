@@ -45,6 +45,8 @@ class Admin:
         default_scope: list[str] | None,
         audiences: list[str],
         access_token_alg: str | None = None,
+        resource_servers: list[str] | None = None,
+        introspect_any: bool = False,
     ) -> tuple[Client, str]:
         if not name.strip() or len(name) > 200:
             raise AdminError("a client name must hold 1 to 200 characters")
@@ -59,9 +61,8 @@ class Admin:
         defaults = list(scope) if default_scope is None else default_scope
         if not set(defaults) <= set(scope):
             raise AdminError("--default-scope must be a subset of --scope")
-        bad = [a for a in audiences if not resources.is_resource_uri(a)]
-        if bad:
-            raise AdminError(f"--audience must be an absolute URI without fragment: {bad[0]}")
+        aud = _check_resources("--audience", audiences)
+        served = _check_resources("--resource-server", resource_servers or [])
         if access_token_alg is not None:
             self._check_signing_alg(access_token_alg)
         secret = new_secret()
@@ -72,13 +73,24 @@ class Admin:
             grant_types=tuple(dict.fromkeys(grant_types)),
             scopes=tuple(dict.fromkeys(scope)),
             default_scopes=tuple(dict.fromkeys(defaults)),
-            audiences=tuple(dict.fromkeys(audiences)),
+            audiences=aud,
             disabled=False,
             created_at=int(time.time()),
             access_token_alg=access_token_alg,
+            resource_servers=served,
+            introspect_any=introspect_any,
         )
         self.storage.add_client(client)
         return client, secret
+
+    def set_introspection(
+        self, client_id: str, resource_servers: list[str], introspect_any: bool
+    ) -> Client:
+        """Replace whose access tokens the client may introspect besides its own."""
+        served = _check_resources("--resource-server", resource_servers)
+        if not self.storage.set_client_introspection(client_id, served, introspect_any):
+            raise AdminError(f"no client {client_id!r}")
+        return self.client(client_id)
 
     def _check_signing_alg(self, alg: str) -> None:
         if alg not in ALGORITHMS:
@@ -184,6 +196,14 @@ class Admin:
         return {"keys": [k.public_jwk for k in ring.keys]}
 
 
+def _check_resources(flag: str, uris: list[str]) -> tuple[str, ...]:
+    """Audiences, named as RFC 8707 resources (absolute URIs, no fragment), once each."""
+    bad = [u for u in uris if not resources.is_resource_uri(u)]
+    if bad:
+        raise AdminError(f"{flag} must be an absolute URI without fragment: {bad[0]}")
+    return tuple(dict.fromkeys(uris))
+
+
 def key_view(key: SigningKeyInfo) -> dict[str, Any]:
     view = asdict(key)
     del view["sealed"]
@@ -193,7 +213,7 @@ def key_view(key: SigningKeyInfo) -> dict[str, Any]:
 def client_view(client: Client) -> dict[str, Any]:
     view = asdict(client)
     del view["secret_hash"]
-    for key in ("grant_types", "scopes", "default_scopes", "audiences"):
+    for key in ("grant_types", "scopes", "default_scopes", "audiences", "resource_servers"):
         view[key] = list(view[key])
     return view
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from authority.storage import Client
-from authority.validation import PresentedTokens
+from authority.validation import PresentedTokens, audiences
 
 INACTIVE: dict[str, Any] = {"active": False}
 _CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time", "sid")
@@ -20,6 +20,8 @@ class Introspector:
         decides, so a wrong hint never makes a valid token look inactive."""
         claims = self._tokens.access_claims(token, now)
         if claims is not None:
+            if not may_introspect(client, claims):
+                return INACTIVE  # the same answer as for a token that is not ours: no hint
             if self._tokens.sessions.is_access_token_denied(claims["jti"]):
                 return INACTIVE
             body = {"active": True, "token_type": "Bearer"}
@@ -51,3 +53,14 @@ class Introspector:
             "auth_time": family.auth_time,
             "sid": family.family_id,
         }
+
+
+def may_introspect(client: Client, claims: dict[str, Any]) -> bool:
+    """RFC 7662 §4 leaves it to policy: an access token is shown to the client it was issued
+    to, to a resource server registered for one of its audiences, and to a client marked
+    ``introspect_any``. Refresh tokens are shown to their own client only (PresentedTokens)."""
+    return (
+        client.introspect_any
+        or claims["client_id"] == client.client_id
+        or any(aud in client.resource_servers for aud in audiences(claims))
+    )

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from typing import Any
 
 from authority import importer, mail
 from authority.admin import Admin, AdminError, client_view, key_view, user_view
@@ -61,6 +62,8 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             words(args.default_scope) if args.default_scope is not None else None,
             args.audience or [],
             args.alg,
+            args.resource_server or [],
+            args.introspect_any,
         )
         data = {**client_view(client), "client_secret": secret}
         emit(
@@ -72,10 +75,15 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
     elif args.action == "list":
         views = [client_view(c) for c in storage.list_clients()]
         rows = [
-            {**v, "grant_types": ",".join(v["grant_types"]), "scopes": " ".join(v["scopes"])}
+            {
+                **v,
+                "grant_types": ",".join(v["grant_types"]),
+                "scopes": " ".join(v["scopes"]),
+                "introspects": _introspects(v),
+            }
             for v in views
         ]
-        columns = ["client_id", "name", "grant_types", "scopes", "disabled"]
+        columns = ["client_id", "name", "grant_types", "scopes", "disabled", "introspects"]
         emit(args, {"clients": views}, table(rows, columns))
     elif args.action == "show":
         view = client_view(admin.client(args.client_id))
@@ -85,6 +93,12 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         storage.set_client_disabled(args.client_id, args.action == "disable")
         view = client_view(admin.client(args.client_id))
         emit(args, view, f"client {args.client_id} {args.action}d")
+    elif args.action == "set-introspection":
+        client = admin.set_introspection(
+            args.client_id, args.resource_server or [], args.introspect_any
+        )
+        view = client_view(client)
+        emit(args, view, f"client {args.client_id} may introspect: {_introspects(view)}")
     elif args.action == "delete":
         if not storage.delete_client(args.client_id):
             raise AdminError(f"no client {args.client_id!r}")
@@ -92,6 +106,14 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             args, {"client_id": args.client_id, "deleted": True}, f"client {args.client_id} deleted"
         )
     return 0
+
+
+def _introspects(view: dict[str, Any]) -> str:
+    """Whose access tokens a client may introspect: any, those of audiences it serves, or
+    its own only."""
+    if view["introspect_any"]:
+        return "any"
+    return ",".join(view["resource_servers"]) or "own"
 
 
 # -- users ----------------------------------------------------------------------------------

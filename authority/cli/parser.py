@@ -27,6 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
     def json_flag(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    def introspection_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--resource-server",
+            action="append",
+            metavar="URI",
+            help="the client serves this audience: it may introspect tokens for it (repeatable)",
+        )
+        p.add_argument(
+            "--introspect-any",
+            action="store_true",
+            help="the client may introspect every access token (a gateway)",
+        )
+
     serve = command("serve", "run the token server (creates schema and first key if missing)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -61,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ALGORITHMS,
         help="sign this client's access tokens with ALG (default: the server's)",
     )
+    introspection_flags(create)
     json_flag(create)
     listing = clients.add_parser("list", help="list clients")
     json_flag(listing)
@@ -68,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = clients.add_parser(action, help=f"{action} a client")
         p.add_argument("client_id")
         json_flag(p)
+    rights = clients.add_parser(
+        "set-introspection",
+        help="replace whose access tokens a client may introspect (no flag: its own only)",
+    )
+    rights.add_argument("client_id")
+    introspection_flags(rights)
+    json_flag(rights)
 
     users = command("users", "manage users").add_subparsers(dest="action", required=True)
     ucreate = users.add_parser("create", help="create a user; the password is read from stdin")

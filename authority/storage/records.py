@@ -18,6 +18,10 @@ class Client:
     disabled: bool
     created_at: int
     access_token_alg: str | None = None  # None: the server's AUTHORITY_ACCESS_TOKEN_ALG
+    # Whose access tokens it may introspect beyond its own (RFC 7662 §4): tokens for these
+    # audiences (it serves them), or every token.
+    resource_servers: tuple[str, ...] = ()
+    introspect_any: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ def _client(row: Any) -> Client:
         disabled=bool(row.disabled),
         created_at=row.created_at,
         access_token_alg=row.access_token_alg,
+        resource_servers=split(row.resource_servers),
+        introspect_any=bool(row.introspect_any),
     )
 
 
@@ -63,6 +65,8 @@ class AccountsSql(SqlBase):
             "disabled": client.disabled,
             "created_at": client.created_at,
             "access_token_alg": client.access_token_alg,
+            "resource_servers": join(client.resource_servers),
+            "introspect_any": client.introspect_any,
         }
         try:
             self._write(lambda conn: conn.execute(insert(clients).values(**values)))
@@ -71,6 +75,16 @@ class AccountsSql(SqlBase):
 
     def set_client_disabled(self, client_id: str, disabled: bool) -> bool:
         stmt = update(clients).where(clients.c.client_id == client_id).values(disabled=disabled)
+        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+
+    def set_client_introspection(
+        self, client_id: str, resource_servers: tuple[str, ...], introspect_any: bool
+    ) -> bool:
+        stmt = (
+            update(clients)
+            .where(clients.c.client_id == client_id)
+            .values(resource_servers=join(resource_servers), introspect_any=introspect_any)
+        )
         return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
 
     def delete_client(self, client_id: str) -> bool:

@@ -19,6 +19,10 @@ class ClientRow(SQLModel, table=True):
     disabled: bool = Field(default=False)
     created_at: int
     access_token_alg: str | None = Field(default=None, max_length=16)
+    resource_servers: str = Field(
+        default="", max_length=4000, sa_column_kwargs={"server_default": ""}
+    )
+    introspect_any: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class UserRow(SQLModel, table=True):

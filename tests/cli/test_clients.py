@@ -41,6 +41,8 @@ def _stored_clients(database_url: str) -> list[dict[str, object]]:
         (("--audience", "https://api.example/#top"), "--audience"),
         (("--scope", 'bad"scope'), "scope"),
         (("--scope", "read", "--default-scope", "write"), "--default-scope"),
+        (("--resource-server", "api.example"), "--resource-server"),
+        (("--resource-server", "https://api.example/#top"), "--resource-server"),
     ],
 )
 def test_create_refuses_bad_input_and_stores_nothing(
@@ -56,7 +58,7 @@ def test_create_refuses_a_blank_name(run: Run) -> None:
     assert_failed(run("clients", "create", "  ", "--grant", "password", "--json"), "name")
 
 
-@pytest.mark.parametrize("action", ["show", "disable", "enable", "delete"])
+@pytest.mark.parametrize("action", ["show", "disable", "enable", "delete", "set-introspection"])
 def test_an_unknown_client_id_fails(run: Run, action: str) -> None:
     assert_failed(run("clients", action, "no-such-client", "--json"), "no-such-client")
 
@@ -87,6 +89,8 @@ def test_create_prints_one_json_object_with_the_id_and_secret(run: Run) -> None:
     assert created["default_scopes"] == ["invoices:read", "invoices:write"]
     assert created["audiences"] == ["https://billing.example"]
     assert created["disabled"] is False
+    assert created["resource_servers"] == []
+    assert created["introspect_any"] is False
     assert "secret_hash" not in created
 
 
@@ -118,6 +122,53 @@ def test_create_accepts_repeated_flags_and_default_scopes(run: Run) -> None:
     assert created["scopes"] == ["read", "write", "admin"]
     assert created["default_scopes"] == ["read"]
     assert created["audiences"] == ["https://a.example", "https://b.example"]
+
+
+def test_create_registers_a_resource_server_and_a_client_that_introspects_any_token(
+    run: Run,
+) -> None:
+    api = _create(
+        run, "--resource-server", "https://api.example", "--resource-server", "https://b.example"
+    )
+    gateway = _create(run, "--introspect-any")
+
+    assert api["resource_servers"] == ["https://api.example", "https://b.example"]
+    assert api["introspect_any"] is False
+    assert gateway["resource_servers"] == [] and gateway["introspect_any"] is True
+    shown = run("clients", "show", str(api["client_id"]), "--json").json()
+    assert shown == {k: v for k, v in api.items() if k != "client_secret"}
+
+
+def test_set_introspection_replaces_what_a_client_may_introspect(run: Run) -> None:
+    client_id = str(_create(run, "--resource-server", "https://old.example")["client_id"])
+
+    changed = run(
+        "clients", "set-introspection", client_id, "--resource-server", "https://api.example",
+        "--json",
+    ).json()  # fmt: skip
+    assert (changed["resource_servers"], changed["introspect_any"]) == (
+        ["https://api.example"],
+        False,
+    )
+    widened = run("clients", "set-introspection", client_id, "--introspect-any", "--json").json()
+    assert (widened["resource_servers"], widened["introspect_any"]) == ([], True)
+    own = run("clients", "set-introspection", client_id, "--json").json()
+    assert (own["resource_servers"], own["introspect_any"]) == ([], False)
+    shown = run("clients", "show", client_id, "--json").json()
+    assert (shown["resource_servers"], shown["introspect_any"]) == ([], False)
+    bad = run("clients", "set-introspection", client_id, "--resource-server", "x", "--json")
+    assert_failed(bad, "--resource-server")
+
+
+def test_list_for_humans_says_which_tokens_each_client_may_introspect(run: Run) -> None:
+    _create(run)
+    _create(run, "--resource-server", "https://api.example")
+    _create(run, "--introspect-any")
+
+    lines = run("clients", "list").out.splitlines()
+
+    assert lines[0].split()[-1] == "introspects"
+    assert [line.split()[-1] for line in lines[1:]] == ["own", "https://api.example", "any"]
 
 
 def test_create_without_json_shows_the_secret_once_for_humans(run: Run) -> None:

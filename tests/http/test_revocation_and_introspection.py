@@ -11,6 +11,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from authority.admin import Admin
 from authority.service import Authority
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import assert_error, assert_no_store, post_token
@@ -19,7 +20,7 @@ from tests.verify.support import ecdsa_twin
 PASSWORD = "correct horse battery"
 
 
-def login(http: TestClient, client: Registered, **extra: str) -> dict:
+def login(http: TestClient, client: Registered, **extra: str | list[str]) -> dict:
     response = post_token(
         http,
         {"grant_type": "password", "username": "alice", "password": PASSWORD, **extra},
@@ -160,6 +161,74 @@ def test_a_refresh_token_is_active_for_its_own_client_only(
     assert body["active"] is True and body["token_type"] == "refresh_token"
     assert body["sub"] == alice and body["client_id"] == app_client.client_id
     assert introspect(http, service_client, tokens["refresh_token"]).json() == {"active": False}
+
+
+# -- who may introspect an access token (RFC 7662 §4) ------------------------------------------
+
+
+def _client(admin: Admin, name: str, **rights: object) -> Registered:
+    client, secret = admin.create_client(
+        name,
+        ["client_credentials"],
+        ["read"],
+        None,
+        [],
+        **rights,  # type: ignore[arg-type]
+    )
+    return Registered(client.client_id, secret)
+
+
+def test_another_clients_access_token_is_inactive_to_a_client_with_no_right_to_it(
+    http: TestClient, app_client: Registered, service_client: Registered, admin: Admin
+) -> None:
+    token = service_token(http, service_client)
+    bystander = _client(admin, "bystander")
+    for client in (app_client, bystander):
+        assert introspect(http, client, token).json() == {"active": False}
+    assert introspect(http, service_client, token).json()["active"] is True
+
+
+def test_a_resource_server_of_the_tokens_audience_may_introspect_it(
+    http: TestClient, service_client: Registered, admin: Admin
+) -> None:
+    token = service_token(http, service_client)  # aud https://api.example
+    api = _client(admin, "api", resource_servers=["https://api.example"])
+    body = introspect(http, api, token).json()
+    assert body["active"] is True
+    assert body["client_id"] == service_client.client_id
+    assert body["aud"] == "https://api.example"
+
+
+def test_a_resource_server_of_another_audience_may_not(
+    http: TestClient, app_client: Registered, admin: Admin, alice: str
+) -> None:
+    other = login(http, app_client, resource="https://other.example")["access_token"]
+    both = login(http, app_client, resource=["https://api.example", "https://other.example"])[
+        "access_token"
+    ]
+    api = _client(admin, "api", resource_servers=["https://api.example"])
+    assert introspect(http, api, other).json() == {"active": False}
+    assert introspect(http, api, both).json()["active"] is True  # api.example is one of them
+
+
+def test_a_client_marked_introspect_any_may_introspect_every_access_token(
+    http: TestClient, app_client: Registered, service_client: Registered, admin: Admin, alice: str
+) -> None:
+    gateway = _client(admin, "gateway", introspect_any=True)
+    tokens = login(http, app_client, resource="https://other.example")
+    for token in (tokens["access_token"], service_token(http, service_client)):
+        assert introspect(http, gateway, token).json()["active"] is True
+    # Refresh tokens stay their own client's business.
+    assert introspect(http, gateway, tokens["refresh_token"]).json() == {"active": False}
+
+
+def test_a_revoked_token_is_inactive_to_its_resource_server_too(
+    http: TestClient, service_client: Registered, admin: Admin
+) -> None:
+    token = service_token(http, service_client)
+    api = _client(admin, "api", resource_servers=["https://api.example"], introspect_any=True)
+    assert revoke(http, service_client, token).status_code == 200
+    assert introspect(http, api, token).json() == {"active": False}
 
 
 # -- revocation ------------------------------------------------------------------------------------

@@ -78,3 +78,28 @@ def test_the_head_constant_names_alembics_head_revision() -> None:
     from authority.storage import migrate
 
     assert migrate.head() == migrate.HEAD
+
+
+def test_clients_made_before_introspection_rights_introspect_their_own_tokens_only(
+    empty_engine: Engine,
+) -> None:
+    from alembic import command
+
+    config = migrate._config()
+    with empty_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+        conn.execute(
+            text(
+                "INSERT INTO clients (client_id, name, secret_hash, grant_types, scopes, "
+                "default_scopes, audiences, disabled, created_at) VALUES ('old', 'app', :h, "
+                "'client_credentials', 'read', 'read', '', false, 1)"
+            ),
+            {"h": "0" * 64},
+        )
+
+    migrate.upgrade(empty_engine)
+
+    client = SqlStorage(empty_engine).get_client("old")
+    assert client is not None
+    assert (client.resource_servers, client.introspect_any) == ((), False)

@@ -46,6 +46,7 @@ def test_adding_a_client_with_a_taken_id_is_a_conflict(storage: SqlStorage) -> N
 def test_unknown_clients_are_none_and_cannot_be_changed(storage: SqlStorage) -> None:
     assert storage.get_client("nope") is None
     assert storage.set_client_disabled("nope", True) is False
+    assert storage.set_client_introspection("nope", (), True) is False
     assert storage.delete_client("nope") is False
 
 
@@ -56,11 +57,24 @@ def test_a_client_round_trips_with_its_lists(storage: SqlStorage) -> None:
         scopes=("invoices:read", "invoices:write"),
         default_scopes=(),
         audiences=("https://a.example", "urn:example:b"),
+        resource_servers=("https://api.example", "urn:example:c"),
+        introspect_any=True,
     )
 
     storage.add_client(client)
 
     assert storage.get_client("c1") == client
+
+
+def test_setting_what_a_client_may_introspect(storage: SqlStorage) -> None:
+    storage.add_client(make_client("c1"))
+
+    assert storage.set_client_introspection("c1", ("https://api.example",), False) is True
+    stored = storage.get_client("c1")
+    assert stored is not None
+    assert (stored.resource_servers, stored.introspect_any) == (("https://api.example",), False)
+    assert storage.set_client_introspection("c1", (), True) is True
+    assert storage.get_client("c1") == make_client("c1", introspect_any=True)
 
 
 def test_clients_are_listed_oldest_first(storage: SqlStorage) -> None:

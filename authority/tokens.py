@@ -27,6 +27,11 @@ class Minter:
         self.default_alg = default_alg
         self._ring = ring
 
+    def check_signing(self, alg: str | None = None) -> None:
+        """Raise now what signing would raise (keys unconfirmed, no active key): for a grant
+        to call before it commits something a failed signature must not undo."""
+        self._ring().active(alg or self.default_alg)
+
     def access_token(
         self,
         *,

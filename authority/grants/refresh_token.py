@@ -43,6 +43,7 @@ class RefreshTokenGrant:
                 scopes.narrow(requested_scope, state.family.scope)
                 _narrow_audience(requested_resources, state.family.audience)
 
+        ctx.minter.check_signing(client.access_token_alg)  # before the rotation commits
         successor, jti = new_refresh_token(), new_jti()
         rotation = ctx.sessions.rotate_refresh_token(
             presented_hash,

@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from authority.bootstrap import prepare
+from authority.keys import DirectoryKeyStore, lifecycle
 from authority.service import Authority
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
@@ -53,6 +54,32 @@ def test_keys_unconfirmed_for_two_reload_periods_stop_signing_and_introspection(
         assert http.get("/jwks.json").status_code == 200
     authority.maintain_keys()  # the database is back: the keys are confirmed again
     assert _token(http, service_client)
+
+
+def test_a_refresh_refused_for_unconfirmed_keys_leaves_its_refresh_token_usable(
+    http: TestClient,
+    authority: Authority,
+    app_client: Registered,
+    alice: str,
+    storage: SqlStorage,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    login = post_token(
+        http,
+        {"grant_type": "password", "username": "alice", "password": "correct horse battery"},
+        app_client,
+    )
+    refresh = {"grant_type": "refresh_token", "refresh_token": login.json()["refresh_token"]}
+    # A key published by a process whose keys folder this server cannot read: the database
+    # answers, but every reload fails (the key's private half is missing here).
+    stray = lifecycle.add_next(storage, DirectoryKeyStore(tmp_path / "elsewhere"), "EdDSA", 0)
+    authority.maintain_keys()
+    clock.advance(61)
+    assert_error(post_token(http, refresh, app_client), 503, *UNAVAILABLE)
+    storage.delete_signing_key(stray.kid)
+    authority.maintain_keys()
+    assert post_token(http, refresh, app_client).status_code == 200  # not consumed by the 503
 
 
 def test_a_reload_that_works_again_is_logged_once_each_way(

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.e2e.servers import AUTHORITY, cli, environment, free_port, serve, serve_resource_api
+from tests.verify.support import low_s
 
 pytestmark = pytest.mark.e2e
 AUDIENCE = "https://api.example"
@@ -83,7 +84,7 @@ def _kid(token: str) -> str:
 
 def _forge(claims: dict[str, Any], key: Any, kid: str) -> str:
     headers = {"kid": kid, "typ": "at+jwt"}
-    return jwt.encode(claims, key, algorithm="ES256", headers=headers)
+    return low_s(jwt.encode(claims, key, algorithm="ES256", headers=headers))
 
 
 def _unsigned(claims: dict[str, Any], kid: str) -> str:

@@ -108,6 +108,15 @@ def es256_s(token: str) -> int:
     return int.from_bytes(signature[32:], "big")
 
 
+def low_s(token: str) -> str:
+    """The ES256 token with its signature in the low-S form, the only one verifiers accept
+    (other signers, such as joserfc's or PyJWT's, give whichever S the computation gave)."""
+    signing_input, _, signature = token.rpartition(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    s = int.from_bytes(raw[32:], "big")
+    return f"{signing_input}.{b64(raw[:32] + min(s, P256_ORDER - s).to_bytes(32, 'big'))}"
+
+
 def ecdsa_twin(token: str) -> str:
     """The same ES256 token with its signature (r, s) turned into the equally valid
     (r, n - s): what anyone can do to a token they hold, without any key. The twin of a

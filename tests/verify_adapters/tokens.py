@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.jwk import ECKey, JWKRegistry
 
-from authority.verify.jwt import P256_ORDER
 from authority.verify.verifier import Response
+from tests.verify.support import low_s
 
 ISSUER = "https://auth.example"
 AUDIENCE = "https://api.example"
@@ -132,13 +132,3 @@ REFUSED = (
 
 def invalid_token_challenge(description: str) -> str:
     return f'Bearer realm="api", error="invalid_token", error_description="{description}"'
-
-
-def low_s(token: str) -> str:
-    """The token with its ES256 signature in the low-S form, the only one verifiers accept
-    (joserfc signs whichever S the ECDSA computation gave)."""
-    signing_input, _, signature = token.rpartition(".")
-    raw = base64.urlsafe_b64decode(signature + "==")
-    s = int.from_bytes(raw[32:], "big")
-    s = min(s, P256_ORDER - s)
-    return f"{signing_input}.{b64(raw[:32] + s.to_bytes(32, 'big'))}"

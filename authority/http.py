@@ -42,6 +42,9 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# JSON's \uXXXX escapes can spell half a surrogate pair, which is no Unicode scalar value:
+# such a string cannot be encoded to UTF-8, so nothing past the edge may ever see one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 Job = Callable[[], None]
 
 
@@ -152,7 +155,8 @@ async def read_form(request: Request) -> Params:
 
 def parse_json(body: bytes) -> Params:
     """A JSON object of string members, held to the rules of a form: no member repeated,
-    no control characters, an empty string counts as absent."""
+    no control characters, an empty string counts as absent; and valid Unicode (RFC 8259
+    §8.2: a lone surrogate escape is no character)."""
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -172,6 +176,8 @@ def parse_json(body: bytes) -> Params:
     for name, value in data.items():
         if not isinstance(value, str):
             raise InvalidRequestError(f"parameter {quoted(name)} must be a string")
+        if _SURROGATE.search(name) or _SURROGATE.search(value):
+            raise InvalidRequestError("parameters must be valid Unicode (a lone surrogate is not)")
         if _CONTROL.search(name) or _CONTROL.search(value):
             raise InvalidRequestError("parameters must not contain control characters")
         if value:

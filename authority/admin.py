@@ -134,7 +134,7 @@ class Admin:
         return user
 
     def throttle(self) -> Throttle:
-        return throttle.build(self.settings, self.storage)
+        return throttle.build(self.settings, throttle.counter(self.settings, self.storage))
 
     def set_password(self, username: str, password: str) -> User:
         user = self.user(username)

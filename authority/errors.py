@@ -31,6 +31,7 @@ __all__ = [
     "RegistrationClosed",
     "ServerError",
     "TemporarilyUnavailable",
+    "TooManyRegistrations",
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
     "UsernameTaken",
@@ -134,6 +135,15 @@ class RegistrationClosed(OAuth2Error):
     error = "registration_closed"
     status_code = 403
     description = "registration is closed; an operator creates accounts"
+
+
+class TooManyRegistrations(OAuth2Error):
+    """One client address registered as many accounts as AUTHORITY_REGISTRATION_MAX_PER_IP
+    allows in an hour (RFC 6585 §4)."""
+
+    error = "too_many_requests"
+    status_code = 429
+    description = "too many registrations from this address; try again in an hour"
 
 
 class UsernameTaken(OAuth2Error):

@@ -56,7 +56,8 @@ class Authority:
         self.clients = ClientAuthenticator(
             CachedClients(storage, settings.client_cache_ttl), self.digest
         )
-        self.throttle = throttle.build(settings, storage)
+        counters = throttle.counter(settings, storage)
+        self.throttle = throttle.build(settings, counters)
         self.grants = GrantRegistry(
             GrantContext(
                 issuer=settings.issuer,
@@ -88,7 +89,19 @@ class Authority:
             digest=self.digest,
             policy=PasswordPolicy(settings.password_min_length),
             logins=self.throttle,
-            mails=throttle.build(settings, storage, namespace="mail:"),
+            mails=throttle.Quota(
+                counters,
+                "mail:",
+                settings.login_lockout,
+                per_name=settings.login_max_failures,
+                per_ip=settings.login_max_failures_per_ip,
+            ),
+            registrations=throttle.Quota(
+                counters,
+                "register:",
+                throttle.REGISTRATION_WINDOW,
+                per_ip=settings.registration_max_per_ip,
+            ),
             mailer=self.mailer,
             letters=letters,
         )
@@ -163,7 +176,7 @@ class Authority:
             ("session purge", partial(self._purge_sessions, now)),
             (
                 "login failure purge",
-                partial(storage.purge_failures, now - settings.login_lockout, now),
+                partial(storage.purge_failures, now - throttle.LONGEST_WINDOW, now),
             ),
             ("link purge", partial(storage.purge_links, now)),
         ]

@@ -57,6 +57,8 @@ class Settings:
     login_max_failures: int = 5
     login_max_failures_per_ip: int = 50
     login_lockout: int = 900
+    registration_max_per_ip: int = 20  # per hour
+    unverified_account_ttl: int = 7 * 86400  # 0: never purge
     redis_url: str | None = field(default=None, repr=False)
     # HTTP limits, per worker (authority.http_server)
     max_header_bytes: int = 16 * 1024
@@ -110,6 +112,12 @@ class Settings:
                 "AUTHORITY_KEYS_STORE=database needs AUTHORITY_HASH_KEY (64+ hex digits), "
                 "since replicas share no key folder"
             )
+        if 0 < self.unverified_account_ttl < self.verify_email_ttl:
+            raise ConfigError(
+                "AUTHORITY_UNVERIFIED_ACCOUNT_TTL must be 0 (never purge) or at least "
+                f"AUTHORITY_VERIFY_EMAIL_TTL ({self.verify_email_ttl} s), so no account is "
+                "purged while its verification link still works"
+            )
         if self.hash_key is not None and len(self.hash_key) < 32:
             raise ConfigError("AUTHORITY_HASH_KEY must hold at least 32 bytes (64 hex digits)")
 
@@ -157,6 +165,7 @@ class Settings:
             "header_timeout": ("AUTHORITY_HEADER_TIMEOUT", 1, 300),
             "body_timeout": ("AUTHORITY_BODY_TIMEOUT", 1, 600),
             "keepalive_timeout": ("AUTHORITY_KEEPALIVE_TIMEOUT", 1, 3600),
+            "unverified_account_ttl": ("AUTHORITY_UNVERIFIED_ACCOUNT_TTL", 0, 400 * 86400),
         }
         for name, (var, low, high) in durations.items():
             if env.get(var):
@@ -171,6 +180,7 @@ class Settings:
             "login_max_failures_per_ip": ("AUTHORITY_LOGIN_MAX_FAILURES_PER_IP", 1, 100000),
             "max_header_bytes": ("AUTHORITY_MAX_HEADER_BYTES", 1024, 1024 * 1024),
             "max_connections": ("AUTHORITY_MAX_CONNECTIONS", 1, 1000000),
+            "registration_max_per_ip": ("AUTHORITY_REGISTRATION_MAX_PER_IP", 1, 100000),
         }
         for name, (var, low, high) in integers.items():
             if env.get(var):

@@ -20,6 +20,7 @@ from authority.errors import (
     InvalidPassword,
     InvalidRequestError,
     RegistrationClosed,
+    TooManyRegistrations,
     UsernameTaken,
     WeakPassword,
 )
@@ -33,7 +34,7 @@ from authority.storage import (
     Registration,
     User,
 )
-from authority.throttle import LoginThrottle
+from authority.throttle import LoginThrottle, Quota
 
 log = logging.getLogger("authority.audit")
 Job = Callable[[], None]
@@ -51,7 +52,8 @@ class Accounts:
         digest: SecretDigest,
         policy: PasswordPolicy,
         logins: LoginThrottle,
-        mails: LoginThrottle,
+        mails: Quota,
+        registrations: Quota,
         mailer: mail.Mailer,
         letters: Letters,
     ) -> None:
@@ -61,9 +63,13 @@ class Accounts:
         self._digest = digest
         self.policy = policy
         self._logins = logins
-        # Emails we send to one address (and from one client address), counted like login
-        # failures: a flood of reset requests cannot turn us into a mail bomb.
+        # Emails we send to one address (and because of one client address), at most so
+        # many per window: a flood of requests cannot turn us into a mail bomb, and since a
+        # refused request counts nothing, nor can it keep an address from its next mail.
         self._mails = mails
+        # Registrations from one client address: each costs a strength check and an argon2
+        # hash, and leaves an account behind until it is verified or purged.
+        self._registrations = registrations
         self._mailer = mailer
         self.letters = letters
 
@@ -78,6 +84,9 @@ class Accounts:
         if not valid_username(username):
             raise InvalidRequestError(USERNAME_RULE)
         address = _address(email)
+        if not self._registrations.take(None, ip, now):
+            log.warning("registration throttled ip=%s", ip)
+            raise TooManyRegistrations()
         self._check_policy(password, username, address)
         user = User(
             sub=str(uuid.uuid4()),
@@ -189,17 +198,19 @@ class Accounts:
         made the change, ``session_id``, stays, so the user is not signed out of the device
         in hand. Returns how many sessions ended.
         """
-        if not self._logins.allowed(user.username, ip, now):
-            # Throttled like a login: the same answer and the same argon2 cost as a mistake.
+        # Throttled like a login, the attempt counted before the password is checked.
+        attempt = self._logins.reserve(user.username, ip, now)
+        if attempt is None:
+            # The same answer and the same argon2 cost as a mistake.
             self._passwords.verify(None, current)
             log.warning("password change throttled sub=%s ip=%s", user.sub, ip)
             raise InvalidPassword()
         check = self._passwords.verify(user.password_hash, current)
         if not check.ok:
-            self._logins.failed(user.username, ip, now)
+            self._logins.failed(attempt, now)
             log.warning("password change: wrong current password sub=%s ip=%s", user.sub, ip)
             raise InvalidPassword()
-        self._logins.succeeded(user.username, ip, now)
+        self._logins.succeeded(attempt, now)
         if new == current:
             raise WeakPassword("the new password must differ from the current one")
         self._check_policy(new, user.username, user.email)
@@ -215,9 +226,7 @@ class Accounts:
             raise WeakPassword(problem)
 
     def _count_mail(self, address: str, ip: str | None, now: int) -> bool:
-        allowed = self._mails.allowed(address, ip, now)
-        self._mails.failed(address, ip, now)
-        return allowed
+        return self._mails.take(address, ip, now)
 
     def _token_hash(self, token: str) -> str:
         if not token or len(token) > MAX_TOKEN_LENGTH:

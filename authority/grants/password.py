@@ -37,7 +37,10 @@ class PasswordGrant:
             audience = (*audience, ctx.issuer)
 
         ip = request.client_ip
-        if not ctx.throttle.allowed(username, ip, now):
+        # The attempt takes its place in the counts before the password is checked, so a
+        # burst of guesses racing each other gets no more checks than the limit allows.
+        attempt = ctx.throttle.reserve(username, ip, now)
+        if attempt is None:
             # Locked out: the same answer and the same argon2 cost as a wrong password.
             ctx.passwords.verify(None, password)
             log.warning(
@@ -51,12 +54,12 @@ class PasswordGrant:
         # An unknown user costs one argon2 run too, so timing does not reveal who exists.
         check = ctx.passwords.verify(user.password_hash if user else None, password)
         if user is None or not check.ok or user.disabled:
-            ctx.throttle.failed(username, ip, now)
+            ctx.throttle.failed(attempt, now)
             log.warning(
                 "password grant failed client_id=%s username=%r", client.client_id, username[:150]
             )
             raise InvalidGrantError(BAD_CREDENTIALS)
-        ctx.throttle.succeeded(username, ip, now)
+        ctx.throttle.succeeded(attempt, now)
         if check.new_hash is not None:
             ctx.users.set_password_hash(user.sub, check.new_hash)
         if ctx.require_verified_email and not user.email_verified:

@@ -103,6 +103,25 @@ def test_requests_for_one_address_are_throttled_yet_answered_the_same(
     assert len(mailbox.messages()) == 4
 
 
+def test_refused_requests_do_not_keep_the_owner_from_the_next_window(
+    http: TestClient, alice: str, mailbox: Mailbox, clock: FakeClock, authority: Authority
+) -> None:
+    # At most 3 mails (login_max_failures) per address in each 15 minutes (login_lockout),
+    # the window starting at the first mail; a refused request neither counts nor re-arms.
+    window = authority.settings.login_lockout
+    for _ in range(3):
+        request_reset(http, "alice@example.com")
+    assert len(mailbox.messages()) == 3
+    for _ in range(window // 60 - 1):  # someone asks again every minute
+        clock.advance(60)
+        assert_json(request_reset(http, "alice@example.com"), 202, RESET_ACCEPTED)
+    assert len(mailbox.messages()) == 3
+
+    clock.advance(60)  # one window after the first mail: the owner's request gets its mail
+    assert_json(request_reset(http, "alice@example.com"), 202, RESET_ACCEPTED)
+    assert len(mailbox.messages()) == 4
+
+
 # -- the page the link opens ----------------------------------------------------------------
 
 

@@ -216,15 +216,42 @@ def test_a_taken_address_answers_like_a_success_and_tells_its_owner(
     assert "http" in text(message) and "token=" not in text(message)
 
 
-def test_mail_to_one_address_is_throttled_and_recovers(
+def test_mail_to_one_address_is_capped_per_window_and_recovers(
     http: TestClient, authority: Authority, alice: str, mailbox: Mailbox, clock: FakeClock
 ) -> None:
-    # Mails to one address back off like login failures: attempts beyond are answered the
-    # same but send nothing, so registration cannot be used to flood a mailbox.
-    for n in range(5):
+    # At most login_max_failures (5) mails to one address per login_lockout: attempts
+    # beyond are answered the same but send nothing, so registration cannot flood a mailbox.
+    for n in range(7):
         assert register(http, f"user{n}", "alice@example.com").status_code == 201
-    assert len(mailbox.messages("alice@example.com")) == 3  # the third starts the back-off
+    assert len(mailbox.messages("alice@example.com")) == 5
 
     clock.advance(authority.settings.login_lockout)
-    assert register(http, "user5", "alice@example.com").status_code == 201
-    assert len(mailbox.messages("alice@example.com")) == 4
+    assert register(http, "user7", "alice@example.com").status_code == 201
+    assert len(mailbox.messages("alice@example.com")) == 6
+
+
+def test_registrations_from_one_client_address_are_capped_per_hour(
+    authority: Authority, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    from authority.app import create_app
+
+    capped = authority.settings.replace(registration_max_per_ip=3)
+    app = create_app(authority=Authority(capped, authority.storage, clock=clock))
+    with TestClient(app, base_url=ISSUER) as http:
+        for n in range(3):
+            assert register(http, f"user{n}", f"user{n}@example.com").status_code == 201
+
+        refused = register(http, "user3", "user3@example.com")
+
+        assert_error(
+            refused,
+            429,
+            "too_many_requests",
+            "too many registrations from this address; try again in an hour",
+        )
+        assert authority.storage.get_user_by_username("user3") is None
+        assert len(mailbox.messages()) == 3
+        clock.advance(3599)
+        assert register(http, "user3", "user3@example.com").status_code == 429
+        clock.advance(1)  # an hour after the first registration
+        assert register(http, "user3", "user3@example.com").status_code == 201

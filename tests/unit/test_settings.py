@@ -296,3 +296,30 @@ def test_settings_are_immutable_and_replace_revalidates() -> None:
     assert settings.replace(access_token_ttl=60).access_token_ttl == 60
     with pytest.raises(ConfigError, match="AUTHORITY_ACCESS_TOKEN_ALG"):
         settings.replace(access_token_alg="HS256")
+
+
+def test_reads_the_registration_cap_and_the_unverified_account_lifetime() -> None:
+    settings = Settings.from_env(
+        {"AUTHORITY_REGISTRATION_MAX_PER_IP": "5", "AUTHORITY_UNVERIFIED_ACCOUNT_TTL": "30d"}
+    )
+
+    assert (settings.registration_max_per_ip, settings.unverified_account_ttl) == (5, 30 * 86400)
+    assert (Settings().registration_max_per_ip, Settings().unverified_account_ttl) == (20, 604800)
+    assert Settings.from_env({"AUTHORITY_UNVERIFIED_ACCOUNT_TTL": "0"}).unverified_account_ttl == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "var"),
+    [
+        ({"AUTHORITY_REGISTRATION_MAX_PER_IP": "0"}, "AUTHORITY_REGISTRATION_MAX_PER_IP"),
+        ({"AUTHORITY_REGISTRATION_MAX_PER_IP": "many"}, "AUTHORITY_REGISTRATION_MAX_PER_IP"),
+        ({"AUTHORITY_UNVERIFIED_ACCOUNT_TTL": "401d"}, "AUTHORITY_UNVERIFIED_ACCOUNT_TTL"),
+        # A purge must not take an account whose verification link still works.
+        ({"AUTHORITY_UNVERIFIED_ACCOUNT_TTL": "12h"}, "AUTHORITY_VERIFY_EMAIL_TTL"),
+    ],
+)
+def test_refuses_a_bad_registration_setting_in_one_line(env: dict[str, str], var: str) -> None:
+    message = _error(env)
+
+    assert var in message
+    assert "\n" not in message

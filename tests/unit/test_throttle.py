@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from authority.storage.sql import SqlStorage
-from authority.throttle import FailureCounter, RedisCounter, Throttle, backoff
+from authority.throttle import FailureCounter, Quota, RedisCounter, Throttle, backoff
 
 NOW = 1_790_000_000
 REDIS_URL = os.environ.get("AUTHORITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -44,56 +45,121 @@ def test_backoff_grows_then_locks_out() -> None:
     assert [backoff(n, 5, 900, grow=False) for n in range(3, 6)] == [0, 0, 900]
 
 
+def fail(throttle: Throttle, name: str, ip: str | None, now: int) -> bool:
+    """One wrong password: True if it was checked at all."""
+    attempt = throttle.reserve(name, ip, now)
+    if attempt is None:
+        return False
+    throttle.failed(attempt, now)
+    return True
+
+
 def test_a_username_locks_after_the_allowed_failures_and_recovers(counter) -> None:
     throttle, name = Throttle(counter, 5, 1000, 900), user()
-    for attempt in range(1, 5):
-        assert throttle.allowed(name, "10.0.0.1", NOW + attempt * 100)
-        throttle.failed(name, "10.0.0.1", NOW + attempt * 100)
-    throttle.failed(name, "10.0.0.1", NOW + 500)  # the fifth: locked out
-    assert not throttle.allowed(name, "10.0.0.2", NOW + 500 + 899)  # from any address
-    assert throttle.allowed(name, "10.0.0.2", NOW + 500 + 900)
-    assert throttle.allowed(user(), "10.0.0.1", NOW + 500)  # the address is not locked
+    for attempt in range(1, 6):
+        assert fail(throttle, name, "10.0.0.1", NOW + attempt * 100)
+    assert throttle.reserve(name, "10.0.0.2", NOW + 500 + 899) is None  # from any address
+    assert throttle.reserve(name, "10.0.0.2", NOW + 500 + 900) is not None
+    assert throttle.reserve(user(), "10.0.0.1", NOW + 500) is not None  # the address is free
 
 
 def test_back_off_between_failures_lifts_by_itself(counter) -> None:
     throttle, name = Throttle(counter, 10, 1000, 900), user()
     for _ in range(3):
-        throttle.failed(name, None, NOW)
-    assert not throttle.allowed(name, None, NOW)
-    assert throttle.allowed(name, None, NOW + 1)
+        assert fail(throttle, name, None, NOW)
+    assert throttle.reserve(name, None, NOW) is None
+    assert throttle.reserve(name, None, NOW + 1) is not None
 
 
-def test_a_success_clears_the_username_but_not_the_address(counter) -> None:
+def test_a_success_clears_the_username_and_gives_the_address_its_place_back(counter) -> None:
     throttle, name, ip = Throttle(counter, 5, 4, 900), user(), f"10.1.{secrets.randbelow(250)}.9"
-    for _ in range(3):
-        throttle.failed(name, ip, NOW)
-    throttle.succeeded(name, ip, NOW + 2)
-    throttle.failed(user(), ip, NOW + 3)  # the address's fourth failure: locked
-    assert throttle.allowed(name, None, NOW + 3)
-    assert not throttle.allowed(name, ip, NOW + 3)
+    for _ in range(2):
+        assert fail(throttle, name, ip, NOW)
+    attempt = throttle.reserve(name, ip, NOW + 2)
+    assert attempt is not None and attempt.counts == {"user": 3, "ip": 3}
+    throttle.succeeded(attempt, NOW + 2)
+    assert fail(throttle, user(), ip, NOW + 3)  # the address's third failure
+    assert fail(throttle, user(), ip, NOW + 3)  # and fourth: locked
+    assert throttle.reserve(name, None, NOW + 3) is not None
+    assert throttle.reserve(name, ip, NOW + 3) is None
 
 
 def test_spraying_many_usernames_from_one_address_locks_the_address(counter) -> None:
     throttle, ip = Throttle(counter, 5, 10, 900), f"10.2.{secrets.randbelow(250)}.7"
     for _ in range(10):
-        throttle.failed(user(), ip, NOW)
-    assert not throttle.allowed(user(), ip, NOW + 10)
-    assert throttle.allowed(user(), "10.9.9.9", NOW + 10)
+        assert fail(throttle, user(), ip, NOW)
+    assert throttle.reserve(user(), ip, NOW + 10) is None
+    assert throttle.reserve(user(), "10.9.9.9", NOW + 10) is not None
 
 
 def test_unlock_lifts_a_lockout_at_once(counter) -> None:
     throttle, name = Throttle(counter, 2, 1000, 900), user()
-    throttle.failed(name, None, NOW)
-    throttle.failed(name, None, NOW)
-    assert not throttle.allowed(name, None, NOW)
-    throttle.unlock(name)
-    assert throttle.allowed(name, None, NOW)
+    assert fail(throttle, name, None, NOW)
+    assert fail(throttle, name, None, NOW)
+    assert throttle.reserve(name, None, NOW) is None
+    throttle.unlock(name.upper())  # one lockout for every case of a name
+    assert throttle.reserve(name, None, NOW) is not None
 
 
 def test_old_failures_stop_counting_after_the_window(storage: SqlStorage) -> None:
     throttle, name = Throttle(storage, 3, 1000, 900), user()
-    throttle.failed(name, None, NOW)
-    throttle.failed(name, None, NOW + 1)
-    throttle.failed(name, None, NOW + 2000)  # a new window: the count starts again
-    assert throttle.allowed(name, None, NOW + 2000)
+    assert fail(throttle, name, None, NOW)
+    assert fail(throttle, name, None, NOW + 1)
+    assert fail(throttle, name, None, NOW + 2000)  # a new window: the count starts again
+    assert throttle.reserve(name, None, NOW + 2000) is not None
     assert storage.purge_failures(before=NOW + 5000, now=NOW + 5000) == 1
+
+
+def test_racing_attempts_reserve_no_more_than_the_limit(counter) -> None:
+    throttle, name, ip = Throttle(counter, 5, 1000, 900), user(), f"10.3.{secrets.randbelow(250)}.1"
+    start = threading.Barrier(40)
+    reserved: list[object] = []
+
+    def attempt() -> None:
+        start.wait()
+        reserved.append(throttle.reserve(name, ip, NOW))
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    granted = [a for a in reserved if a is not None]
+    assert len(granted) == 5
+    assert sorted(a.counts["user"] for a in granted) == [1, 2, 3, 4, 5]  # type: ignore[attr-defined]
+    # The refused ones counted nothing, at the username or at the address.
+    assert sorted(a.counts["ip"] for a in granted) == [1, 2, 3, 4, 5]  # type: ignore[attr-defined]
+
+
+def test_a_refused_attempt_counts_nothing_anywhere(counter) -> None:
+    throttle, name, ip = Throttle(counter, 2, 1000, 900), user(), f"10.4.{secrets.randbelow(250)}.2"
+    assert fail(throttle, name, ip, NOW)
+    assert fail(throttle, name, ip, NOW)
+    for _ in range(5):
+        assert throttle.reserve(name, ip, NOW + 10) is None
+    attempt = throttle.reserve(user(), ip, NOW + 10)
+    assert attempt is not None and attempt.counts["ip"] == 3
+
+
+# -- quotas: a fixed window ---------------------------------------------------------------
+
+
+def test_a_quota_allows_so_many_per_window_from_the_first(counter) -> None:
+    quota, address = Quota(counter, "mail:", 900, per_name=3, per_ip=100), f"{user()}@example.com"
+    assert [quota.take(address, "10.5.0.1", NOW + n) for n in range(4)] == [True] * 3 + [False]
+    # Refused requests neither count nor move the window: one every minute changes nothing.
+    for minute in range(1, 15):
+        assert not quota.take(address, "10.5.0.1", NOW + minute * 60)
+    assert quota.take(address, "10.5.0.1", NOW + 900)  # the next window, from the first take
+    assert quota.take(address, "10.5.0.1", NOW + 901)
+
+
+def test_a_quota_per_client_address_counts_every_name(counter) -> None:
+    quota, ip = Quota(counter, "register:", 3600, per_ip=2), f"10.6.{secrets.randbelow(250)}.3"
+    assert quota.take(None, ip, NOW)
+    assert quota.take(None, ip, NOW + 1)
+    assert not quota.take(None, ip, NOW + 2)
+    assert quota.take(None, "10.6.255.255", NOW + 2)
+    assert quota.take(None, None, NOW + 2)  # no address known: nothing to count
+    assert quota.take(None, ip, NOW + 3600)

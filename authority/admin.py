@@ -183,10 +183,17 @@ class Admin:
             raise AdminError(str(exc)) from None
 
     def purge(self, now: int) -> dict[str, Any]:
-        """Every bounded batch until nothing dead is left, expired links, then expired
-        signing keys."""
+        """Every bounded batch until nothing dead is left, expired links, registrations
+        abandoned unconfirmed (AUTHORITY_UNVERIFIED_ACCOUNT_TTL), then expired signing keys."""
         links = self.storage.purge_links(now)
-        return {**self.storage.purge(now), "links": links, "keys": self.prune_keys()}
+        ttl = self.settings.unverified_account_ttl
+        abandoned = self.storage.purge_unconfirmed(now - ttl) if ttl else 0
+        return {
+            **self.storage.purge(now),
+            "links": links,
+            "unverified_accounts": abandoned,
+            "keys": self.prune_keys(),
+        }
 
     def prune_keys(self) -> list[str]:
         return lifecycle.prune(self.storage, private_keys(self.settings), int(time.time()))
@@ -220,5 +227,5 @@ def client_view(client: Client) -> dict[str, Any]:
 
 def user_view(user: User) -> dict[str, Any]:
     view = asdict(user)
-    del view["password_hash"]
+    del view["password_hash"], view["unconfirmed_since"]
     return view

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,11 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authority import legacy_hashes
+from authority.accounts import USERNAME_RULE, normalize_email, valid_username
 from authority.storage.sql import SqlStorage
 
 BATCH = 1000
-_USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,150}\Z")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\Z")
 
 
 class ImportFormatError(ValueError):
@@ -91,10 +89,14 @@ def _from_csv(row: dict[str, str]) -> dict[str, Any]:
 
 
 def _checked(user: dict[str, Any]) -> dict[str, Any]:
+    # The one identity rule, as for registration and the CLI (authority.accounts.identity).
     username, email, stored = user["username"], user["email"], user["password_hash"]
-    if not isinstance(username, str) or not _USERNAME.match(username):
-        raise ValueError("the username is missing or not valid")
-    if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)):
+    if not isinstance(username, str):
+        raise ValueError("the username is missing")
+    if not valid_username(username):
+        raise ValueError(f"{username!r}: {USERNAME_RULE}")
+    address = normalize_email(email) if isinstance(email, str) else None
+    if email is not None and address is None:
         raise ValueError(f"{email!r} is not an email address")
     if not isinstance(stored, str) or len(stored) > 200:
         raise ValueError("the password hash is missing or too long")
@@ -103,7 +105,7 @@ def _checked(user: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             "unsupported password hash (pbkdf2_sha256, argon2, bcrypt_sha256 or argon2id)"
         )
-    return {**user, "is_active": bool(user["is_active"])}
+    return {**user, "email": address, "is_active": bool(user["is_active"])}
 
 
 def records(data: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | ValueError]]:
@@ -135,19 +137,29 @@ def run(
     started = time.monotonic()
     report = ImportReport()
     batch: list[dict[str, Any]] = []
+    lines: dict[str, int] = {}  # the line of each username in the batch
     seen = 0
 
     def flush() -> None:
-        created, updated = storage.upsert_users(batch, int(time.time()))
+        created, updated, refused = storage.upsert_users(batch, int(time.time()))
         report.created += created
         report.updated += updated
+        for username in refused:
+            report.failed.append(
+                {
+                    "line": lines[username],
+                    "error": f"{username!r} differs only in case from another username",
+                }
+            )
         batch.clear()
+        lines.clear()
 
     for line, result in records(data, fmt):
         seen += 1
         if isinstance(result, ValueError):
             report.failed.append({"line": line, "error": str(result)})
         else:
+            lines[result["username"]] = line
             batch.append(
                 {
                     "sub": str(uuid.uuid4()),
@@ -164,6 +176,7 @@ def run(
             progress(seen)
     if batch:
         flush()
+    report.failed.sort(key=lambda bad: int(bad["line"]))
     if progress:
         progress(seen)
     report.seconds = round(time.monotonic() - started, 2)

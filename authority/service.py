@@ -169,7 +169,7 @@ class Authority:
 
     def _housekeeping(self, now: int) -> list[tuple[str, Callable[[], object]]]:
         """The maintenance steps after the rotations, each named for its log line."""
-        settings, storage = self.settings, self.storage
+        storage = self.storage
         return [
             ("key pruning", partial(self._prune_keys, now)),
             ("temporary key file sweep", self._sweep),
@@ -179,6 +179,7 @@ class Authority:
                 partial(storage.purge_failures, now - throttle.LONGEST_WINDOW, now),
             ),
             ("link purge", partial(storage.purge_links, now)),
+            ("unverified account purge", partial(self._purge_unconfirmed, now)),
         ]
 
     def _rotate_if_due(self, alg: str, now: int) -> lifecycle.RotationReport | None:
@@ -207,6 +208,14 @@ class Authority:
             log.info(
                 "purged %(sessions)d sessions, %(denied_access_tokens)d deny-list entries", purged
             )
+
+    def _purge_unconfirmed(self, now: int) -> None:
+        ttl = self.settings.unverified_account_ttl
+        if not ttl:
+            return
+        abandoned = self.storage.purge_unconfirmed(now - ttl, max_batches=10)
+        if abandoned:
+            log.info("purged %d registrations never verified nor signed in", abandoned)
 
     def close(self) -> None:
         self.storage.close()

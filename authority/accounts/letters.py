@@ -1,4 +1,8 @@
-"""The emails accounts send, with their links: the link is the only place a token appears."""
+"""The emails accounts send, with their links: the link is the only place a token appears.
+
+No mail carries text a user chose: a username such as "Visit-www.evil.example" would read,
+and in many mail programs link, as if we had written it. The greeting is plain "Hello,".
+"""
 
 from __future__ import annotations
 
@@ -45,22 +49,22 @@ class Letters:
     def _compose(self, to: str, subject: str, text: str) -> EmailMessage:
         return mail.compose(self.sender, to, subject, text, self.domain)
 
-    def verification(self, to: str, username: str, token: str) -> EmailMessage:
+    def verification(self, to: str, token: str) -> EmailMessage:
         return self._compose(
             to,
             "Confirm your email address",
-            f"Hello {username},\n\n"
+            "Hello,\n\n"
             "please confirm that this is your email address by opening this link:\n\n"
             f"{self.link(VERIFY_PATH, token)}\n\n"
             f"The link works once and expires in {duration(self.verify_ttl)}. If you did not "
             "create an account, ignore this message.\n",
         )
 
-    def reset(self, to: str, username: str, token: str) -> EmailMessage:
+    def reset(self, to: str, token: str) -> EmailMessage:
         return self._compose(
             to,
             "Reset your password",
-            f"Hello {username},\n\n"
+            "Hello,\n\n"
             "someone, hopefully you, asked to reset the password of your account. To choose "
             "a new password, open this link:\n\n"
             f"{self.link(RESET_PATH, token)}\n\n"
@@ -68,13 +72,14 @@ class Letters:
             "ask for it, ignore this message: your password stays as it is.\n",
         )
 
-    def already_registered(self, to: str, username: str) -> EmailMessage:
+    def already_registered(self, to: str) -> EmailMessage:
         return self._compose(
             to,
             "Someone tried to register with your email address",
-            f"Hello {username},\n\n"
+            "Hello,\n\n"
             "someone tried to create a new account with this email address, which already "
-            f"belongs to your account {username!r} at {self.base_url}.\n\n"
+            f"belongs to an account at {self.base_url}.\n\n"
             "If that was you: sign in with that account, or ask for a password reset if you "
-            "forgot the password. If not, ignore this message; nothing was changed.\n",
+            "forgot the password or the username. If not, ignore this message; nothing was "
+            "changed.\n",
         )

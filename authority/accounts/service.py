@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from functools import partial
 
 from authority import mail
-from authority.accounts.identity import USERNAME_RULE, normalize_email, valid_username
+from authority.accounts.identity import USERNAME_RULE, mailbox, normalize_email, valid_username
 from authority.accounts.letters import Letters
 from authority.errors import (
     InvalidLink,
@@ -95,6 +95,7 @@ class Accounts:
             password_hash=self._passwords.hash(password),
             disabled=False,
             created_at=now,
+            unconfirmed_since=now,  # until the address is verified or the account signs in
         )
         may_mail = self._count_mail(address, ip, now)
         token = new_secret()
@@ -113,15 +114,15 @@ class Accounts:
             job = partial(self._notify_owners, address) if may_mail else None
             return str(uuid.uuid4()), job
         log.info("registered sub=%s username=%r", user.sub, username)
-        letter = self.letters.verification(address, username, token)
+        letter = self.letters.verification(address, token)
         return user.sub, self._send_job(letter) if may_mail else None
 
     def _notify_owners(self, address: str) -> None:
         try:
             for owner in self._store.users_with_email(address):
                 if not owner.disabled:
-                    letter = self.letters.already_registered(address, owner.username)
-                    mail.deliver(self._mailer, letter)
+                    mail.deliver(self._mailer, self.letters.already_registered(address))
+                    break  # one mail tells the address; which account is not ours to say
         except Exception:  # after the answer: nobody else would hear of it
             log.exception("could not tell an address's owner of a registration attempt")
 
@@ -160,7 +161,7 @@ class Accounts:
                     self._link(token, PASSWORD_RESET, user.sub, now, self.letters.reset_ttl)
                 )
                 log.info("password reset link sent sub=%s", user.sub)
-                mail.deliver(self._mailer, self.letters.reset(address, user.username, token))
+                mail.deliver(self._mailer, self.letters.reset(address, token))
         except Exception:  # after the answer: nobody else would hear of it
             log.exception("could not prepare a password reset link")
 
@@ -226,7 +227,7 @@ class Accounts:
             raise WeakPassword(problem)
 
     def _count_mail(self, address: str, ip: str | None, now: int) -> bool:
-        return self._mails.take(address, ip, now)
+        return self._mails.take(mailbox(address), ip, now)
 
     def _token_hash(self, token: str) -> str:
         if not token or len(token) > MAX_TOKEN_LENGTH:

@@ -231,7 +231,8 @@ def cmd_prune(args: argparse.Namespace, admin: Admin) -> int:
         args,
         done,
         f"purged {done['sessions']} sessions, {done['denied_access_tokens']} deny-list "
-        f"entries, {done['links']} expired links, {len(done['keys'])} signing keys",
+        f"entries, {done['links']} expired links, {done['unverified_accounts']} never "
+        f"verified accounts, {len(done['keys'])} signing keys",
     )
     return 0
 

@@ -127,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     setpw.add_argument("--password-stdin", action="store_true", required=True)
     json_flag(setpw)
 
-    prune_cmd = command("prune", "delete ended sessions, expired deny-list entries and keys")
+    prune_cmd = command(
+        "prune",
+        "delete ended sessions, expired deny-list entries and links, abandoned registrations "
+        "and expired keys",
+    )
     json_flag(prune_cmd)
     keys = command("keys", "signing keys").add_subparsers(dest="action", required=True)
     klist = keys.add_parser("list", help="list signing keys and their states")

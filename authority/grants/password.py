@@ -64,6 +64,8 @@ class PasswordGrant:
             ctx.users.set_password_hash(user.sub, check.new_hash)
         if ctx.require_verified_email and not user.email_verified:
             raise InvalidGrantError("the email address of this account is not verified yet")
+        if user.unconfirmed_since is not None:
+            ctx.users.confirm_sign_in(user.sub)  # in use: no longer purged as abandoned
 
         # A client allowed refresh tokens starts a session (a refresh-token family); its id
         # is the tokens' sid, so the user can see and end it.

@@ -18,6 +18,7 @@ from authority.storage.records import (
     RotationFailure,
     SigningKeyInfo,
     User,
+    username_key,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "SigningKeyInfo",
     "User",
     "UserStore",
+    "username_key",
 ]
 
 
@@ -50,6 +52,7 @@ class UserStore(Protocol):
     def get_user_by_username(self, username: str) -> User | None: ...
     def get_user(self, sub: str) -> User | None: ...
     def set_password_hash(self, sub: str, password_hash: str) -> None: ...
+    def confirm_sign_in(self, sub: str) -> None: ...
 
 
 class AccountStore(UserStore, Protocol):

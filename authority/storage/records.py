@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
+
+
+def username_key(username: str) -> str:
+    """What a username is unique under: its case folded (NFKC, casefold, NFKC again, as
+    Unicode's NFKC_Casefold), so "Alice", "ALICE" and "alice" are one name."""
+    folded = unicodedata.normalize("NFKC", username).casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,9 @@ class User:
     disabled: bool
     created_at: int
     email_verified: bool = False
+    # Set for a self-registered account until its address is verified or it signs in: an
+    # account still unconfirmed long after this is purged as abandoned.
+    unconfirmed_since: int | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,14 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from authority.storage.records import PASSWORD_RESET, VERIFY_EMAIL, LinkToken, Registration, User
+from authority.storage.records import (
+    PASSWORD_RESET,
+    VERIFY_EMAIL,
+    LinkToken,
+    Registration,
+    User,
+    username_key,
+)
 from authority.storage.sql_accounts import user_from_row
 from authority.storage.sql_base import SqlBase
 from authority.storage.sql_sessions import end_user_sessions
@@ -63,15 +70,16 @@ class LinksSql(SqlBase):
         """Create ``user`` (and its verification link) unless its username, in any case, or
         its email address is taken."""
         assert user.email is not None
+        name_key = username_key(user.username)
 
         def work(conn: Connection) -> Registration:
             if conn.dialect.name == "postgresql":
                 # Registrations of one name or one address queue here, so two racing ones
-                # cannot both find it free: neither lower(username) nor email is a unique
-                # column (imported accounts may share an address). Always in this order.
-                for key in (f"username:{user.username.lower()}", f"email:{user.email}"):
+                # cannot both find it free: email is no unique column (imported accounts
+                # may share an address). Always in this order.
+                for key in (f"username:{name_key}", f"email:{user.email}"):
                     conn.execute(_ADVISORY_LOCK, {"key": f"authority:{key}"})
-            name = func.lower(users.c.username) == user.username.lower()
+            name = users.c.username_key == name_key
             if conn.execute(select(users.c.sub).where(name)).first():
                 return Registration.USERNAME_TAKEN
             email = func.lower(users.c.email) == user.email
@@ -81,11 +89,13 @@ class LinksSql(SqlBase):
                 insert(users).values(
                     sub=user.sub,
                     username=user.username,
+                    username_key=name_key,
                     email=user.email,
                     password_hash=user.password_hash,
                     disabled=False,
                     created_at=user.created_at,
                     email_verified=False,
+                    unconfirmed_since=user.unconfirmed_since,
                 )
             )
             if link is not None:
@@ -94,7 +104,7 @@ class LinksSql(SqlBase):
 
         try:
             return self._write(work)
-        except IntegrityError:  # the same username, inserted by a racing request
+        except IntegrityError:  # the same username (in any case), inserted by a racing request
             return Registration.USERNAME_TAKEN
 
     def add_link(self, link: LinkToken) -> None:
@@ -118,7 +128,8 @@ class LinksSql(SqlBase):
         def work(conn: Connection) -> str | None:
             sub = _consume(conn, token_hash, VERIFY_EMAIL, now)
             if sub is not None:
-                conn.execute(update(users).where(users.c.sub == sub).values(email_verified=True))
+                verified = {"email_verified": True, "unconfirmed_since": None}
+                conn.execute(update(users).where(users.c.sub == sub).values(**verified))
             return sub
 
         return self._write(work)
@@ -134,7 +145,7 @@ class LinksSql(SqlBase):
             conn.execute(
                 update(users)
                 .where(users.c.sub == sub)
-                .values(password_hash=password_hash, email_verified=True)
+                .values(password_hash=password_hash, email_verified=True, unconfirmed_since=None)
             )
             _expire_links(conn, sub, PASSWORD_RESET, now)
             end_user_sessions(conn, sub, now)

@@ -30,11 +30,15 @@ class UserRow(SQLModel, table=True):
 
     sub: str = Field(primary_key=True, max_length=64)
     username: str = Field(max_length=150, unique=True)
+    # storage.username_key(username): unique, so no two usernames differ only in case. NULL
+    # only for an account that already collided when the key was introduced (0006).
+    username_key: str | None = Field(default=None, max_length=600, unique=True, index=True)
     email: str | None = Field(default=None, max_length=320, index=True)
     password_hash: str = Field(max_length=200)
     disabled: bool = Field(default=False)
     created_at: int
     email_verified: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    unconfirmed_since: int | None = Field(default=None, index=True)
 
 
 class OneTimeTokenRow(SQLModel, table=True):

@@ -161,3 +161,58 @@ def test_an_unreadable_file_fails_with_one_line(run: Run, tmp_path: Path) -> Non
     broken = tmp_path / "broken.json"
     broken.write_text('{"not": "an array"}')
     assert_failed(run("users", "import", str(broken)), "must hold an array")
+
+
+def test_imports_under_the_one_identity_rule(run: Run, tmp_path: Path) -> None:
+    pbkdf2 = "pbkdf2_sha256$1000$c2FsdA$AAAA"
+    path = tmp_path / "users.csv"
+    path.write_text(
+        "username,email,password_hash,is_active\n"
+        f"José.García+1@work,Jose.Garcia@Example.COM,{pbkdf2},true\n"  # Django's [\w.@+-]
+        f"ctrl\x01name,,{pbkdf2},true\n"
+        f"zero\u200bwidth,,{pbkdf2},true\n"
+        f"\u0430dmin,,{pbkdf2},true\n"
+        f"carol,carol@example.com,{pbkdf2},true\n"
+        f"Carol,other@example.com,{pbkdf2},true\n"  # differs from carol only in case
+        f'eve,"eve@example.com,postmaster@example.com",{pbkdf2},true\n',
+        encoding="utf-8",
+    )
+
+    report = run("users", "import", str(path), "--json").json()
+
+    rule = "a username holds 1 to 150 letters or digits of one script"
+    failed = {bad["line"]: bad["error"] for bad in report["failed"]}
+    assert report["created"] == 2
+    assert sorted(failed) == [3, 4, 5, 7, 8]
+    assert all(rule in failed[line] for line in (3, 4, 5))
+    assert failed[7] == "'Carol' differs only in case from another username"
+    assert failed[8] == "'eve@example.com,postmaster@example.com' is not an email address"
+    jose = run("users", "show", "José.García+1@work", "--json").json()
+    assert jose["email"] == "jose.garcia@example.com"
+    assert sorted(_names(run)) == ["José.García+1@work", "carol"]
+
+    again = run("users", "import", str(path), "--json").json()
+    assert (again["created"], again["updated"]) == (0, 2)  # still refused, never duplicated
+    assert sorted(bad["line"] for bad in again["failed"]) == [3, 4, 5, 7, 8]
+
+
+def test_a_username_differing_only_in_case_from_a_stored_one_is_refused(
+    run: Run, tmp_path: Path
+) -> None:
+    run("users", "create", "dave", "--password-stdin", "--json", stdin="correct horse battery\n")
+    path = tmp_path / "users.csv"
+    path.write_text(
+        "username,email,password_hash,is_active\nDAVE,,pbkdf2_sha256$1000$c2FsdA$AAAA,true\n"
+    )
+
+    report = run("users", "import", str(path), "--json").json()
+
+    assert (report["created"], report["updated"]) == (0, 0)
+    assert report["failed"] == [
+        {"line": 2, "error": "'DAVE' differs only in case from another username"}
+    ]
+    assert _names(run) == ["dave"]
+
+
+def _names(run: Run) -> list[str]:
+    return [u["username"] for u in run("users", "list", "--json").json()["users"]]

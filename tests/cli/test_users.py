@@ -202,3 +202,49 @@ def test_unlock_lets_a_locked_out_user_try_again(run: Run) -> None:
         "unlocked": True,
     }
     assert_failed(run("users", "unlock", "nobody"), "no user")
+
+
+# -- one identity rule, as for registration -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "\uff41\uff4c\uff49\uff43\uff45",  # fullwidth
+        "ali\u200bce",  # zero-width space
+        "\u202eecila",  # right-to-left override
+        "\u0430lice",  # Cyrillic a, then Latin
+        "\u0301alice",  # a combining mark on nothing
+        "alice\u00a0bob",  # no-break space
+        "alice\x7f",  # a control character
+        "Visit-https://evil.example/prize",
+    ],
+)
+def test_a_confusable_or_invisible_username_is_refused(run: Run, username: str) -> None:
+    result = run("users", "create", username, "--password-stdin", "--json", stdin=PASSWORD)
+
+    assert_failed(result, "a username holds 1 to 150 letters or digits of one script")
+    assert _usernames(run) == []
+
+
+@pytest.mark.parametrize("other", ["Alice", "ALICE", "alicE"])
+def test_a_username_differing_only_in_case_is_taken(run: Run, other: str) -> None:
+    _create(run)
+
+    result = run("users", "create", other, "--password-stdin", "--json", stdin=PASSWORD)
+
+    assert_failed(result, other, "taken")
+    assert _usernames(run) == ["alice"]
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["victim@corp.example,postmaster", '"victim"@corp.example', "<victim@corp.example>"],
+)
+def test_an_address_that_is_not_plain_is_refused(run: Run, email: str) -> None:
+    result = run(
+        "users", "create", "victim", "--password-stdin", "--email", email, "--json", stdin=PASSWORD
+    )
+
+    assert_failed(result, "is not an email address")
+    assert _usernames(run) == []

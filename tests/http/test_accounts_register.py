@@ -17,6 +17,10 @@ from tests.http.helpers import assert_error
 from tests.mailbox import Mailbox, text, token
 
 VERIFY_PATH = "/accounts/verify-email"
+USERNAME_RULE = (
+    "a username holds 1 to 150 letters or digits of one script, and . _ - @ +; "
+    "no spaces, invisible or look-alike characters"
+)
 
 
 @pytest.fixture
@@ -50,7 +54,7 @@ def test_registration_is_closed_unless_the_operator_opens_it(
         ({"username": "bob", "email": "bob@example.com"}, "missing parameter: password"),
         (
             {"username": "two words", "email": "bob@example.com", "password": NEW_PASSWORD},
-            "a username holds 1 to 150 characters, no spaces or control characters",
+            USERNAME_RULE,
         ),
         (
             {"username": "bob", "email": "not-an-address", "password": NEW_PASSWORD},
@@ -149,7 +153,7 @@ def test_creates_the_user_and_mails_a_verification_link(
     assert message["From"] == "authority@localhost"
     assert message["Subject"] == "Confirm your email address"
     assert message["Auto-Submitted"] == "auto-generated"
-    assert text(message).startswith("Hello Bob,\n")
+    assert text(message).startswith("Hello,\n")  # no text the user chose
     assert "expires in 1 day" in text(message)
     link_token = token(message, VERIFY_PATH)
     assert f"{ISSUER}{VERIFY_PATH}?token={link_token}" in text(message)
@@ -212,7 +216,8 @@ def test_a_taken_address_answers_like_a_success_and_tells_its_owner(
     [message] = mailbox.messages()
     assert message["To"] == "alice@example.com"
     assert message["Subject"] == "Someone tried to register with your email address"
-    assert "belongs to your account 'alice'" in text(message)
+    assert "belongs to an account at http://localhost:8000." in text(message)
+    assert "alice" not in text(message) and "mallory" not in text(message)
     assert "http" in text(message) and "token=" not in text(message)
 
 
@@ -255,3 +260,122 @@ def test_registrations_from_one_client_address_are_capped_per_hour(
         assert register(http, "user3", "user3@example.com").status_code == 429
         clock.advance(1)  # an hour after the first registration
         assert register(http, "user3", "user3@example.com").status_code == 201
+
+
+# -- what an email address and a username may be --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "victim@corp.example,postmaster",  # a list: would reach postmaster too
+        '"victim"@corp.example',  # a quoted local part
+        "victim@corp.example(1)",  # a comment
+        "<victim@corp.example>",  # angle brackets
+        "Victim <victim@corp.example>",  # a display name
+        "victim@[192.0.2.1]",  # an IP literal
+        "victim@localhost",  # a domain without a dot
+        "victim..x@corp.example",
+        "victim@corp.example.",
+        "vïctim@corp.example",  # a local part that needs SMTPUTF8
+    ],
+)
+def test_refuses_anything_but_a_plain_address(
+    http: TestClient, authority: Authority, email: str, mailbox: Mailbox
+) -> None:
+    response = register(http, "victim2", email)
+
+    assert_error(response, 400, "invalid_request", "email must be an email address")
+    assert authority.storage.list_users() == []
+    assert mailbox.messages() == []
+
+
+def test_an_address_is_kept_one_way_and_capped_as_one_mailbox(
+    http: TestClient, authority: Authority, mailbox: Mailbox
+) -> None:
+    spellings = [
+        "Victim@Bücher.Example",
+        "victim@xn--bcher-kva.example",
+        "VICTIM+1@BÜCHER.example",
+        "victim+2@bücher.example",
+        "victim+3@bücher.example",
+        "victim+4@bücher.example",
+        "victim+5@bücher.example",
+    ]
+    for n, email in enumerate(spellings):
+        assert register(http, f"victim{n}", email).status_code == 201
+
+    stored = {u.email for u in authority.storage.list_users()}
+    assert stored == {"victim@xn--bcher-kva.example", "victim+1@xn--bcher-kva.example"} | {
+        f"victim+{n}@xn--bcher-kva.example" for n in range(2, 6)
+    }
+    # One mailbox, one cap: 5 mails per window (login_max_failures), whatever the spelling.
+    assert len(mailbox.messages()) == 5
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "\uff41\uff4c\uff49\uff43\uff45",  # fullwidth: NFKC would change it
+        "ﬁnn",  # a ligature
+        "ali\u200bce",  # zero-width space
+        "ali\u200dce",  # zero-width joiner
+        "\u202eecila",  # right-to-left override
+        "al\u2066ice",  # a bidi isolate
+        "a\u00adlice",  # soft hyphen
+        "a\u034flice",  # combining grapheme joiner
+        "\u0301alice",  # a combining mark on nothing
+        "ale\u0301\u0301\u0301\u0301x",  # a pile of marks
+        "\u0430lice",  # Cyrillic a, then Latin
+        "p\u0430ypal",
+        "\u0395\u03bben\u0430",  # Greek, Latin and Cyrillic
+        "alice bob",
+        "alice\u00a0bob",  # no-break space
+        "alice\u3000",  # ideographic space
+        "alice\u2028",  # line separator
+        "Visit-https://evil.example/prize",  # : and / are no username characters
+        "<b>alice</b>",
+        "x" * 151,
+    ],
+)
+def test_refuses_confusable_and_invisible_usernames(
+    http: TestClient, authority: Authority, username: str, mailbox: Mailbox
+) -> None:
+    response = register(http, username, "someone@example.com")
+
+    assert_error(response, 400, "invalid_request", USERNAME_RULE)
+    assert authority.storage.list_users() == []
+    assert mailbox.messages() == []
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "José",
+        "müller.ß",
+        "иван_петров",
+        "Ελένη",
+        "李小龍",
+        "やまだ太郎",
+        "김철수",
+        "स्त्री",
+        "bob+1@x-y",
+    ],
+)
+def test_accepts_a_name_of_one_script(
+    http: TestClient, authority: Authority, username: str
+) -> None:
+    response = register(http, username, "someone@example.com")
+
+    assert response.status_code == 201, response.text
+    assert authority.storage.get_user(response.json()["sub"]).username == username  # type: ignore[union-attr]
+
+
+def test_a_username_is_taken_in_every_case_unicode_included(
+    http: TestClient, authority: Authority
+) -> None:
+    assert register(http, "Straße", "one@example.com").status_code == 201
+    for other in ("STRASSE", "strasse", "STRAẞE"):
+        response = register(http, other, "two@example.com")
+        assert_error(response, 409, "username_taken", "this username is taken; choose another")
+    assert [u.username for u in authority.storage.list_users()] == ["Straße"]

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from authority.storage import migrate
+from authority.storage import Conflict, User, migrate
 from authority.storage.engine import make_engine
 from authority.storage.sql import SqlStorage
 from authority.storage.tables import metadata
@@ -103,3 +103,40 @@ def test_clients_made_before_introspection_rights_introspect_their_own_tokens_on
     client = SqlStorage(empty_engine).get_client("old")
     assert client is not None
     assert (client.resource_servers, client.introspect_any) == ((), False)
+
+
+def test_usernames_differing_only_in_case_survive_0006_and_the_oldest_keeps_the_name(
+    empty_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    from alembic import command
+
+    config = migrate._config()
+    with empty_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+    insert = text(
+        "INSERT INTO users (sub, username, email, password_hash, disabled, created_at, "
+        "email_verified) VALUES (:sub, :username, NULL, 'x', false, :created_at, false)"
+    )
+    with empty_engine.begin() as conn:
+        for sub, username, created_at in [
+            ("s1", "alice", 1),
+            ("s2", "Alice", 2),
+            ("s3", "bob", 3),
+            ("s4", "ALICE", 4),
+        ]:
+            conn.execute(insert, {"sub": sub, "username": username, "created_at": created_at})
+
+    with caplog.at_level("WARNING", logger="authority"):
+        migrate.upgrade(empty_engine)
+
+    assert _differences(empty_engine) == []
+    with empty_engine.connect() as conn:
+        keys = dict(conn.execute(text("SELECT username, username_key FROM users")).all())
+    assert keys == {"alice": "alice", "Alice": None, "bob": "bob", "ALICE": None}
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "'Alice', 'ALICE'" in warning
+    storage = SqlStorage(empty_engine)
+    assert storage.get_user_by_username("Alice") is not None  # still signs in
+    with pytest.raises(Conflict):  # and nobody makes another one
+        storage.add_user(User("s5", "aLiCe", None, "x", False, 5))

@@ -148,4 +148,6 @@ def test_a_burst_of_password_changes_gets_at_most_the_limit_of_checks(
     for answer in answers:
         assert_error(answer, 400, "invalid_password", "the current password is wrong")
     assert held.checked == LIMIT
-    assert authority.passwords.verify(authority.storage.get_user(alice).password_hash, PASSWORD).ok
+    user = authority.storage.get_user(alice)
+    assert user is not None
+    assert authority.passwords.verify(user.password_hash, PASSWORD).ok  # unchanged

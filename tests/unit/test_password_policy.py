@@ -83,7 +83,7 @@ def test_a_crafted_l33t_password_is_judged_within_the_work_bound(
     enumerate_subs, omnimatch = matching.enumerate_l33t_subs, matching.omnimatch
 
     def counted_subs(table: dict[str, list[str]]) -> list[dict[str, str]]:
-        subs = enumerate_subs(table)
+        subs: list[dict[str, str]] = enumerate_subs(table)
         readings.append(len(subs))
         return subs
 

@@ -5,11 +5,12 @@
 Each row is one length (72, 256 and 1,024 characters: the last is the byte limit) and one
 kind of password. Crafted ones aim at zxcvbn's costs: many distinct l33t symbols (the most
 l33t readings), l33t-spelt words (the most dictionary matches), a repeated l33t block (a
-repeat is matched again inside), digits and dates, keyboard runs. Ordinary ones are random
-passphrases and random letters and digits. The passwords are drawn from a seeded generator,
-so a run is reproducible; each is judged by ``PasswordPolicy.problem``, timed alone, on
-one thread (wall time, and the thread's CPU time, which a busy machine inflates
-less). ``--stock`` adds the unbounded zxcvbn at 72 characters, for comparison.
+repeat is matched again inside), digits and dates, keyboard runs, and the costliest string
+a search found. Ordinary ones are random passphrases and random letters and digits. The
+passwords are drawn from a seeded generator, so a run is reproducible; each is judged by
+``PasswordPolicy.problem``, timed alone, on one thread (wall time, and the thread's CPU
+time, which a busy machine inflates less). ``--stock`` adds the unbounded zxcvbn at 72
+characters, for comparison.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ WORDS = [
 ]
 SUBS = {"a": "@4", "e": "3", "i": "1!|", "l": "1|7", "o": "0", "s": "$5", "t": "+7", "g": "69"}
 INPUTS = ("alice", "alice.liddell@example.com")
+# The costliest 32 characters a minute of random mutation (a hill climb on CPU time) found.
+SEARCHED = "ax({z%z<ds3t[8th178th7h17sth78[h"
 
 
 def l33t_symbols(rng: random.Random, n: int) -> str:
@@ -68,6 +71,10 @@ def keyboard_runs(rng: random.Random, n: int) -> str:
     return out[:n]
 
 
+def searched(rng: random.Random, n: int) -> str:
+    return (SEARCHED * (n // len(SEARCHED) + 1))[:n]
+
+
 def passphrase(rng: random.Random, n: int) -> str:
     out = ""
     while len(out) < n:
@@ -86,6 +93,7 @@ CLASSES: dict[str, dict[str, Callable[[random.Random, int], str]]] = {
         "repeated l33t block": repeated_block,
         "digits and dates": digits_and_dates,
         "keyboard runs": keyboard_runs,
+        "found by search": searched,
     },
     "ordinary": {"passphrase": passphrase, "letters and digits": alphanumeric},
 }

@@ -62,16 +62,25 @@ _TOUCH_FAMILY = (
 _INSERT_TOKEN = insert(refresh_tokens)
 # Introspection's one lookup, on every call: built once like the rotation's statements.
 _DENIED = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == bindparam("jti"))
-# PostgreSQL does all three in one statement (data-modifying CTEs): one round trip, atomic
-# on its own. A racing statement waits on the token row, rechecks used_at and finds nothing.
+# PostgreSQL does it all in one statement (data-modifying CTEs): one round trip, atomic on
+# its own. It first locks the live family row (FOR UPDATE), as every way of ending a session
+# updates that row: a racing revocation either ends the family first (the lock waits for it,
+# then re-checks revoked_at on the row's current version and finds nothing to consume), or
+# waits for this rotation and then sees its successor, whose access token it denies. A racing
+# rotation of the same token waits here too, then finds the token used.
 _ROTATE_POSTGRESQL = text("""
-WITH consumed AS (
-    UPDATE refresh_tokens t SET used_at = :now
-    FROM refresh_families f
-    WHERE t.token_hash = :presented AND t.used_at IS NULL AND t.expires_at > :now
-      AND f.family_id = t.family_id AND f.client_id = :client
+WITH live AS (
+    SELECT f.family_id
+    FROM refresh_families f JOIN refresh_tokens t ON t.family_id = f.family_id
+    WHERE t.token_hash = :presented AND f.client_id = :client
       AND f.revoked_at IS NULL AND f.expires_at > :now
       AND EXISTS (SELECT 1 FROM users u WHERE u.sub = f.sub AND NOT u.disabled)
+    FOR UPDATE OF f
+), consumed AS (
+    UPDATE refresh_tokens t SET used_at = :now
+    FROM live
+    WHERE t.token_hash = :presented AND t.family_id = live.family_id
+      AND t.used_at IS NULL AND t.expires_at > :now
     RETURNING t.family_id
 ), touched AS (
     UPDATE refresh_families f SET last_used_at = :now
@@ -321,7 +330,12 @@ def end_user_sessions(
 
 
 def revoke_families(conn: Connection, family_ids: list[str], now: int) -> int:
-    """End sessions: their refresh tokens stop working, their live access tokens are denied."""
+    """End sessions: their refresh tokens stop working, their live access tokens are denied.
+
+    Every way a session ends comes here. The family rows are updated first and the access
+    tokens read in a later statement: on PostgreSQL the update waits for a rotation that
+    holds the family row, and the read, with a snapshot of its own, then sees its successor.
+    """
     if not family_ids:
         return 0
     ended = conn.execute(

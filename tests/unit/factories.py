@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from authority.storage import Client, Family, User
+from authority.storage import Client, Family, IssuedAccess, User
 from authority.storage.sql import SqlStorage
 
 NOW = 1_700_000_000
@@ -48,6 +48,7 @@ def start_family(
     now: int = NOW,
     token_ttl: int = DAY,
     family_ttl: int = 30 * DAY,
+    access: IssuedAccess | None = None,
 ) -> tuple[Family, str]:
     """A new family with its first refresh token; returns the family and the token's hash."""
     family = Family(
@@ -62,7 +63,7 @@ def start_family(
         expires_at=now + family_ttl,
     )
     token_hash = secrets.token_hex(32)
-    storage.start_family(family, token_hash, now + token_ttl)
+    storage.start_family(family, token_hash, now + token_ttl, access)
     return family, token_hash
 
 

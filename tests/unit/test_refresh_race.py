@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from functools import partial
 
-from authority.storage import Rotation, RotationFailure
+import pytest
+
+from authority.storage import Family, IssuedAccess, Rotation, RotationFailure
 from authority.storage.sql import SqlStorage
 from tests.unit.factories import DAY, NOW, make_client, make_user, new_hash, start_family
 
@@ -62,3 +66,77 @@ def test_exactly_one_of_many_concurrent_uses_of_a_refresh_token_wins(
         stored = storage.get_family(family.family_id)
         assert stored is not None
         assert stored.revoked_at is not None
+
+
+# -- a refresh racing the end of its session ---------------------------------------------------
+
+RACE_ROUNDS = 150
+Ending = Callable[[SqlStorage, Family, int], object]
+ENDINGS: dict[str, Ending] = {
+    "revoke": lambda storage, family, now: storage.revoke_family(family.family_id, now),
+    "logout": lambda storage, family, now: storage.end_sessions(family.sub, now),
+    "logout-one": lambda storage, family, now: storage.end_sessions(
+        family.sub, now, family.family_id
+    ),
+}
+
+
+def _refresh_and_end_at_once(
+    storage: SqlStorage, family: Family, presented: str, access: IssuedAccess, end: Ending
+) -> Rotation:
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, step: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[name] = step()
+        except BaseException as exc:
+            outcomes[name] = exc
+
+    rotate = partial(
+        storage.rotate_refresh_token,
+        presented,
+        new_hash(),
+        family.client_id,
+        NOW + 60,
+        DAY,
+        access,
+    )
+    threads = [
+        threading.Thread(target=run, args=("rotation", rotate)),
+        threading.Thread(target=run, args=("end", partial(end, storage, family, NOW + 60))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(isinstance(o, BaseException) for o in outcomes.values()), outcomes
+    rotation = outcomes["rotation"]
+    assert isinstance(rotation, Rotation)
+    return rotation
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_a_refresh_racing_the_end_of_its_session_leaves_no_access_token_active(
+    storage: SqlStorage, ending: str
+) -> None:
+    """Once the session has ended, every access token issued in it is denied: the refresh
+    either lost, or the access token it issued is on the deny-list too."""
+    client, user = make_client(), make_user()
+    storage.add_client(client)
+    storage.add_user(user)
+    outlived = []
+    for _ in range(RACE_ROUNDS):
+        first = IssuedAccess(new_hash()[:32], NOW + 900)
+        family, presented = start_family(storage, client, user, access=first)
+        issued = IssuedAccess(new_hash()[:32], NOW + 960)
+
+        rotation = _refresh_and_end_at_once(storage, family, presented, issued, ENDINGS[ending])
+
+        assert storage.is_access_token_denied(first.jti)
+        if rotation.family is not None and not storage.is_access_token_denied(issued.jti):
+            outlived.append(family.family_id)
+        stored = storage.get_family(family.family_id)
+        assert stored is not None and stored.revoked_at is not None
+    assert outlived == [], f"{len(outlived)} of {RACE_ROUNDS} refreshes outlived their session"

@@ -100,7 +100,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         view = client_view(client)
         emit(args, view, f"client {args.client_id} may introspect: {_introspects(view)}")
     elif args.action == "delete":
-        if not storage.delete_client(args.client_id):
+        if not storage.delete_client(args.client_id, int(time.time())):
             raise AdminError(f"no client {args.client_id!r}")
         emit(
             args, {"client_id": args.client_id, "deleted": True}, f"client {args.client_id} deleted"

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from authority.storage.records import Client, Conflict, User, username_key
 from authority.storage.sql_base import SqlBase, join, split
+from authority.storage.sql_sessions import end_user_sessions, revoke_families
 from authority.storage.tables import clients, families, one_time_tokens, refresh_tokens, users
 
 
@@ -88,10 +89,13 @@ class AccountsSql(SqlBase):
         )
         return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
 
-    def delete_client(self, client_id: str) -> bool:
+    def delete_client(self, client_id: str, now: int) -> bool:
+        """Delete a client; its sessions end first, so their access tokens are denied."""
+
         def work(conn: Connection) -> int:
-            # Explicit, so SQLite files created without foreign keys enforced lose nothing stale.
             fams = select(families.c.family_id).where(families.c.client_id == client_id)
+            revoke_families(conn, [r.family_id for r in conn.execute(fams)], now)
+            # Explicit, so SQLite files created without foreign keys enforced lose nothing stale.
             conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(fams)))
             conn.execute(delete(families).where(families.c.client_id == client_id))
             return conn.execute(delete(clients).where(clients.c.client_id == client_id)).rowcount
@@ -161,12 +165,8 @@ class AccountsSql(SqlBase):
 
     def set_user_disabled(self, sub: str, disabled: bool, now: int) -> bool:
         def work(conn: Connection) -> int:
-            if disabled:  # a disabled user keeps no live session
-                conn.execute(
-                    update(families)
-                    .where(families.c.sub == sub, families.c.revoked_at.is_(None))
-                    .values(revoked_at=now)
-                )
+            if disabled:  # a disabled user keeps no live session, nor a live access token
+                end_user_sessions(conn, sub, now)
             stmt = update(users).where(users.c.sub == sub).values(disabled=disabled)
             return conn.execute(stmt).rowcount
 
@@ -176,7 +176,8 @@ class AccountsSql(SqlBase):
         """Insert users, or update those whose username exists (their sub stays); returns
         (created, updated, refused). Duplicates within ``rows``: the last one wins. A row
         whose username differs only in case from another's is refused (its username is in
-        ``refused``), whether that other one is stored or earlier in ``rows``."""
+        ``refused``), whether that other one is stored or earlier in ``rows``. A user imported
+        as disabled has every session ended."""
         latest: dict[str, dict[str, Any]] = {}
         owners: dict[str, str] = {}  # username_key -> the username that has it
         refused: list[str] = []
@@ -217,6 +218,13 @@ class AccountsSql(SqlBase):
                     },
                 )
                 conn.execute(stmt, [{**row, "created_at": now} for row in fresh.values()])
+            disabled = [name for name, row in fresh.items() if row["disabled"]]
+            if disabled:  # as set_user_disabled: no live session, nor a live access token
+                subs = select(users.c.sub).where(users.c.username.in_(disabled))
+                live = select(families.c.family_id).where(
+                    families.c.sub.in_(subs), families.c.revoked_at.is_(None)
+                )
+                revoke_families(conn, [r.family_id for r in conn.execute(live)], now)
             return len(fresh) - len(known), len(known), [*refused, *clash]
 
         return self._write(work)

@@ -78,6 +78,7 @@ ENDINGS: dict[str, Ending] = {
     "logout-one": lambda storage, family, now: storage.end_sessions(
         family.sub, now, family.family_id
     ),
+    "disable": lambda storage, family, now: storage.set_user_disabled(family.sub, True, now),
 }
 
 
@@ -123,11 +124,12 @@ def test_a_refresh_racing_the_end_of_its_session_leaves_no_access_token_active(
 ) -> None:
     """Once the session has ended, every access token issued in it is denied: the refresh
     either lost, or the access token it issued is on the deny-list too."""
-    client, user = make_client(), make_user()
+    client = make_client()
     storage.add_client(client)
-    storage.add_user(user)
     outlived = []
-    for _ in range(RACE_ROUNDS):
+    for round_ in range(RACE_ROUNDS):
+        user = make_user(f"user{round_}")
+        storage.add_user(user)
         first = IssuedAccess(new_hash()[:32], NOW + 900)
         family, presented = start_family(storage, client, user, access=first)
         issued = IssuedAccess(new_hash()[:32], NOW + 960)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from authority.storage import Client, Conflict, RotationFailure, SigningKeyInfo, User
+from authority.storage import (
+    Client,
+    Conflict,
+    IssuedAccess,
+    RotationFailure,
+    SigningKeyInfo,
+    User,
+)
 from authority.storage.sql import SqlStorage
 from authority.storage.tables import families, refresh_tokens
 from tests.unit.factories import DAY, NOW, make_client, make_user, new_hash, start_family
@@ -47,7 +54,7 @@ def test_unknown_clients_are_none_and_cannot_be_changed(storage: SqlStorage) -> 
     assert storage.get_client("nope") is None
     assert storage.set_client_disabled("nope", True) is False
     assert storage.set_client_introspection("nope", (), True) is False
-    assert storage.delete_client("nope") is False
+    assert storage.delete_client("nope", NOW) is False
 
 
 def test_a_client_round_trips_with_its_lists(storage: SqlStorage) -> None:
@@ -100,16 +107,23 @@ def test_scopes_in_use_ignore_disabled_clients(storage: SqlStorage) -> None:
     assert storage.scopes_in_use() == ["read", "write"]
 
 
-def test_deleting_a_client_removes_its_families_and_tokens(storage: SqlStorage) -> None:
+def test_deleting_a_client_removes_its_families_and_tokens_and_denies_its_access_tokens(
+    storage: SqlStorage,
+) -> None:
     doomed, kept, user = make_client("doomed"), make_client("kept"), make_user()
     storage.add_client(doomed)
     storage.add_client(kept)
     storage.add_user(user)
-    family, token = start_family(storage, doomed, user)
-    storage.rotate_refresh_token(token, new_hash(), "doomed", NOW + 1, DAY)
-    other, _ = start_family(storage, kept, user)
+    first, later, others = (IssuedAccess(new_hash()[:32], NOW + 900) for _ in range(3))
+    family, token = start_family(storage, doomed, user, access=first)
+    storage.rotate_refresh_token(token, new_hash(), "doomed", NOW + 1, DAY, later)
+    other, _ = start_family(storage, kept, user, access=others)
 
-    assert storage.delete_client("doomed") is True
+    assert storage.delete_client("doomed", NOW + 2) is True
+
+    assert storage.is_access_token_denied(first.jti)
+    assert storage.is_access_token_denied(later.jti)
+    assert not storage.is_access_token_denied(others.jti)
 
     assert storage.get_client("doomed") is None
     assert storage.get_family(family.family_id) is None
@@ -162,17 +176,23 @@ def test_setting_a_password_hash(storage: SqlStorage) -> None:
     assert storage.get_user(user.sub).password_hash == "$argon2id$new"  # type: ignore[union-attr]
 
 
-def test_disabling_a_user_revokes_their_live_families_only(storage: SqlStorage) -> None:
+def test_disabling_a_user_ends_their_live_families_only_and_denies_their_access_tokens(
+    storage: SqlStorage,
+) -> None:
     client, alice, bob = make_client(), make_user("alice"), make_user("bob")
     storage.add_client(client)
     storage.add_user(alice)
     storage.add_user(bob)
-    live, token = start_family(storage, client, alice)
+    live_access, bobs_access = IssuedAccess("live-jti", NOW + 900), IssuedAccess("bob", NOW + 900)
+    live, token = start_family(storage, client, alice, access=live_access)
     ended, _ = start_family(storage, client, alice)
     storage.revoke_family(ended.family_id, NOW + 1)
-    bobs, _ = start_family(storage, client, bob)
+    bobs, _ = start_family(storage, client, bob, access=bobs_access)
 
     assert storage.set_user_disabled(alice.sub, True, NOW + 5) is True
+
+    assert storage.is_access_token_denied(live_access.jti)
+    assert not storage.is_access_token_denied(bobs_access.jti)
 
     assert storage.get_user(alice.sub).disabled is True  # type: ignore[union-attr]
     assert storage.get_family(live.family_id).revoked_at == NOW + 5  # type: ignore[union-attr]
@@ -180,6 +200,31 @@ def test_disabling_a_user_revokes_their_live_families_only(storage: SqlStorage) 
     assert storage.get_family(bobs.family_id).revoked_at is None  # type: ignore[union-attr]
     rotation = storage.rotate_refresh_token(token, new_hash(), client.client_id, NOW + 6, DAY)
     assert rotation.failure is RotationFailure.UNKNOWN
+
+
+def test_an_import_that_disables_a_user_ends_their_sessions_and_denies_their_access_tokens(
+    storage: SqlStorage,
+) -> None:
+    client, alice, bob = make_client(), make_user("alice"), make_user("bob")
+    storage.add_client(client)
+    storage.add_user(alice)
+    storage.add_user(bob)
+    alices, bobs = IssuedAccess("alice-jti", NOW + 900), IssuedAccess("bob-jti", NOW + 900)
+    family, _ = start_family(storage, client, alice, access=alices)
+    start_family(storage, client, bob, access=bobs)
+    row = {"email": None, "password_hash": "$argon2id$x", "email_verified": False}
+
+    storage.upsert_users(
+        [
+            {**row, "sub": "ignored", "username": "alice", "disabled": True},
+            {**row, "sub": "ignored-too", "username": "bob", "disabled": False},
+        ],
+        NOW + 5,
+    )
+
+    assert storage.get_family(family.family_id).revoked_at == NOW + 5  # type: ignore[union-attr]
+    assert storage.is_access_token_denied(alices.jti)
+    assert not storage.is_access_token_denied(bobs.jti)
 
 
 def test_enabling_a_user_does_not_revive_revoked_families(storage: SqlStorage) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from authority.storage.engine import WRITE
 
+log = logging.getLogger("authority")
 T = TypeVar("T")
 # SQLSTATEs worth one more try: serialization failure, deadlock, lock not available.
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
@@ -74,17 +76,30 @@ class SqlBase:
         return self._query(lambda conn: conn.execute(statement).all())
 
     def _write(self, work: Callable[[Connection], T], attempts: int = 3) -> T:
-        """Run ``work`` in one write transaction; retry a serialization failure, a deadlock,
-        or a pooled connection the server had dropped (it never ran anything)."""
+        """Run ``work`` in one write transaction and commit it.
+
+        Retried: a serialization failure, a deadlock or a busy lock (the database rolled the
+        transaction back and said so), and a connection lost before COMMIT was sent (a pooled
+        connection the server had dropped: without its COMMIT nothing was kept). Never
+        retried: a connection lost once COMMIT was sent. The server may have committed, and
+        running the work again would act on its own effects (a refresh would find its token
+        used and take it for a replay); the error goes up, so the request answers 503 and
+        its client may retry.
+        """
         for attempt in range(attempts):
+            committing = False
             try:
-                with self._write_lock, self._writer.begin() as conn:
-                    return work(conn)
+                with self._write_lock, self._writer.connect() as conn:
+                    with conn.begin():
+                        result = work(conn)
+                        committing = True  # leaving the block sends COMMIT
+                    return result
             except DBAPIError as exc:
-                retry = exc.connection_invalidated or (
-                    isinstance(exc, OperationalError) and _retryable(exc)
-                )
-                if attempt == attempts - 1 or not retry:
+                answered = isinstance(exc, OperationalError) and _retryable(exc)
+                if committing and not answered:
+                    log.error("a COMMIT got no answer: the write may or may not have been kept")
+                    raise
+                if attempt == attempts - 1 or not (answered or exc.connection_invalidated):
                     raise
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")

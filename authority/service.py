@@ -73,6 +73,7 @@ class Authority:
                     settings.issuer, settings.access_token_ttl, settings.id_token_alg, self._ring
                 ),
                 require_verified_email=settings.require_verified_email,
+                refresh_reuse_window=settings.refresh_reuse_window,
             )
         )
 

@@ -30,6 +30,7 @@ class Settings:
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 86400
     session_max_age: int = 90 * 86400
+    refresh_reuse_window: int = 10
     jwks_max_age: int = 300
     client_cache_ttl: int = 5
     argon2_time_cost: int = 2
@@ -155,6 +156,7 @@ class Settings:
             "access_token_ttl": ("AUTHORITY_ACCESS_TOKEN_TTL", 60, 86400),
             "refresh_token_ttl": ("AUTHORITY_REFRESH_TOKEN_TTL", 60, 400 * 86400),
             "session_max_age": ("AUTHORITY_SESSION_MAX_AGE", 60, 400 * 86400),
+            "refresh_reuse_window": ("AUTHORITY_REFRESH_REUSE_WINDOW", 0, 300),
             "jwks_max_age": ("AUTHORITY_JWKS_MAX_AGE", 0, 86400),
             "client_cache_ttl": ("AUTHORITY_CLIENT_CACHE_TTL", 0, 300),
             "key_reload_seconds": ("AUTHORITY_KEY_RELOAD_SECONDS", 1, 3600),

@@ -64,6 +64,8 @@ class GrantContext:
     throttle: LoginThrottle = field(default_factory=Unthrottled)
     id_tokens: IdTokens | None = None
     require_verified_email: bool = False
+    # Seconds after its use in which a refresh token's own client may retry it (0: never).
+    refresh_reuse_window: int = 10
 
 
 class Grant(Protocol):

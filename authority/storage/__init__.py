@@ -17,6 +17,7 @@ from authority.storage.records import (
     Rotation,
     RotationFailure,
     SigningKeyInfo,
+    UsedToken,
     User,
     username_key,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "RotationFailure",
     "SessionStore",
     "SigningKeyInfo",
+    "UsedToken",
     "User",
     "UserStore",
     "username_key",
@@ -86,6 +88,16 @@ class SessionStore(Protocol):
         ttl: int,
         access: IssuedAccess | None = None,
     ) -> Rotation: ...
+    def replace_successor(
+        self,
+        presented_hash: str,
+        successor_hash: str,
+        new_hash: str,
+        client_id: str,
+        now: int,
+        ttl: int,
+        access: IssuedAccess | None = None,
+    ) -> Family | None: ...
     def revoke_family(self, family_id: str, now: int) -> None: ...
     def inspect_refresh_token(self, token_hash: str) -> RefreshTokenState | None: ...
     def end_sessions(

@@ -48,7 +48,11 @@ class User:
 
 @dataclass(frozen=True)
 class Family:
-    """A refresh-token family: one login of one user on one client (a session)."""
+    """A refresh-token family: one login of one user on one client (a session).
+
+    A login through a client without refresh tokens is a family that is not ``refreshable``:
+    no refresh token, one access token whose jti is ``family_id``, expiring with it.
+    """
 
     family_id: str
     client_id: str
@@ -60,6 +64,7 @@ class Family:
     last_used_at: int
     expires_at: int
     revoked_at: int | None = None
+    refreshable: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,14 +100,25 @@ class SigningKeyInfo:
 
 class RotationFailure(Enum):
     UNKNOWN = "unknown"  # no such token, or it expired, or its family ended
-    REUSED = "reused"  # already used: a replay; the family is now revoked
+    USED = "used"  # already used: ``Rotation.used`` says when, and what became of its successor
     OTHER_CLIENT = "other_client"  # issued to another client; nothing changed
+
+
+@dataclass(frozen=True)
+class UsedToken:
+    """A used refresh token as storage found it; nothing was changed."""
+
+    family_id: str
+    used_at: int
+    successor_hash: str | None  # the token its use issued (None: it was itself superseded)
+    successor_used_at: int | None  # None: that successor has not been used (nor superseded)
 
 
 @dataclass(frozen=True)
 class Rotation:
     family: Family | None
     failure: RotationFailure | None = None
+    used: UsedToken | None = None  # with RotationFailure.USED
 
 
 # What a link token is for (one_time_tokens.purpose).

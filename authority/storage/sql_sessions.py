@@ -13,6 +13,7 @@ from authority.storage.records import (
     RefreshTokenState,
     Rotation,
     RotationFailure,
+    UsedToken,
 )
 from authority.storage.sql_base import SqlBase, join, split
 from authority.storage.tables import families, refresh_tokens, revoked_access_tokens, users
@@ -30,6 +31,7 @@ def _family(row: Any) -> Family:
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        refreshable=bool(row.refreshable),
     )
 
 
@@ -37,20 +39,23 @@ def _family(row: Any) -> Family:
 # them. Each step is conditional, so a racing request finds nothing to consume.
 # A token is consumed only together with a live family of the presenting client and an
 # enabled user, so a refused rotation changes nothing.
-_CONSUMABLE = (
-    refresh_tokens.c.token_hash == bindparam("presented"),
-    refresh_tokens.c.used_at.is_(None),
-    refresh_tokens.c.expires_at > bindparam("now"),
-    families.c.family_id == refresh_tokens.c.family_id,
+_LIVE_FAMILY = (
     families.c.client_id == bindparam("client"),
     families.c.revoked_at.is_(None),
     families.c.expires_at > bindparam("now"),
     exists().where(users.c.sub == families.c.sub, users.c.disabled.is_(False)),
 )
+_CONSUMABLE = (
+    refresh_tokens.c.token_hash == bindparam("presented"),
+    refresh_tokens.c.used_at.is_(None),
+    refresh_tokens.c.expires_at > bindparam("now"),
+    families.c.family_id == refresh_tokens.c.family_id,
+    *_LIVE_FAMILY,
+)
 _CONSUME = (
     update(refresh_tokens)
     .where(*_CONSUMABLE)
-    .values(used_at=bindparam("now"))
+    .values(used_at=bindparam("now"), successor_hash=bindparam("new_hash"))
     .returning(refresh_tokens.c.family_id)
 )
 _TOUCH_FAMILY = (
@@ -60,6 +65,7 @@ _TOUCH_FAMILY = (
     .returning(*families.c)
 )
 _INSERT_TOKEN = insert(refresh_tokens)
+_successor = refresh_tokens.alias("successor")
 # Introspection's one lookup, on every call: built once like the rotation's statements.
 _DENIED = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == bindparam("jti"))
 # PostgreSQL does it all in one statement (data-modifying CTEs): one round trip, atomic on
@@ -77,7 +83,7 @@ WITH live AS (
       AND EXISTS (SELECT 1 FROM users u WHERE u.sub = f.sub AND NOT u.disabled)
     FOR UPDATE OF f
 ), consumed AS (
-    UPDATE refresh_tokens t SET used_at = :now
+    UPDATE refresh_tokens t SET used_at = :now, successor_hash = :new_hash
     FROM live
     WHERE t.token_hash = :presented AND t.family_id = live.family_id
       AND t.used_at IS NULL AND t.expires_at > :now
@@ -146,7 +152,9 @@ class SessionsSql(SqlBase):
         """Consume one refresh token and issue its successor, atomically (RFC 9700 §4.14.2).
 
         The consuming UPDATE is conditional on ``used_at IS NULL``: of two racing requests,
-        on any database, exactly one sees a row count of one.
+        on any database, exactly one sees a row count of one. A token that is not consumed
+        changes nothing: the rotation reports what it found (``Rotation.failure``, and for a
+        used token ``Rotation.used``), and the refresh grant decides what that means.
         """
 
         params = {
@@ -165,7 +173,13 @@ class SessionsSql(SqlBase):
                 return _family(row) if row else None
             # Only its own parameters: SQLAlchemy would SET any extra key naming a column.
             consumed = conn.execute(
-                _CONSUME, {"presented": presented_hash, "client": client_id, "now": now}
+                _CONSUME,
+                {
+                    "presented": presented_hash,
+                    "client": client_id,
+                    "now": now,
+                    "new_hash": new_hash,
+                },
             ).first()
             if consumed is None:
                 return None
@@ -185,13 +199,20 @@ class SessionsSql(SqlBase):
         family = self._write(work)
         if family is not None:
             return Rotation(family)
-        return self._diagnose(presented_hash, client_id, now)
+        return self._diagnose(presented_hash, client_id)
 
-    def _diagnose(self, presented_hash: str, client_id: str, now: int) -> Rotation:
-        """Why a refresh token was not consumed; a replay revokes its family before we answer."""
+    def _diagnose(self, presented_hash: str, client_id: str) -> Rotation:
+        """Why a refresh token was not consumed; changes nothing."""
         row = self._first(
-            select(refresh_tokens.c.used_at, families.c.family_id, families.c.client_id)
+            select(
+                refresh_tokens.c.used_at,
+                refresh_tokens.c.successor_hash,
+                families.c.family_id,
+                families.c.client_id,
+                _successor.c.used_at.label("successor_used_at"),
+            )
             .join(families, families.c.family_id == refresh_tokens.c.family_id)
+            .outerjoin(_successor, _successor.c.token_hash == refresh_tokens.c.successor_hash)
             .where(refresh_tokens.c.token_hash == presented_hash)
         )
         if row is None:
@@ -200,8 +221,77 @@ class SessionsSql(SqlBase):
             return Rotation(None, RotationFailure.OTHER_CLIENT)
         if row.used_at is None:
             return Rotation(None, RotationFailure.UNKNOWN)  # expired or family ended
-        self.revoke_family(row.family_id, now)
-        return Rotation(None, RotationFailure.REUSED)
+        used = UsedToken(row.family_id, row.used_at, row.successor_hash, row.successor_used_at)
+        return Rotation(None, RotationFailure.USED, used)
+
+    def replace_successor(
+        self,
+        presented_hash: str,
+        successor_hash: str,
+        new_hash: str,
+        client_id: str,
+        now: int,
+        ttl: int,
+        access: IssuedAccess | None = None,
+    ) -> Family | None:
+        """Issue a used token's successor again: ``successor_hash``, if still unused, stops
+        working (and its access token is denied) and ``new_hash`` takes its place.
+
+        All or nothing, and only while the family is live and ``successor_hash`` is the
+        presented token's latest, unused successor: of two racing calls, one succeeds.
+        None when nothing was changed.
+        """
+
+        def work(conn: Connection) -> Family | None:
+            live = (
+                select(families.c.family_id)
+                .join(refresh_tokens, refresh_tokens.c.family_id == families.c.family_id)
+                .where(
+                    refresh_tokens.c.token_hash == presented_hash,
+                    refresh_tokens.c.successor_hash == successor_hash,
+                    *_LIVE_FAMILY,
+                )
+            )
+            if conn.dialect.name == "postgresql":
+                live = live.with_for_update(of=families)  # the rotation's lock, in its order
+            found = conn.execute(live, {"client": client_id, "now": now}).first()
+            if found is None:
+                return None
+            # A statement of its own: it sees a racing call's committed change.
+            superseded = conn.execute(
+                update(refresh_tokens)
+                .where(
+                    refresh_tokens.c.token_hash == successor_hash,
+                    refresh_tokens.c.family_id == found.family_id,
+                    refresh_tokens.c.used_at.is_(None),
+                )
+                .values(used_at=now)
+                .returning(refresh_tokens.c.access_jti, refresh_tokens.c.access_expires_at)
+            ).first()
+            if superseded is None:
+                return None
+            if superseded.access_jti is not None:
+                _deny(conn, [(superseded.access_jti, superseded.access_expires_at)], now)
+            conn.execute(
+                update(refresh_tokens)
+                .where(refresh_tokens.c.token_hash == presented_hash)
+                .values(successor_hash=new_hash)
+            )
+            row = conn.execute(_TOUCH_FAMILY, {"fid": found.family_id, "now": now}).one()
+            family = _family(row)
+            conn.execute(
+                _INSERT_TOKEN,
+                {
+                    "token_hash": new_hash,
+                    "family_id": family.family_id,
+                    "issued_at": now,
+                    "expires_at": min(now + ttl, family.expires_at),
+                    **_access_values(access),
+                },
+            )
+            return family
+
+        return self._write(work)
 
     def revoke_family(self, family_id: str, now: int) -> None:
         """End a session: its refresh tokens stop working and its access tokens are denied."""

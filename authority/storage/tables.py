@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import false
+from sqlalchemy import false, true
 from sqlmodel import Field, SQLModel
 
 
@@ -66,7 +66,12 @@ class LoginFailureRow(SQLModel, table=True):
 
 
 class RefreshFamilyRow(SQLModel, table=True):
-    """One login: every refresh token rotated from it shares the family (a session)."""
+    """One login: every refresh token rotated from it shares the family (a session).
+
+    A login through a client without refresh tokens is a family too (``refreshable`` false):
+    it holds no refresh token, its one access token's jti is the family id, and it expires
+    with that token; ending it denies the token.
+    """
 
     __tablename__ = "refresh_families"
 
@@ -82,6 +87,7 @@ class RefreshFamilyRow(SQLModel, table=True):
     last_used_at: int
     expires_at: int = Field(index=True)
     revoked_at: int | None = Field(default=None)
+    refreshable: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class RefreshTokenRow(SQLModel, table=True):
@@ -97,6 +103,8 @@ class RefreshTokenRow(SQLModel, table=True):
     # The access token issued with this refresh token, so ending the session can deny it.
     access_jti: str | None = Field(default=None, max_length=64)
     access_expires_at: int | None = Field(default=None)
+    # The token this one's use issued; a retry within the reuse window replaces it.
+    successor_hash: str | None = Field(default=None, max_length=64)
 
 
 class RevokedAccessTokenRow(SQLModel, table=True):

@@ -24,7 +24,7 @@ async def _race(urls: list[str], auth: tuple[str, str], refresh_token: str) -> l
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["two-processes", "two-processes-of-two-workers"])
-def test_concurrent_refreshes_across_two_replicas_have_exactly_one_winner(
+def test_concurrent_refreshes_across_two_replicas_leave_at_most_one_live_token(
     database_url: str, tmp_path: Path, workers: int
 ):
     ports = [free_port(), free_port()]
@@ -52,20 +52,23 @@ def test_concurrent_refreshes_across_two_replicas_have_exactly_one_winner(
             responses = asyncio.run(_race(urls, auth, login.json()["refresh_token"]))
 
             statuses = sorted(r.status_code for r in responses)
-            assert statuses.count(200) == 1, statuses
-            assert statuses.count(400) == RACERS - 1, statuses
-            assert {r.json()["error"] for r in responses if r.status_code == 400} == {
+            assert set(statuses) <= {200, 400}, statuses
+            assert 200 in statuses, statuses
+            assert {r.json()["error"] for r in responses if r.status_code == 400} <= {
                 "invalid_grant"
             }
-            # The replay revoked the family: the winner's successor is dead too.
-            winner = next(r for r in responses if r.status_code == 200)
-            after = httpx.post(
-                urls[1],
-                auth=auth,
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": winner.json()["refresh_token"],
-                },
-            )
-            assert after.status_code == 400
-            assert after.json()["error"] == "invalid_grant"
+            # The first use wins; a racing use that finds it done inside the reuse window may
+            # take the winner's place (as a client's retry would), one at a time, and every
+            # other is a reuse that ends the session. Either way at most one of the tokens
+            # handed out is still alive.
+            winners = [r.json() for r in responses if r.status_code == 200]
+            for kind in ("refresh_token", "access_token"):
+                alive = [w[kind] for w in winners if _active(urls[1], auth, w[kind])]
+                assert len(alive) <= 1, (kind, len(winners))
+
+
+def _active(token_url: str, auth: tuple[str, str], token: str) -> bool:
+    url = token_url.replace("/token", "/introspect")
+    response = httpx.post(url, auth=auth, data={"token": token})
+    assert response.status_code == 200, response.text
+    return bool(response.json()["active"])

@@ -111,3 +111,25 @@ def test_a_write_on_a_connection_the_server_had_dropped_is_retried(
     proxied_storage.add_client(make_client("after-a-cut"))
 
     assert proxied_storage.get_client("after-a-cut") is not None
+
+
+def test_a_refresh_whose_commit_answer_was_lost_answers_503_and_its_retry_keeps_the_session(
+    http: TestClient, app: Registered, proxy: FaultProxy
+) -> None:
+    data = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+    login = post_token(http, data, app).json()
+    proxy.lose_answer_to(COMMIT)
+
+    lost = refresh(http, app, login["refresh_token"])
+
+    assert (lost.status_code, lost.json()) == (503, UNAVAILABLE)
+    assert proxy.answers_lost == 1
+    retried = refresh(http, app, login["refresh_token"])
+    assert retried.status_code == 200, retried.text
+    introspected = http.post(
+        "/introspect", data={"token": retried.json()["access_token"]}, auth=app.basic
+    )
+    assert introspected.json()["active"] is True
+    # The session lives on: the retry's refresh token rotates as usual.
+    after = refresh(http, app, retried.json()["refresh_token"])
+    assert after.status_code == 200, after.text

@@ -8,10 +8,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from authority.admin import Admin
+from authority.app import create_app
 from authority.service import Authority
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
-from tests.conftest import FakeClock, Registered
+from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import (
     assert_error,
     assert_token_response,
@@ -24,6 +25,7 @@ API, OTHER = "https://api.example", "https://other.example"
 DEAD = "refresh token is invalid, expired or revoked"
 REUSED = "refresh token was already used; its session is revoked"
 DAY = 86400
+WINDOW = 10  # AUTHORITY_REFRESH_REUSE_WINDOW's default
 
 
 def login(http: TestClient, client: Registered, **extra: str | list[str]) -> dict[str, Any]:
@@ -78,10 +80,11 @@ def test_rejects_an_access_token_presented_as_refresh_token(
 
 
 def test_rejects_a_reused_refresh_token_and_revokes_its_family(
-    http: TestClient, app_client: Registered, alice: str
+    http: TestClient, app_client: Registered, alice: str, clock: FakeClock
 ) -> None:
     first = login(http, app_client)["refresh_token"]
     second = rotated(http, app_client, first)["refresh_token"]
+    clock.advance(WINDOW)
     assert_error(refresh(http, app_client, first), 400, "invalid_grant", REUSED)
     # The successor dies with its family: whoever holds it must log in again.
     assert_error(refresh(http, app_client, second), 400, "invalid_grant", DEAD)
@@ -98,11 +101,12 @@ def test_revokes_the_family_when_an_old_token_is_replayed_after_several_rotation
 
 
 def test_revokes_only_the_replayed_family(
-    http: TestClient, app_client: Registered, alice: str
+    http: TestClient, app_client: Registered, alice: str, clock: FakeClock
 ) -> None:
     stolen = login(http, app_client)["refresh_token"]
     other_session = login(http, app_client)["refresh_token"]
     rotated(http, app_client, stolen)
+    clock.advance(WINDOW)
     assert_error(refresh(http, app_client, stolen), 400, "invalid_grant", REUSED)
     rotated(http, app_client, other_session)
 
@@ -191,6 +195,107 @@ def test_rejects_a_refresh_token_of_a_disabled_client(
         "client authentication failed",
         challenge=True,
     )
+
+
+# -- a retry of a refresh whose answer was lost (the reuse window) -----------------------------
+
+
+def active(http: TestClient, client: Registered, token: str) -> bool:
+    response = http.post("/introspect", data={"token": token}, auth=client.basic)
+    return bool(response.json()["active"])
+
+
+def test_a_retry_within_the_window_replaces_the_unanswered_successor_and_keeps_the_session(
+    http: TestClient, app_client: Registered, alice: str, clock: FakeClock
+) -> None:
+    presented = login(http, app_client)["refresh_token"]
+    unanswered = rotated(http, app_client, presented)  # as if its answer had been lost
+    clock.advance(WINDOW - 1)
+
+    retried = rotated(http, app_client, presented)
+
+    assert retried["refresh_token"] != unanswered["refresh_token"]
+    assert active(http, app_client, retried["access_token"])
+    assert not active(http, app_client, unanswered["access_token"])
+    assert not active(http, app_client, unanswered["refresh_token"])
+    rotated(http, app_client, retried["refresh_token"])  # the session lives on
+
+
+def test_retries_within_the_window_each_replace_the_last_successor(
+    http: TestClient, app_client: Registered, alice: str, clock: FakeClock
+) -> None:
+    presented = login(http, app_client)["refresh_token"]
+    rotated(http, app_client, presented)
+    rotated(http, app_client, presented)
+    clock.advance(WINDOW - 1)  # counted from the first use, not from a retry
+
+    last = rotated(http, app_client, presented)
+
+    clock.advance(1)
+    assert_error(refresh(http, app_client, presented), 400, "invalid_grant", REUSED)
+    assert_error(refresh(http, app_client, last["refresh_token"]), 400, "invalid_grant", DEAD)
+
+
+def test_a_used_token_is_a_reuse_once_the_window_has_passed(
+    http: TestClient, app_client: Registered, alice: str, clock: FakeClock
+) -> None:
+    presented = login(http, app_client)["refresh_token"]
+    successor = rotated(http, app_client, presented)
+    clock.advance(WINDOW)
+
+    assert_error(refresh(http, app_client, presented), 400, "invalid_grant", REUSED)
+    assert_error(refresh(http, app_client, successor["refresh_token"]), 400, "invalid_grant", DEAD)
+    assert not active(http, app_client, successor["access_token"])
+
+
+def test_a_used_token_whose_successor_was_used_is_a_reuse_even_within_the_window(
+    http: TestClient, app_client: Registered, alice: str
+) -> None:
+    presented = login(http, app_client)["refresh_token"]
+    successor = rotated(http, app_client, presented)["refresh_token"]
+    latest = rotated(http, app_client, successor)
+
+    assert_error(refresh(http, app_client, presented), 400, "invalid_grant", REUSED)
+    assert_error(refresh(http, app_client, latest["refresh_token"]), 400, "invalid_grant", DEAD)
+    assert not active(http, app_client, latest["access_token"])
+
+
+def test_a_replaced_successor_is_a_reuse(
+    http: TestClient, app_client: Registered, alice: str
+) -> None:
+    presented = login(http, app_client)["refresh_token"]
+    replaced = rotated(http, app_client, presented)["refresh_token"]
+    retried = rotated(http, app_client, presented)
+
+    assert_error(refresh(http, app_client, replaced), 400, "invalid_grant", REUSED)
+    assert not active(http, app_client, retried["access_token"])
+    assert_error(refresh(http, app_client, retried["refresh_token"]), 400, "invalid_grant", DEAD)
+
+
+def test_another_clients_retry_within_the_window_changes_nothing(
+    http: TestClient, app_client: Registered, other_app: Registered, alice: str
+) -> None:
+    presented = login(http, app_client)["refresh_token"]
+    successor = rotated(http, app_client, presented)
+
+    response = refresh(http, other_app, presented)
+
+    assert_error(response, 400, "invalid_grant", "refresh token was issued to another client")
+    assert active(http, app_client, successor["access_token"])
+    rotated(http, app_client, successor["refresh_token"])
+
+
+def test_with_no_window_every_used_token_is_a_reuse(
+    app_client: Registered, alice: str, authority: Authority, clock: FakeClock
+) -> None:
+    settings = authority.settings.replace(refresh_reuse_window=0)
+    strict = Authority(settings, authority.storage, clock=clock)
+    with TestClient(create_app(authority=strict), base_url=ISSUER) as http:
+        presented = login(http, app_client)["refresh_token"]
+        successor = rotated(http, app_client, presented)["refresh_token"]
+
+        assert_error(refresh(http, app_client, presented), 400, "invalid_grant", REUSED)
+        assert_error(refresh(http, app_client, successor), 400, "invalid_grant", DEAD)
 
 
 # -- narrowing --------------------------------------------------------------------------------

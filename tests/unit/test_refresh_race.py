@@ -62,10 +62,61 @@ def test_exactly_one_of_many_concurrent_uses_of_a_refresh_token_wins(
         assert winners[0].family is not None
         assert winners[0].family.family_id == family.family_id
         losers = {r.failure for r in rotations if r.family is None}
-        assert losers <= {RotationFailure.REUSED, RotationFailure.UNKNOWN}
+        assert losers == {RotationFailure.USED}
+        # Storage only reports the losers' used token: ending the session is the grant's call.
         stored = storage.get_family(family.family_id)
         assert stored is not None
-        assert stored.revoked_at is not None
+        assert stored.revoked_at is None
+
+
+def _replace_at_once(
+    storage: SqlStorage, presented: str, successor: str, client_id: str
+) -> list[tuple[str, Family | None] | BaseException]:
+    """Many threads replace the same unused successor at once; each with a new hash."""
+    barrier = threading.Barrier(THREADS)
+    results: list[tuple[str, Family | None] | BaseException] = []
+    lock = threading.Lock()
+
+    def replace() -> None:
+        replacement = new_hash()
+        try:
+            barrier.wait(timeout=30)
+            outcome: tuple[str, Family | None] | BaseException = (
+                replacement,
+                storage.replace_successor(
+                    presented, successor, replacement, client_id, NOW + 2, DAY
+                ),
+            )
+        except BaseException as exc:
+            outcome = exc
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=replace) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def test_of_many_concurrent_replacements_of_one_successor_one_wins(storage: SqlStorage) -> None:
+    client, user = make_client(), make_user()
+    storage.add_client(client)
+    storage.add_user(user)
+    for _ in range(ROUNDS):
+        _, presented = start_family(storage, client, user)
+        first = new_hash()
+        assert storage.rotate_refresh_token(presented, first, client.client_id, NOW + 1, DAY).family
+
+        results = _replace_at_once(storage, presented, first, client.client_id)
+
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        winners = [r[0] for r in results if not isinstance(r, BaseException) and r[1]]
+        assert len(winners) == 1
+        assert storage.inspect_refresh_token(winners[0]).used_at is None  # type: ignore[union-attr]
+        assert storage.inspect_refresh_token(first).used_at == NOW + 2  # type: ignore[union-attr]
 
 
 # -- a refresh racing the end of its session ---------------------------------------------------

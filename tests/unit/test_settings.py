@@ -36,6 +36,8 @@ def _error(env: dict[str, str]) -> str:
         ("AUTHORITY_REFRESH_TOKEN_TTL", "401d"),
         ("AUTHORITY_REFRESH_TOKEN_TTL", "forever"),
         ("AUTHORITY_SESSION_MAX_AGE", "30s"),
+        ("AUTHORITY_REFRESH_REUSE_WINDOW", "6m"),
+        ("AUTHORITY_REFRESH_REUSE_WINDOW", "-1"),
         ("AUTHORITY_JWKS_MAX_AGE", "2d"),
         ("AUTHORITY_CLIENT_CACHE_TTL", "6m"),
         ("AUTHORITY_ARGON2_TIME_COST", "0"),
@@ -182,6 +184,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.access_token_ttl == 900
     assert settings.refresh_token_ttl == 30 * 86400
     assert settings.session_max_age == 90 * 86400
+    assert settings.refresh_reuse_window == 10
     assert settings.jwks_max_age == 300
     assert settings.client_cache_ttl == 5
     assert (settings.argon2_time_cost, settings.argon2_memory_cost) == (2, 19456)
@@ -211,6 +214,7 @@ def test_reads_every_variable() -> None:
         "AUTHORITY_ACCESS_TOKEN_TTL": "15m",
         "AUTHORITY_REFRESH_TOKEN_TTL": "14d",
         "AUTHORITY_SESSION_MAX_AGE": "2h",
+        "AUTHORITY_REFRESH_REUSE_WINDOW": "0",
         "AUTHORITY_JWKS_MAX_AGE": "600",
         "AUTHORITY_CLIENT_CACHE_TTL": "0",
         "AUTHORITY_ARGON2_TIME_COST": "3",
@@ -234,6 +238,7 @@ def test_reads_every_variable() -> None:
     assert settings.access_token_ttl == 15 * 60
     assert settings.refresh_token_ttl == 14 * 86400
     assert settings.session_max_age == 2 * 3600
+    assert settings.refresh_reuse_window == 0
     assert settings.jwks_max_age == 600
     assert settings.client_cache_ttl == 0
     assert settings.argon2_time_cost == 3

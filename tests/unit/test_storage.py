@@ -9,8 +9,10 @@ from authority.storage import (
     Client,
     Conflict,
     IssuedAccess,
+    Rotation,
     RotationFailure,
     SigningKeyInfo,
+    UsedToken,
     User,
 )
 from authority.storage.sql import SqlStorage
@@ -252,7 +254,7 @@ def test_an_unknown_refresh_token_is_unknown(storage: SqlStorage, pair: Pair) ->
     assert rotation.failure is RotationFailure.UNKNOWN
 
 
-def test_a_reused_refresh_token_is_refused_and_its_family_revoked(
+def test_a_used_refresh_token_is_reported_with_its_successor_and_nothing_changes(
     storage: SqlStorage, pair: Pair
 ) -> None:
     client, user = pair
@@ -262,12 +264,78 @@ def test_a_reused_refresh_token_is_refused_and_its_family_revoked(
 
     replay = storage.rotate_refresh_token(first, new_hash(), client.client_id, NOW + 2, DAY)
 
-    assert replay.family is None
-    assert replay.failure is RotationFailure.REUSED
-    assert storage.get_family(family.family_id).revoked_at == NOW + 2  # type: ignore[union-attr]
-    # The successor dies with its family.
-    after = storage.rotate_refresh_token(second, new_hash(), client.client_id, NOW + 3, DAY)
-    assert after.failure is RotationFailure.UNKNOWN
+    assert replay == Rotation(
+        None, RotationFailure.USED, UsedToken(family.family_id, NOW + 1, second, None)
+    )
+    assert storage.get_family(family.family_id).revoked_at is None  # type: ignore[union-attr]
+    assert storage.rotate_refresh_token(second, new_hash(), client.client_id, NOW + 3, DAY).family
+    again = storage.rotate_refresh_token(first, new_hash(), client.client_id, NOW + 4, DAY)
+    assert again.used == UsedToken(family.family_id, NOW + 1, second, NOW + 3)
+
+
+def test_replacing_an_unused_successor_issues_another_and_denies_the_first_ones_access(
+    storage: SqlStorage, pair: Pair
+) -> None:
+    client, user = pair
+    family, presented = start_family(storage, client, user)
+    lost, lost_access = new_hash(), IssuedAccess("lost-jti", NOW + 900)
+    storage.rotate_refresh_token(presented, lost, client.client_id, NOW + 1, DAY, lost_access)
+    again, access = new_hash(), IssuedAccess("again-jti", NOW + 902)
+
+    replaced = storage.replace_successor(
+        presented, lost, again, client.client_id, NOW + 3, DAY, access
+    )
+
+    assert replaced is not None and replaced.family_id == family.family_id
+    assert replaced.last_used_at == NOW + 3
+    assert storage.is_access_token_denied("lost-jti")
+    assert not storage.is_access_token_denied("again-jti")
+    refused = storage.rotate_refresh_token(lost, new_hash(), client.client_id, NOW + 4, DAY)
+    assert refused == Rotation(
+        None, RotationFailure.USED, UsedToken(family.family_id, NOW + 3, None, None)
+    )
+    used = storage.rotate_refresh_token(presented, new_hash(), client.client_id, NOW + 4, DAY)
+    assert used.used == UsedToken(family.family_id, NOW + 1, again, None)  # the first use
+    assert storage.rotate_refresh_token(again, new_hash(), client.client_id, NOW + 5, DAY).family
+
+
+@pytest.mark.parametrize("case", ["successor used", "not its successor", "family ended"])
+def test_a_successor_is_replaced_only_while_it_is_the_unused_one_of_a_live_family(
+    storage: SqlStorage, pair: Pair, case: str
+) -> None:
+    client, user = pair
+    family, presented = start_family(storage, client, user)
+    successor = new_hash()
+    storage.rotate_refresh_token(presented, successor, client.client_id, NOW + 1, DAY)
+    expected = successor
+    if case == "successor used":
+        storage.rotate_refresh_token(successor, new_hash(), client.client_id, NOW + 2, DAY)
+    elif case == "not its successor":
+        expected = new_hash()
+    else:
+        storage.revoke_family(family.family_id, NOW + 2)
+
+    replaced = storage.replace_successor(
+        presented, expected, new_hash(), client.client_id, NOW + 3, DAY
+    )
+
+    assert replaced is None
+    assert _count(storage, refresh_tokens, family_id=family.family_id) == (
+        3 if case == "successor used" else 2
+    )
+
+
+def test_another_client_cannot_replace_a_successor(storage: SqlStorage, pair: Pair) -> None:
+    client, user = pair
+    storage.add_client(make_client("other"))
+    _, presented = start_family(storage, client, user)
+    successor = new_hash()
+    storage.rotate_refresh_token(presented, successor, client.client_id, NOW + 1, DAY)
+
+    assert (
+        storage.replace_successor(presented, successor, new_hash(), "other", NOW + 2, DAY) is None
+    )
+    assert storage.inspect_refresh_token(successor).used_at is None  # type: ignore[union-attr]
 
 
 def test_a_token_of_another_client_is_refused_and_stays_usable(

@@ -67,9 +67,12 @@ class PasswordGrant:
         if user.unconfirmed_since is not None:
             ctx.users.confirm_sign_in(user.sub)  # in use: no longer purged as abandoned
 
-        # A client allowed refresh tokens starts a session (a refresh-token family); its id
-        # is the tokens' sid, so the user can see and end it.
-        sid = new_id() if "refresh_token" in client.grant_types else None
+        # Every login starts a session (a family), whose id is the tokens' sid, so the user
+        # can end it and logging out everywhere ends it. A client allowed refresh tokens gets
+        # a refresh-token family; any other login is a family of its one access token, whose
+        # jti is the family id: one insert, and ending the family denies that token.
+        refreshable = "refresh_token" in client.grant_types
+        sid = new_id()
         token = ctx.minter.access_token(
             sub=user.sub,
             client_id=client.client_id,
@@ -79,25 +82,30 @@ class PasswordGrant:
             auth_time=now,
             amr=("pwd",),
             alg=client.access_token_alg,
+            jti=None if refreshable else sid,
             sid=sid,
         )
+        access_expires_at = now + token.expires_in
+        family = Family(
+            family_id=sid,
+            client_id=client.client_id,
+            sub=user.sub,
+            scope=scope,
+            audience=audience,
+            auth_time=now,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + ctx.session_max_age if refreshable else access_expires_at,
+            refreshable=refreshable,
+        )
         refresh = None
-        if sid is not None:
+        if refreshable:
             refresh = new_refresh_token()
-            family = Family(
-                family_id=sid,
-                client_id=client.client_id,
-                sub=user.sub,
-                scope=scope,
-                audience=audience,
-                auth_time=now,
-                created_at=now,
-                last_used_at=now,
-                expires_at=now + ctx.session_max_age,
-            )
             expires_at = min(now + ctx.refresh_token_ttl, family.expires_at)
-            access = IssuedAccess(token.jti, now + token.expires_in)
+            access = IssuedAccess(token.jti, access_expires_at)
             ctx.sessions.start_family(family, ctx.digest.digest(refresh), expires_at, access)
+        else:
+            ctx.sessions.start_family(family)
         id_token = None
         if "openid" in scope and ctx.id_tokens is not None:
             id_token = ctx.id_tokens.issue(user, client, scope, now, auth_time=now)

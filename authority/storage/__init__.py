@@ -75,8 +75,8 @@ class SessionStore(Protocol):
     def start_family(
         self,
         family: Family,
-        token_hash: str,
-        token_expires_at: int,
+        token_hash: str | None = None,
+        token_expires_at: int | None = None,
         access: IssuedAccess | None = None,
     ) -> None: ...
     def rotate_refresh_token(

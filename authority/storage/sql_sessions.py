@@ -110,10 +110,13 @@ class SessionsSql(SqlBase):
     def start_family(
         self,
         family: Family,
-        token_hash: str,
-        token_expires_at: int,
+        token_hash: str | None = None,
+        token_expires_at: int | None = None,
         access: IssuedAccess | None = None,
     ) -> None:
+        """Record a login: a family and its first refresh token, or, for a family that is
+        not ``refreshable``, the family alone (one insert)."""
+
         def work(conn: Connection) -> None:
             conn.execute(
                 insert(families).values(
@@ -126,8 +129,12 @@ class SessionsSql(SqlBase):
                     created_at=family.created_at,
                     last_used_at=family.last_used_at,
                     expires_at=family.expires_at,
+                    refreshable=family.refreshable,
                 )
             )
+            if token_hash is None:
+                return
+            assert family.refreshable and token_expires_at is not None
             conn.execute(
                 insert(refresh_tokens).values(
                     token_hash=token_hash,
@@ -305,7 +312,8 @@ class SessionsSql(SqlBase):
         return self._write(lambda conn: end_user_sessions(conn, sub, now, family_id, keep))
 
     def list_sessions(self, sub: str, now: int) -> list[Family]:
-        """A user's live sessions, newest first."""
+        """A user's live sessions, newest first: those with a live refresh token (a login
+        without refresh tokens is not one the user can pick out and refresh)."""
         rows = self._all(
             select(families)
             .where(
@@ -371,7 +379,7 @@ def _purge_batch(conn: Connection, now: int, batch: int) -> dict[str, int]:
             or_(
                 families.c.revoked_at.is_not(None),
                 families.c.expires_at <= now,
-                ~_has_live_token(now),
+                families.c.refreshable.is_(True) & ~_has_live_token(now),
             )
         )
         .limit(batch)
@@ -433,14 +441,19 @@ def revoke_families(conn: Connection, family_ids: list[str], now: int) -> int:
         .where(families.c.family_id.in_(family_ids), families.c.revoked_at.is_(None))
         .values(revoked_at=now)
     ).rowcount
-    live = conn.execute(
-        select(refresh_tokens.c.access_jti, refresh_tokens.c.access_expires_at).where(
-            refresh_tokens.c.family_id.in_(family_ids),
-            refresh_tokens.c.access_jti.is_not(None),
-            refresh_tokens.c.access_expires_at > now,
-        )
+    issued = select(refresh_tokens.c.access_jti, refresh_tokens.c.access_expires_at).where(
+        refresh_tokens.c.family_id.in_(family_ids),
+        refresh_tokens.c.access_jti.is_not(None),
+        refresh_tokens.c.access_expires_at > now,
     )
-    _deny(conn, [(r.access_jti, r.access_expires_at) for r in live], now)
+    # A login without refresh tokens: its one access token's jti is the family id.
+    logins = select(families.c.family_id, families.c.expires_at).where(
+        families.c.family_id.in_(family_ids),
+        families.c.refreshable.is_(False),
+        families.c.expires_at > now,
+    )
+    live = conn.execute(issued.union_all(logins)).all()
+    _deny(conn, [(jti, expires_at) for jti, expires_at in live], now)
     return int(ended)
 
 

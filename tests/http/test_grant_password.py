@@ -175,7 +175,8 @@ def test_issues_no_refresh_token_to_a_client_without_the_refresh_token_grant(
     body = assert_token_response(response, refresh=False)
     claims = verify_access_token(http, body["access_token"], API)
     assert claims["sub"] == alice
-    assert "sid" not in claims  # no refresh token, no session
+    # No refresh token, yet a session of its one access token, which logging out ends.
+    assert claims["sid"] == claims["jti"]
 
 
 def test_grants_a_narrower_scope_when_asked(

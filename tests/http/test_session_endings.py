@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from authority.admin import Admin
 from authority.cli import main
 from authority.settings import Settings
 from tests.conftest import ISSUER, Registered
+from tests.http.account_helpers import confirm_reset, request_reset
 from tests.http.helpers import post_token
+from tests.mailbox import Mailbox, token
 
 PASSWORD = "correct horse battery"  # alice's, from the fixture
 REVOKED = {"error": "invalid_token", "error_description": "the access token was revoked"}
@@ -93,3 +96,104 @@ def test_deleting_a_client_denies_the_access_tokens_of_its_sessions(
 
     response = http.get("/sessions", headers=bearer(session["access_token"]))
     assert (response.status_code, response.json()) == (401, REVOKED)
+
+
+# -- logins through a client without refresh tokens ------------------------------------------
+
+
+@pytest.fixture
+def no_refresh(admin: Admin) -> Registered:
+    """A first-party app allowed the password grant only: its logins get no refresh token."""
+    client, secret = admin.create_client("no-refresh", ["password"], ["read"], None, [])
+    return Registered(client.client_id, secret)
+
+
+def test_a_login_without_refresh_token_is_not_listed_among_the_sessions(
+    http: TestClient, app_client: Registered, no_refresh: Registered, alice: str
+) -> None:
+    sessionless = login(http, no_refresh)
+    assert "refresh_token" not in sessionless
+    session = login(http, app_client)
+
+    listed = http.get("/sessions", headers=bearer(sessionless["access_token"]))
+
+    assert listed.status_code == 200
+    assert [s["client_id"] for s in listed.json()["sessions"]] == [app_client.client_id]
+    assert active(http, no_refresh, sessionless["access_token"])
+    assert active(http, app_client, session["access_token"])
+
+
+@pytest.mark.parametrize("from_", ["that login", "another session"])
+def test_logging_out_everywhere_ends_logins_without_refresh_token(
+    http: TestClient, app_client: Registered, no_refresh: Registered, alice: str, from_: str
+) -> None:
+    sessionless = [login(http, no_refresh) for _ in range(2)]
+    session = login(http, app_client)
+    caller = sessionless[0] if from_ == "that login" else session
+
+    response = http.delete("/sessions", headers=bearer(caller["access_token"]))
+
+    assert response.status_code == 204
+    assert not any(active(http, no_refresh, s["access_token"]) for s in sessionless)
+    assert not active(http, app_client, session["access_token"])
+
+
+def test_the_operators_logout_ends_logins_without_refresh_token(
+    http: TestClient, no_refresh: Registered, alice: str, operator: Any
+) -> None:
+    sessionless = login(http, no_refresh)
+
+    operator("users", "logout", "alice")
+
+    assert not active(http, no_refresh, sessionless["access_token"])
+
+
+def test_a_password_change_ends_other_logins_without_refresh_token(
+    http: TestClient, app_client: Registered, no_refresh: Registered, alice: str
+) -> None:
+    elsewhere = login(http, no_refresh)
+    here = login(http, app_client)
+
+    response = http.post(
+        "/accounts/password/change",
+        json={"current_password": PASSWORD, "new_password": "maple syrup on the moon"},
+        headers=bearer(here["access_token"]),
+    )
+
+    assert response.status_code == 200, response.text
+    assert not active(http, no_refresh, elsewhere["access_token"])
+    assert active(http, app_client, here["access_token"])
+
+
+def test_a_password_change_from_a_login_without_refresh_token_keeps_that_login(
+    http: TestClient, app_client: Registered, no_refresh: Registered, alice: str
+) -> None:
+    here, other_login = login(http, no_refresh), login(http, no_refresh)
+    session = login(http, app_client)
+
+    response = http.post(
+        "/accounts/password/change",
+        json={"current_password": PASSWORD, "new_password": "maple syrup on the moon"},
+        headers=bearer(here["access_token"]),
+    )
+
+    assert (response.status_code, response.json()) == (
+        200,
+        {"status": "password_changed", "sessions_ended": 2},
+    )
+    assert active(http, no_refresh, here["access_token"])
+    assert not active(http, no_refresh, other_login["access_token"])
+    assert not active(http, app_client, session["access_token"])
+
+
+def test_a_password_reset_ends_logins_without_refresh_token(
+    http: TestClient, no_refresh: Registered, alice: str, mailbox: Mailbox
+) -> None:
+    sessionless = login(http, no_refresh)
+    assert request_reset(http, "alice@example.com").status_code == 202
+    link_token = token(mailbox.messages()[-1], "/accounts/password/reset")
+
+    response = confirm_reset(http, link_token)
+
+    assert response.status_code == 200, response.text
+    assert not active(http, no_refresh, sessionless["access_token"])

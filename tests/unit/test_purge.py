@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 
 from authority.storage import Client, Family, IssuedAccess, User
 from authority.storage.sql import SqlStorage
@@ -66,3 +67,39 @@ def test_ending_sessions_twice_ends_nothing_the_second_time(storage: SqlStorage)
     assert storage.end_sessions("u1", NOW + 10) == 1
     assert storage.end_sessions("u1", NOW + 10) == 0
     assert storage.list_sessions("u1", NOW + 10) == []
+
+
+def _login_without_refresh_token(storage: SqlStorage, access_ttl: int = 900) -> str:
+    """A family of one access token, whose jti is the family id."""
+    family_id = secrets.token_hex(8)
+    expires_at = NOW + access_ttl
+    family = Family(family_id, "c1", "u1", ("read",), (), NOW, NOW, NOW, expires_at)
+    storage.start_family(replace(family, refreshable=False))
+    return family_id
+
+
+def test_purge_keeps_a_login_without_refresh_token_until_its_access_token_expires(
+    storage: SqlStorage,
+) -> None:
+    _pair(storage)
+    login = _login_without_refresh_token(storage)
+
+    assert storage.purge(NOW + 899)["sessions"] == 0
+    assert storage.end_sessions("u1", NOW + 899) == 1
+    assert storage.is_access_token_denied(login)
+    assert storage.purge(NOW + 900)["sessions"] == 1
+    assert storage.get_family(login) is None
+
+
+def test_a_login_without_refresh_token_is_not_listed_yet_logging_out_ends_it(
+    storage: SqlStorage,
+) -> None:
+    _pair(storage)
+    session = _session(storage)
+    login = _login_without_refresh_token(storage)
+
+    assert [f.family_id for f in storage.list_sessions("u1", NOW + 1)] == [session]
+    assert storage.end_sessions("u1", NOW + 1, keep=session) == 1
+    assert storage.is_access_token_denied(login)
+    ended = storage.get_family(login)
+    assert ended is not None and ended.revoked_at == NOW + 1 and not ended.refreshable

@@ -49,7 +49,8 @@ class RefreshTokenGrant:
         if requested_scope is not None or requested_resources:
             # Check narrowing before consuming, so a bad request does not end the session;
             # only for the client's own unused token: another client learns nothing of the
-            # session, and a replay still reaches the rotation below, which revokes the family.
+            # session, and a used token still reaches the rotation below (a retry, or a reuse
+            # that revokes the family).
             state = ctx.sessions.inspect_refresh_token(presented_hash)
             if state and state.used_at is None and state.family.client_id == client.client_id:
                 scopes.narrow(requested_scope, state.family.scope)

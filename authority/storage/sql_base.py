@@ -95,10 +95,10 @@ class SqlBase:
                         committing = True  # leaving the block sends COMMIT
                     return result
             except DBAPIError as exc:
-                answered = isinstance(exc, OperationalError) and _retryable(exc)
-                if committing and not answered:
-                    log.error("a COMMIT got no answer: the write may or may not have been kept")
+                if committing and exc.connection_invalidated:
+                    log.warning("a COMMIT got no answer: the write may or may not have been kept")
                     raise
+                answered = isinstance(exc, OperationalError) and _retryable(exc)
                 if attempt == attempts - 1 or not (answered or exc.connection_invalidated):
                     raise
                 time.sleep(0.01 * (attempt + 1))

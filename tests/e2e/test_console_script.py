@@ -84,7 +84,14 @@ def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
     assert rt.status_code == 200, rt.text
     assert rt.json()["refresh_token"] != pw.json()["refresh_token"]
     assert verify(rt.json()["access_token"], issuer)["sub"] == user["sub"]
+    again = httpx.post(
+        token_url,
+        data={"grant_type": "refresh_token", "refresh_token": rt.json()["refresh_token"]},
+        auth=(app_id, app_secret),
+    )
+    assert again.status_code == 200, again.text
 
+    # Its successor used, the first refresh token is no retry but a reuse.
     replay = httpx.post(
         token_url,
         data={"grant_type": "refresh_token", "refresh_token": pw.json()["refresh_token"]},

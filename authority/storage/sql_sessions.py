@@ -359,7 +359,8 @@ class SessionsSql(SqlBase):
 
     def purge(self, now: int, batch: int = 500, max_batches: int | None = None) -> dict[str, int]:
         """Delete dead rows in bounded batches, one short transaction each: ended or expired
-        sessions with their tokens, and deny-list entries whose token has expired anyway."""
+        sessions with their tokens (once no access token of theirs lives), and deny-list
+        entries whose token has expired anyway."""
         total = {"sessions": 0, "denied_access_tokens": 0}
         batches = 0
         while max_batches is None or batches < max_batches:
@@ -373,15 +374,20 @@ class SessionsSql(SqlBase):
 
 
 def _purge_batch(conn: Connection, now: int, batch: int) -> dict[str, int]:
+    # A session that ended by itself (its age, or no live refresh token) is kept while an
+    # access token issued in it lives, so that logging out can still deny it. An ended one
+    # has had its access tokens denied already.
+    lapsed = or_(
+        families.c.expires_at <= now,
+        families.c.refreshable.is_(True) & ~_has_live_token(now),
+    )
+    access_lives = exists().where(
+        refresh_tokens.c.family_id == families.c.family_id,
+        refresh_tokens.c.access_expires_at > now,
+    )
     dead = (
         select(families.c.family_id)
-        .where(
-            or_(
-                families.c.revoked_at.is_not(None),
-                families.c.expires_at <= now,
-                families.c.refreshable.is_(True) & ~_has_live_token(now),
-            )
-        )
+        .where(or_(families.c.revoked_at.is_not(None), lapsed & ~access_lives))
         .limit(batch)
     )
     ids = [r.family_id for r in conn.execute(dead)]

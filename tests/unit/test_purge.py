@@ -42,15 +42,16 @@ def test_purge_deletes_dead_sessions_in_batches_and_keeps_live_ones(storage: Sql
     idle = [_session(storage, token_ttl=60) for _ in range(2)]  # only token expired
     ended_by_age = [_session(storage, max_age=100) for _ in range(1)]
 
-    done = storage.purge(NOW + 120, batch=2)  # several batches of two
+    # Once their access tokens (NOW + 900) have expired too; in several batches of two.
+    done = storage.purge(NOW + 900, batch=2)
 
     assert done["sessions"] == len(revoked) + len(idle) + len(ended_by_age)
-    assert {f.family_id for f in storage.list_sessions("u1", NOW + 120)} == set(live)
+    assert {f.family_id for f in storage.list_sessions("u1", NOW + 900)} == set(live)
     for family_id in live:
         assert storage.get_family(family_id) is not None
     for family_id in revoked + idle + ended_by_age:
         assert storage.get_family(family_id) is None
-    assert storage.purge(NOW + 120) == {"sessions": 0, "denied_access_tokens": 0}
+    assert storage.purge(NOW + 900) == {"sessions": 0, "denied_access_tokens": 0}
 
 
 def test_purge_keeps_deny_list_entries_until_their_token_expires(storage: SqlStorage):
@@ -103,3 +104,26 @@ def test_a_login_without_refresh_token_is_not_listed_yet_logging_out_ends_it(
     assert storage.is_access_token_denied(login)
     ended = storage.get_family(login)
     assert ended is not None and ended.revoked_at == NOW + 1 and not ended.refreshable
+
+
+def test_purge_keeps_an_ended_by_age_session_while_an_access_token_of_it_lives(
+    storage: SqlStorage,
+) -> None:
+    _pair(storage)
+    family_id = _session(storage, max_age=600)  # its access token lives until NOW + 900
+
+    assert storage.purge(NOW + 600)["sessions"] == 0
+    assert storage.end_sessions("u1", NOW + 700) == 1  # a logout still finds it
+    assert storage.purge(NOW + 700)["sessions"] == 1
+    assert storage.get_family(family_id) is None
+
+
+def test_purge_deletes_an_idle_session_once_its_access_tokens_have_expired(
+    storage: SqlStorage,
+) -> None:
+    _pair(storage)
+    family_id = _session(storage, token_ttl=60)
+
+    assert storage.purge(NOW + 899)["sessions"] == 0
+    assert storage.purge(NOW + 900)["sessions"] == 1
+    assert storage.get_family(family_id) is None

@@ -8,7 +8,7 @@ operator can disable or delete the ones not wanted. Accounts registered before t
 are not marked unconfirmed, so the purge of abandoned registrations never takes them.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 import logging
@@ -19,7 +19,7 @@ from alembic import op
 from authority.storage.records import username_key
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -131,7 +131,13 @@ class FaultProxy:
             return
         upstream.settimeout(None)
         with self._lock:
-            self._pairs.append((client, upstream))
+            closed = self._closed
+            if not closed:
+                self._pairs.append((client, upstream))
+        if closed:  # close() ran while this connection waited (a stall): no pair outlives it
+            _reset(client)
+            _reset(upstream)
+            return
         threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
         threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 

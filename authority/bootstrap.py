@@ -13,7 +13,7 @@ from authority.storage.sql import SqlStorage
 def prepare(settings: Settings, storage: SqlStorage | None = None) -> list[str]:
     """Bring storage and keys to a usable state; returns what it created or mended."""
     owned = storage is None
-    storage = storage or SqlStorage.from_url(settings.database_url)
+    storage = storage or SqlStorage.from_url(settings.database_url, settings.database_timeout)
     done: list[str] = []
     try:
         if not migrate.is_current(storage.engine):

@@ -15,6 +15,8 @@ ALGORITHMS = ("ES256", "RS256", "EdDSA")
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Seconds a request may wait for the database (AUTHORITY_DATABASE_TIMEOUT).
+DATABASE_TIMEOUT = 5
 
 
 class ConfigError(ValueError):
@@ -25,6 +27,7 @@ class ConfigError(ValueError):
 class Settings:
     issuer: str = "http://localhost:8000"
     database_url: str = "sqlite:///./authority.db"
+    database_timeout: int = DATABASE_TIMEOUT
     keys_dir: Path = Path("./keys")
     access_token_alg: str = "ES256"  # noqa: S105 (an algorithm name, not a secret)
     access_token_ttl: int = 900
@@ -79,6 +82,11 @@ class Settings:
             raise ConfigError(
                 "AUTHORITY_DATABASE_URL must be sqlite:///PATH or "
                 "postgresql+psycopg://USER@HOST:PORT/DB"
+            )
+        if not 1 <= self.database_timeout <= 300:
+            raise ConfigError(
+                f"AUTHORITY_DATABASE_TIMEOUT={self.database_timeout!r} is out of range; "
+                "allowed 1..300 seconds"
             )
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
@@ -159,6 +167,7 @@ class Settings:
             "refresh_reuse_window": ("AUTHORITY_REFRESH_REUSE_WINDOW", 0, 300),
             "jwks_max_age": ("AUTHORITY_JWKS_MAX_AGE", 0, 86400),
             "client_cache_ttl": ("AUTHORITY_CLIENT_CACHE_TTL", 0, 300),
+            "database_timeout": ("AUTHORITY_DATABASE_TIMEOUT", 1, 300),
             "key_reload_seconds": ("AUTHORITY_KEY_RELOAD_SECONDS", 1, 3600),
             "clock_leeway": ("AUTHORITY_CLOCK_LEEWAY", 0, 600),
             "verify_email_ttl": ("AUTHORITY_VERIFY_EMAIL_TTL", 60, 30 * 86400),

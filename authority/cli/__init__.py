@@ -30,7 +30,7 @@ EXIT_USAGE, EXIT_FAILED = 2, 1
 def _with_admin(func: Callable[[argparse.Namespace, Admin], int], args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     prepare(settings)
-    storage = SqlStorage.from_url(settings.database_url)
+    storage = SqlStorage.from_url(settings.database_url, settings.database_timeout)
     try:
         return func(args, Admin(settings, storage))
     finally:

@@ -1,13 +1,29 @@
-"""One engine per process, with SQLite made safe for several workers and writers."""
+"""One engine per process, with SQLite made safe for several workers and writers, and every
+wait on the database bounded by AUTHORITY_DATABASE_TIMEOUT."""
 
 from __future__ import annotations
 
+import math
+import threading
+from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.pool import StaticPool
 
+from authority.settings import DATABASE_TIMEOUT
+
 WRITE = {"authority_write": True}
+
+# Set by the HTTP edge around work it runs in a thread under a deadline: once the event is
+# set, the request has been answered 503 and its thread left to finish alone. A write still
+# running for it then rolls back instead of committing, so a request answered 503 changed
+# nothing, unless its COMMIT was already on its way.
+abandoned: ContextVar[threading.Event | None] = ContextVar("authority_abandoned", default=None)
+
+
+class Abandoned(Exception):
+    """A write whose request was answered before it finished: rolled back, not committed."""
 
 
 def normalize_url(url: str) -> str:
@@ -22,16 +38,65 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, timeout: float = DATABASE_TIMEOUT) -> Engine:
+    """``timeout`` (seconds) bounds each wait: a connection, a statement, a lock."""
     url = normalize_url(url)
-    if not is_sqlite(url):
-        # No pre-ping: it costs a round trip per checkout on the hot path. A connection the
-        # server dropped fails its first statement, is invalidated, and SqlBase retries once.
-        return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 15}}
+    engine = _sqlite(url, timeout) if is_sqlite(url) else _postgresql(url, timeout)
+    event.listen(engine, "commit", _refuse_an_abandoned_commit)
+    return engine
+
+
+def _refuse_an_abandoned_commit(_connection: Any) -> None:
+    flag = abandoned.get()
+    if flag is not None and flag.is_set():
+        # Raised before COMMIT is sent: the transaction is rolled back as the connection
+        # goes back to the pool.
+        raise Abandoned("the request was answered before this write finished")
+
+
+def _postgresql(url: str, timeout: float) -> Engine:
+    parsed = make_url(url)
+    ms = int(timeout * 1000)
+    # On the server: no statement (its lock waits included) runs longer than the timeout,
+    # and a session left idle inside a transaction (its client stalled or gone) is ended,
+    # releasing its locks for the other replicas. A lock_timeout is left out on purpose: its
+    # error is one SqlBase retries, which would multiply the wait.
+    options = f"-c statement_timeout={ms} -c idle_in_transaction_session_timeout={2 * ms}"
+    own = parsed.query.get("options")
+    if isinstance(own, str):
+        options += " " + own  # later settings win: the URL's own options keep the last word
+    whole_seconds = str(math.ceil(timeout))
+    bounds = {
+        # libpq counts whole seconds and at least 2.
+        "connect_timeout": whole_seconds,
+        # A peer that vanished (host down, partition) is noticed on an idle connection in
+        # about timeout + 3 s, and data left unacknowledged for twice the timeout drops it.
+        "keepalives": "1",
+        "keepalives_idle": whole_seconds,
+        "keepalives_interval": "1",
+        "keepalives_count": "3",
+        "tcp_user_timeout": str(2 * ms),
+    }
+    query = {**bounds, **parsed.query, "options": options}
+    # No pre-ping: it costs a round trip per checkout on the hot path. A connection the
+    # server dropped fails its first statement, is invalidated, and SqlBase retries once.
+    # A request waits for a free connection half its deadline at most: when the pool is
+    # exhausted it gets a pool TimeoutError (503) and its thread ends, not abandoned.
+    return create_engine(
+        parsed.set(query=query),
+        pool_size=10,
+        max_overflow=10,
+        pool_recycle=1800,
+        pool_timeout=timeout / 2,
+    )
+
+
+def _sqlite(url: str, timeout: float) -> Engine:
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": timeout}}
     if url in ("sqlite://", "sqlite:///:memory:"):
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)
+    busy_ms = int(timeout * 1000)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -40,7 +105,8 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        # Another process's write lock is waited for as long as a request may wait.
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -44,6 +44,9 @@ def upgrade(engine: Engine) -> None:
     config = _config()
     with engine.execution_options(**WRITE).begin() as conn:
         if not is_sqlite(str(engine.url)):
+            # A migration may rewrite a large table, and waits for another replica's: the
+            # statement timeout that bounds requests does not apply here.
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

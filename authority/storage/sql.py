@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from authority.settings import DATABASE_TIMEOUT
 from authority.storage.engine import make_engine
 from authority.storage.sql_accounts import AccountsSql
 from authority.storage.sql_keys import KeysSql
@@ -14,5 +15,5 @@ class SqlStorage(AccountsSql, LinksSql, SessionsSql, KeysSql, ThrottleSql):
     """Clients, users, link tokens, sessions, keys and login-failure counters on one engine."""
 
     @classmethod
-    def from_url(cls, url: str) -> SqlStorage:
-        return cls(make_engine(url))
+    def from_url(cls, url: str, timeout: float = DATABASE_TIMEOUT) -> SqlStorage:
+        return cls(make_engine(url, timeout))

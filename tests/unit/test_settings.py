@@ -40,6 +40,10 @@ def _error(env: dict[str, str]) -> str:
         ("AUTHORITY_REFRESH_REUSE_WINDOW", "-1"),
         ("AUTHORITY_JWKS_MAX_AGE", "2d"),
         ("AUTHORITY_CLIENT_CACHE_TTL", "6m"),
+        ("AUTHORITY_DATABASE_TIMEOUT", "0"),
+        ("AUTHORITY_DATABASE_TIMEOUT", "0.5"),
+        ("AUTHORITY_DATABASE_TIMEOUT", "6m"),
+        ("AUTHORITY_DATABASE_TIMEOUT", "soon"),
         ("AUTHORITY_ARGON2_TIME_COST", "0"),
         ("AUTHORITY_ARGON2_TIME_COST", "two"),
         ("AUTHORITY_ARGON2_TIME_COST", "21"),
@@ -148,6 +152,11 @@ def test_refuses_a_bad_issuer_passed_directly_too() -> None:
         Settings(issuer="http://authority.example")
 
 
+def test_refuses_a_database_timeout_out_of_range_passed_directly() -> None:
+    with pytest.raises(ConfigError, match="AUTHORITY_DATABASE_TIMEOUT"):
+        Settings(database_timeout=0)
+
+
 def test_refuses_a_short_hash_key_passed_directly() -> None:
     with pytest.raises(ConfigError, match="AUTHORITY_HASH_KEY"):
         Settings(hash_key=b"short")
@@ -179,6 +188,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings == Settings()
     assert settings.issuer == "http://localhost:8000"
     assert settings.database_url == "sqlite:///./authority.db"
+    assert settings.database_timeout == 5
     assert settings.keys_dir == Path("./keys")
     assert settings.access_token_alg == "ES256"
     assert settings.access_token_ttl == 900
@@ -208,6 +218,7 @@ def test_reads_every_variable() -> None:
     env = {
         "AUTHORITY_ISSUER": " https://authority.example ",
         "AUTHORITY_DATABASE_URL": "postgresql+psycopg://authority@db:5432/authority",
+        "AUTHORITY_DATABASE_TIMEOUT": "2s",
         "AUTHORITY_KEYS_DIR": "/var/lib/authority/keys",
         "AUTHORITY_ACCESS_TOKEN_ALG": "EdDSA",
         "AUTHORITY_LOG_LEVEL": "debug",
@@ -232,6 +243,7 @@ def test_reads_every_variable() -> None:
 
     assert settings.issuer == "https://authority.example"
     assert settings.database_url == "postgresql+psycopg://authority@db:5432/authority"
+    assert settings.database_timeout == 2
     assert settings.keys_dir == Path("/var/lib/authority/keys")
     assert settings.access_token_alg == "EdDSA"
     assert settings.log_level == "DEBUG"

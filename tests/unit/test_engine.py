@@ -1,0 +1,89 @@
+"""The engine's bounds (AUTHORITY_DATABASE_TIMEOUT) on SQLite and PostgreSQL, and the rule
+that a write whose request was already answered rolls back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from authority.storage import migrate
+from authority.storage.engine import Abandoned, abandoned, make_engine
+from authority.storage.sql import SqlStorage
+from tests.unit.factories import NOW
+
+
+@pytest.fixture
+def bounded(database_url: str) -> Iterator[SqlStorage]:
+    storage = SqlStorage(make_engine(database_url, timeout=2))
+    yield storage
+    storage.close()
+
+
+def test_the_timeout_bounds_statements_on_the_server_and_lock_waits(bounded: SqlStorage) -> None:
+    with bounded.engine.connect() as conn:
+        if bounded.engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2000
+        else:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "2s"
+            idle = conn.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar()
+            assert idle == "4s"
+            # The URL's own options (here the test schema's search_path) still apply.
+            assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("authority_test")
+
+
+def test_a_statement_longer_than_the_timeout_is_cancelled_by_postgresql(
+    bounded: SqlStorage,
+) -> None:
+    if bounded.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs in-process: its waits are the busy timeout")
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="statement timeout"), bounded.engine.connect() as c:
+        c.execute(text("SELECT pg_sleep(10)"))
+    assert time.monotonic() - started < 5
+
+
+def test_a_write_whose_request_was_answered_rolls_back(bounded: SqlStorage) -> None:
+    flag = threading.Event()
+    token = abandoned.set(flag)
+    try:
+        bounded.deny_access_token("kept", NOW + 60, NOW)
+        flag.set()
+        with pytest.raises(Abandoned):
+            bounded.deny_access_token("abandoned", NOW + 60, NOW)
+    finally:
+        abandoned.reset(token)
+    assert bounded.is_access_token_denied("kept")
+    assert not bounded.is_access_token_denied("abandoned")
+    # The connection went back to the pool clean: the next write commits.
+    bounded.deny_access_token("later", NOW + 60, NOW)
+    assert bounded.is_access_token_denied("later")
+
+
+def test_a_migration_waits_for_another_replicas_past_the_timeout(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("replicas serialize their migrations with a PostgreSQL advisory lock")
+    engine = make_engine(database_url, timeout=1)
+    other = make_engine(database_url)
+    held = threading.Event()
+
+    def another_replica_migrating() -> None:
+        with other.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": migrate._LOCK_ID})
+            held.set()
+            time.sleep(2)
+
+    replica = threading.Thread(target=another_replica_migrating)
+    replica.start()
+    try:
+        assert held.wait(10)
+        migrate.upgrade(engine)  # waits 2 s for the lock: longer than its statement timeout
+        assert migrate.is_current(engine)
+    finally:
+        replica.join()
+        engine.dispose()
+        other.dispose()

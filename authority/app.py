@@ -7,7 +7,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -33,7 +34,13 @@ from authority.endpoints.sessions import end_all_sessions, end_session, list_ses
 from authority.endpoints.token import token
 from authority.endpoints.userinfo import userinfo
 from authority.errors import OAuth2Error, ServerError, TemporarilyUnavailable
-from authority.http import answers_in_html, error_response, http_error_response
+from authority.http import (
+    Outages,
+    answers_in_html,
+    error_response,
+    http_error_response,
+    outage_kind,
+)
 from authority.service import Authority
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
@@ -76,8 +83,33 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return http_error_response(exc)
 
 
-async def _database_error(request: Request, exc: Exception) -> Response:
-    log.error("database error on %s: %s", request.url.path, exc.__class__.__name__, exc_info=exc)
+def _outage_errors() -> tuple[type[Exception], ...]:
+    """What an outage looks like: the database or Redis unreachable, too slow, or out of
+    connections. PEP 249 calls the database's side of it OperationalError (disconnects,
+    timeouts, a cancelled statement, a serialization failure), InterfaceError and
+    InternalError; its other errors (bad data, a constraint, a missing table) are bugs or a
+    broken schema, a retry cannot help, and they are answered as unexpected (500)."""
+    errors: list[type[Exception]] = [
+        TemporarilyUnavailable,
+        OperationalError,
+        InterfaceError,
+        InternalError,
+        PoolTimeout,
+    ]
+    try:
+        from redis.exceptions import ConnectionError as RedisUnreachable
+        from redis.exceptions import TimeoutError as RedisTimeout
+    except ImportError:  # Redis is an extra: without it no Redis error can happen
+        pass
+    else:
+        errors += [RedisUnreachable, RedisTimeout]
+    return tuple(errors)
+
+
+async def _outage(request: Request, exc: Exception) -> Response:
+    """503, the client may retry; one line in the log (rate-limited), no traceback."""
+    outages: Outages = request.app.state.outages
+    outages.record(outage_kind(exc), f"{request.method} {request.url.path}")
     return error_response(TemporarilyUnavailable(), answers_in_html(request))
 
 
@@ -121,7 +153,9 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         owned = app.state.authority is None
         if owned:
             config = settings or Settings.from_env()
-            app.state.authority = Authority(config, SqlStorage.from_url(config.database_url))
+            app.state.authority = Authority(
+                config, SqlStorage.from_url(config.database_url, config.database_timeout)
+            )
         reloader = asyncio.create_task(_maintain_keys(app.state.authority))
         try:
             yield
@@ -136,9 +170,10 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         exception_handlers={
             OAuth2Error: _oauth_error,
             HTTPException: _http_error,
-            DBAPIError: _database_error,
+            **dict.fromkeys(_outage_errors(), _outage),
             Exception: _unexpected,
         },
     )
     app.state.authority = authority
+    app.state.outages = Outages(log)
     return app

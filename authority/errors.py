@@ -84,11 +84,15 @@ class ServerError(OAuth2Error):
 
 
 class TemporarilyUnavailable(OAuth2Error):
-    """The database could not be reached or stayed busy; the client may retry."""
+    """The database (or Redis) could not be reached or stayed busy; the client may retry."""
 
     error = "temporarily_unavailable"
     status_code = 503
     description = "The service is temporarily unavailable; retry shortly."
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        # RFC 9110 §10.2.3: when to try again; soon, since an outage is usually short.
+        return [*super().get_headers(), ("Retry-After", "1")]
 
 
 class BearerError(OAuth2Error):

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.http import json_response
+from authority.http import Outages, json_response, outage_kind
 from authority.keys import KeyStoreError
 from authority.service import Authority
-
-log = logging.getLogger("authority")
 
 
 async def healthz(request: Request) -> Response:
@@ -24,11 +20,12 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """The database answers and a signing key is loaded: safe to route traffic here."""
     authority: Authority = request.app.state.authority
+    outages: Outages = request.app.state.outages
     checks = {"database": "ok", "signing_key": "ok"}
     try:
         await run_in_threadpool(authority.storage.ping)
     except SQLAlchemyError as exc:
-        log.warning("readiness: database unreachable: %s", type(exc).__name__)
+        outages.record(outage_kind(exc), "GET /readyz")
         checks["database"] = "unreachable"
     try:
         authority.ring.active(authority.settings.access_token_alg)

@@ -83,11 +83,16 @@ class CachedClients:
         self._clock = clock
         self._cache: dict[str, tuple[float, Client]] = {}
 
-    def get(self, client_id: str) -> Client | None:
-        now = self._clock()
+    def cached(self, client_id: str) -> Client | None:
+        """The client if a fresh copy is in memory; storage is not asked."""
         hit = self._cache.get(client_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        return hit[1] if hit is not None and hit[0] > self._clock() else None
+
+    def get(self, client_id: str) -> Client | None:
+        hit = self.cached(client_id)
+        if hit is not None:
+            return hit
+        now = self._clock()
         client = self._store.get_client(client_id)
         if client is None:
             self._cache.pop(client_id, None)
@@ -99,13 +104,28 @@ class CachedClients:
         return client
 
 
+def _may_exist(client_id: str) -> bool:
+    return len(client_id) <= 64
+
+
 class ClientAuthenticator:
     def __init__(self, clients: CachedClients, digest: SecretDigest) -> None:
         self._clients = clients
         self._digest = digest
 
+    def authenticate_cached(self, creds: Credentials) -> Client | None:
+        """``authenticate`` when the client is cached, with no storage call; None when it is
+        not (then ``authenticate`` must read it, off the event loop)."""
+        if not _may_exist(creds.client_id):
+            return self._check(creds, None)
+        client = self._clients.cached(creds.client_id)
+        return None if client is None else self._check(creds, client)
+
     def authenticate(self, creds: Credentials) -> Client:
-        client = self._clients.get(creds.client_id) if len(creds.client_id) <= 64 else None
+        client = self._clients.get(creds.client_id) if _may_exist(creds.client_id) else None
+        return self._check(creds, client)
+
+    def _check(self, creds: Credentials, client: Client | None) -> Client:
         # The secret is hashed and compared even for an unknown client: same cost either way.
         ok = self._digest.matches(creds.secret, client.secret_hash if client else None)
         if client is None or not ok or client.disabled:

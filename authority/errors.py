@@ -27,6 +27,7 @@ __all__ = [
     "InvalidToken",
     "MissingToken",
     "OAuth2Error",
+    "Overdue",
     "PayloadTooLarge",
     "RegistrationClosed",
     "ServerError",
@@ -93,6 +94,10 @@ class TemporarilyUnavailable(OAuth2Error):
     def get_headers(self) -> list[tuple[str, str]]:
         # RFC 9110 §10.2.3: when to try again; soon, since an outage is usually short.
         return [*super().get_headers(), ("Retry-After", "1")]
+
+
+class Overdue(TemporarilyUnavailable):
+    """A request's blocking work did not finish within AUTHORITY_DATABASE_TIMEOUT."""
 
 
 class BearerError(OAuth2Error):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
 from urllib.parse import parse_qsl
 
+import anyio
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -22,12 +24,14 @@ from authority.errors import (
     InvalidToken,
     MissingToken,
     OAuth2Error,
+    Overdue,
     PayloadTooLarge,
     quoted,
 )
 from authority.params import Params
 from authority.service import Authority
 from authority.storage import Client
+from authority.storage.engine import abandoned
 
 MAX_BODY_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -48,6 +52,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # such a string cannot be encoded to UTF-8, so nothing past the edge may ever see one.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 Job = Callable[[], None]
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 
 def json_bytes(data: Any) -> bytes:
@@ -207,14 +213,47 @@ def query_token(request: Request) -> str | None:
     return values[0] if len(values) == 1 else None
 
 
-def authenticate_client(request: Request, params: Params, authority: Authority) -> Client:
-    """Client authentication for the token, revocation and introspection endpoints."""
+async def in_thread(
+    authority: Authority,
+    work: Callable[[*Args], T],
+    *args: *Args,
+    limiter: anyio.CapacityLimiter | None = None,
+) -> T:
+    """Run a request's blocking work (storage, password hashing) in a worker thread, off the
+    event loop, within AUTHORITY_DATABASE_TIMEOUT, the wait for a free thread included.
+
+    When the deadline passes the request answers 503 (``Overdue``) and the thread is left to
+    finish alone: it no longer holds a place of the thread limiter, so threads stuck on a
+    stalled database never queue the requests behind them, and a write it still makes rolls
+    back instead of committing (``storage.engine.abandoned``).
+    """
+    flag = threading.Event()
+    token = abandoned.set(flag)
+    try:
+        with anyio.move_on_after(authority.settings.database_timeout):
+            return await anyio.to_thread.run_sync(
+                work, *args, abandon_on_cancel=True, limiter=limiter
+            )
+        flag.set()
+        raise Overdue()
+    finally:
+        abandoned.reset(token)
+
+
+async def authenticate_client(request: Request, params: Params, authority: Authority) -> Client:
+    """Client authentication for the token, revocation and introspection endpoints: on the
+    event loop when the client is cached, else in a thread (the lookup reads the database)."""
     credentials = client_auth.credentials(request.headers.get("authorization"), params)
-    return authority.clients.authenticate(credentials)
+    client = authority.clients.authenticate_cached(credentials)
+    if client is None:
+        client = await in_thread(authority, authority.clients.authenticate, credentials)
+    return client
 
 
 def outage_kind(exc: BaseException) -> str:
     """An outage as the log names it: the error's class, and the driver's beneath it."""
+    if isinstance(exc, Overdue):
+        return "Overdue (no answer within AUTHORITY_DATABASE_TIMEOUT)"
     name = type(exc).__name__
     cause = getattr(exc, "orig", None)  # the DBAPI error a SQLAlchemy error wraps
     if not isinstance(cause, Exception):

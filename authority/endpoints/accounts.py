@@ -9,7 +9,6 @@ from the Authorization header, which a browser never adds by itself.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,6 +19,7 @@ from authority.http import (
     bearer_token,
     client_ip,
     html_response,
+    in_thread,
     no_store,
     query_token,
     read_fields,
@@ -48,7 +48,8 @@ async def register(request: Request) -> Response:
     username = params.required("username")
     email = params.required("email")
     password = params.required("password")
-    sub, mail_job = await run_in_threadpool(
+    sub, mail_job = await in_thread(
+        authority,
         authority.accounts.register,
         username,
         email,
@@ -63,8 +64,8 @@ async def _usable_link(request: Request, authority: Authority, purpose: str) -> 
     """The token of the link a page was opened with, if it can still be used (read only)."""
     answer_in_html(request)
     token = query_token(request)
-    if token is None or not await run_in_threadpool(
-        authority.accounts.link_is_usable, token, purpose, authority.now()
+    if token is None or not await in_thread(
+        authority, authority.accounts.link_is_usable, token, purpose, authority.now()
     ):
         raise InvalidLink()
     return token
@@ -87,7 +88,7 @@ async def verify_email(request: Request) -> Response:
     answer_in_html(request, html)
     params = await read_fields(request)
     token = params.required("token")
-    await run_in_threadpool(authority.accounts.verify_email, token, authority.now())
+    await in_thread(authority, authority.accounts.verify_email, token, authority.now())
     if html:
         return html_response(
             pages.message("Email address confirmed", "Thank you: your address is confirmed.")
@@ -105,8 +106,12 @@ async def request_reset(request: Request) -> Response:
     authority = _authority(request)
     params = await read_fields(request)
     email = params.required("email")
-    mail_job = await run_in_threadpool(
-        authority.accounts.request_reset, email, client_ip(request, authority), authority.now()
+    mail_job = await in_thread(
+        authority,
+        authority.accounts.request_reset,
+        email,
+        client_ip(request, authority),
+        authority.now(),
     )
     return no_store(RESET_REQUESTED, 202, after=mail_job)
 
@@ -126,8 +131,8 @@ async def confirm_reset(request: Request) -> Response:
     token = params.required("token")
     new_password = params.required("new_password")
     try:
-        await run_in_threadpool(
-            authority.accounts.reset_password, token, new_password, authority.now()
+        await in_thread(
+            authority, authority.accounts.reset_password, token, new_password, authority.now()
         )
     except WeakPassword as refused:
         if not html:
@@ -155,12 +160,13 @@ async def change_password(request: Request) -> Response:
     authority = _authority(request)
     now = authority.now()
     token = bearer_token(request)
-    user, claims = await run_in_threadpool(authority.sessions.authenticate, token, now)
+    user, claims = await in_thread(authority, authority.sessions.authenticate, token, now)
     params = await read_fields(request)
     current = params.required("current_password")
     new = params.required("new_password")
     sid = claims.get("sid")
-    ended = await run_in_threadpool(
+    ended = await in_thread(
+        authority,
         authority.accounts.change_password,
         user,
         sid if isinstance(sid, str) else None,

@@ -8,12 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authority import client_auth
-from authority.http import json_response
+from authority.http import in_thread, json_response
 from authority.service import Authority
 from authority.tokens import CLAIMS_SUPPORTED
 
 
-def metadata(authority: Authority, url_for: Any) -> dict[str, Any]:
+def metadata(authority: Authority, url_for: Any, scopes: list[str]) -> dict[str, Any]:
     issuer = authority.settings.issuer
 
     def absolute(name: str) -> str:
@@ -30,7 +30,7 @@ def metadata(authority: Authority, url_for: Any) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": list(client_auth.METHODS),
         "grant_types_supported": authority.grants.grant_types,
         "token_endpoint_auth_methods_supported": list(client_auth.METHODS),
-        "scopes_supported": authority.storage.scopes_in_use(),
+        "scopes_supported": scopes,
         "response_types_supported": [],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [authority.settings.id_token_alg],
@@ -42,5 +42,6 @@ def metadata(authority: Authority, url_for: Any) -> dict[str, Any]:
 
 async def discovery(request: Request) -> Response:
     authority: Authority = request.app.state.authority
-    body = metadata(authority, request.app.router.url_path_for)
+    scopes = await in_thread(authority, authority.storage.scopes_in_use)
+    body = metadata(authority, request.app.router.url_path_for, scopes)
     return json_response(body, headers={"Cache-Control": "public, max-age=300"})

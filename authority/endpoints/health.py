@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.http import Outages, json_response, outage_kind
+from authority.errors import TemporarilyUnavailable
+from authority.http import Outages, in_thread, json_response, outage_kind
 from authority.keys import KeyStoreError
 from authority.service import Authority
 
 
 async def healthz(request: Request) -> Response:
-    """The process is up and serving."""
+    """The process is up and serving: no database, no thread, whatever their state."""
     return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
@@ -23,8 +23,8 @@ async def readyz(request: Request) -> Response:
     outages: Outages = request.app.state.outages
     checks = {"database": "ok", "signing_key": "ok"}
     try:
-        await run_in_threadpool(authority.storage.ping)
-    except SQLAlchemyError as exc:
+        await in_thread(authority, authority.storage.ping)
+    except (TemporarilyUnavailable, SQLAlchemyError) as exc:
         outages.record(outage_kind(exc), "GET /readyz")
         checks["database"] = "unreachable"
     try:

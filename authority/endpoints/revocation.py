@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.http import NO_STORE, authenticate_client, read_form
+from authority.http import NO_STORE, authenticate_client, in_thread, read_form
 from authority.service import Authority
 
 
 async def revoke(request: Request) -> Response:
     authority: Authority = request.app.state.authority
     params = await read_form(request)
-    client = authenticate_client(request, params, authority)
+    client = await authenticate_client(request, params, authority)
     token = params.required("token")
     params.one("token_type_hint")  # a hint only (§2.1); repeated is still invalid_request
-    await run_in_threadpool(authority.revoker.revoke, token, client, authority.now())
+    await in_thread(authority, authority.revoker.revoke, token, client, authority.now())
     # §2.2: 200 whether or not the token was known, valid or this client's.
     return Response(status_code=200, headers=NO_STORE)

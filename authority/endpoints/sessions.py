@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authority.errors import InvalidRequestError
-from authority.http import NO_STORE, bearer_token, no_store
+from authority.http import NO_STORE, bearer_token, in_thread, no_store
 from authority.service import Authority
+
+NO_SUCH_SESSION = {"error": "not_found", "error_description": "no such session"}
 
 
 async def list_sessions(request: Request) -> Response:
     authority: Authority = request.app.state.authority
     now = authority.now()
-    user, claims = authority.sessions.authenticate(bearer_token(request), now)
-    sessions = await run_in_threadpool(authority.sessions.list, user, now, claims.get("sid"))
-    return no_store({"sessions": sessions})
+    token = bearer_token(request)
+
+    def listed() -> list[dict[str, Any]]:
+        user, claims = authority.sessions.authenticate(token, now)
+        return authority.sessions.list(user, now, claims.get("sid"))
+
+    return no_store({"sessions": await in_thread(authority, listed)})
 
 
 async def end_session(request: Request) -> Response:
     authority: Authority = request.app.state.authority
     now = authority.now()
-    user, _ = authority.sessions.authenticate(bearer_token(request), now)
+    token = bearer_token(request)
     session_id = request.path_params["session_id"]
-    if len(session_id) > 64:
-        raise InvalidRequestError("no such session")
-    ended = await run_in_threadpool(authority.sessions.end, user, now, session_id)
-    if not ended:
-        return no_store({"error": "not_found", "error_description": "no such session"}, 404)
+
+    def ended() -> int:
+        user, _ = authority.sessions.authenticate(token, now)
+        if len(session_id) > 64:
+            raise InvalidRequestError("no such session")
+        return authority.sessions.end(user, now, session_id)
+
+    if not await in_thread(authority, ended):
+        return no_store(NO_SUCH_SESSION, 404)
     return Response(status_code=204, headers=NO_STORE)
 
 
@@ -36,6 +47,11 @@ async def end_all_sessions(request: Request) -> Response:
     """Log out everywhere: every session ends and its access tokens are denied."""
     authority: Authority = request.app.state.authority
     now = authority.now()
-    user, _ = authority.sessions.authenticate(bearer_token(request), now)
-    await run_in_threadpool(authority.sessions.end, user, now, None)
+    token = bearer_token(request)
+
+    def ended() -> None:
+        user, _ = authority.sessions.authenticate(token, now)
+        authority.sessions.end(user, now, None)
+
+    await in_thread(authority, ended)
     return Response(status_code=204, headers=NO_STORE)

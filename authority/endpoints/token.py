@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from authority.errors import InvalidRequestError
 from authority.grants import Grant, TokenRequest
-from authority.http import authenticate_client, client_ip, no_store, read_form
+from authority.http import authenticate_client, client_ip, in_thread, no_store, read_form
 from authority.service import Authority
 
 
@@ -19,14 +19,14 @@ async def token(request: Request) -> Response:
     if grant_type is None:
         raise InvalidRequestError("missing parameter: grant_type")
     grant = authority.grants.get(grant_type)
-    client = authenticate_client(request, params, authority)
+    client = await authenticate_client(request, params, authority)
     authority.grants.check_allowed(grant, client)
     token_request = TokenRequest(
         client=client, params=params, now=authority.now(), client_ip=client_ip(request, authority)
     )
     if grant.blocking:
         limiter = _limiter(authority, grant)
-        result = await anyio.to_thread.run_sync(grant.issue, token_request, limiter=limiter)
+        result = await in_thread(authority, grant.issue, token_request, limiter=limiter)
     else:
         result = grant.issue(token_request)
     return no_store(result.as_dict())

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authority.errors import InsufficientScope
-from authority.http import bearer_token, no_store
+from authority.http import bearer_token, in_thread, no_store
 from authority.service import Authority
 from authority.tokens import user_claims
 
@@ -15,7 +14,9 @@ from authority.tokens import user_claims
 async def userinfo(request: Request) -> Response:
     authority: Authority = request.app.state.authority
     token = bearer_token(request)
-    user, claims = await run_in_threadpool(authority.sessions.authenticate, token, authority.now())
+    user, claims = await in_thread(
+        authority, authority.sessions.authenticate, token, authority.now()
+    )
     scope = frozenset(str(claims.get("scope", "")).split())
     if "openid" not in scope:
         raise InsufficientScope("userinfo needs an access token with the openid scope")

@@ -110,3 +110,16 @@ def test_the_cache_stays_bounded(clock: FakeClock) -> None:
         cache.get(client_id)
 
     assert store.calls == ["c1", "c2", "c3", "c1"]
+
+
+def test_cached_answers_from_memory_only_and_never_asks_storage(clock: FakeClock) -> None:
+    store = CountingStore(make_client("c1"))
+    cache = CachedClients(store, ttl=5, clock=clock)
+
+    assert cache.cached("c1") is None  # not read yet: the caller must go to storage
+    cache.get("c1")
+    assert cache.cached("c1") == store.clients["c1"]
+    clock.advance(5)
+    assert cache.cached("c1") is None  # expired: storage again, off the event loop
+
+    assert store.calls == ["c1"]

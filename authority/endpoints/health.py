@@ -18,15 +18,20 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """The database answers and a signing key is loaded: safe to route traffic here."""
+    """The database answers, its schema is the one this release expects (every table there,
+    at the migration head), and a signing key is loaded: safe to route traffic here."""
     authority: Authority = request.app.state.authority
     outages: Outages = request.app.state.outages
     checks = {"database": "ok", "signing_key": "ok"}
     try:
-        await in_thread(authority, authority.storage.ping)
+        problem = await in_thread(authority, authority.storage.schema_problem)
     except (TemporarilyUnavailable, SQLAlchemyError) as exc:
         outages.record(outage_kind(exc), "GET /readyz")
         checks["database"] = "unreachable"
+    else:
+        if problem is not None:
+            outages.record(problem, "GET /readyz")
+            checks["database"] = problem
     try:
         authority.ring.active(authority.settings.access_token_alg)
     except KeyStoreError:

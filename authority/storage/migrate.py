@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from authority.storage.engine import WRITE, is_sqlite
+from authority.storage.tables import metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -61,3 +62,13 @@ def current(engine: Engine) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current(engine) == HEAD
+
+
+def schema_problem(conn: Connection) -> str | None:
+    """What keeps this release from using the schema, or None: every table is there and the
+    revision is HEAD. Two catalog reads, cheap enough for a readiness probe."""
+    present = set(inspect(conn).get_table_names())
+    if not {"alembic_version", *(t.name for t in metadata.sorted_tables)} <= present:
+        return "schema missing"
+    revisions = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return None if revisions == {HEAD} else "wrong schema revision"

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Executable, Row, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from authority.storage import migrate
 from authority.storage.engine import WRITE
 
 log = logging.getLogger("authority")
@@ -106,3 +107,7 @@ class SqlBase:
 
     def ping(self) -> None:
         self._first(text("SELECT 1"))
+
+    def schema_problem(self) -> str | None:
+        """``migrate.schema_problem``, a pooled connection the server had dropped replaced."""
+        return self._query(migrate.schema_problem)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ISSUER, FakeClock, Registered
@@ -158,3 +159,30 @@ def test_a_user_cannot_end_another_users_session(
     response = http.delete(f"/sessions/{alice_id}", headers=bearer(bob["access_token"]))
     assert response.status_code == 404
     assert introspect(http, app_client, alice_tokens["refresh_token"])
+
+
+@pytest.mark.parametrize(
+    "session_id",
+    [
+        "unknown-session-id",
+        "%00",
+        "a%00b",
+        "%01",
+        "tab%09id",
+        "%7F",
+        "caf%C3%A9",
+        "a" * 65,
+    ],
+    ids=["unknown", "nul", "inner-nul", "control", "tab", "del", "non-ascii", "too-long"],
+)
+def test_an_id_no_session_can_have_is_answered_as_an_unknown_one(
+    http: TestClient, app_client: Registered, alice: str, session_id: str
+) -> None:
+    tokens = login(http, app_client)
+    response = http.delete(f"/sessions/{session_id}", headers=bearer(tokens["access_token"]))
+    assert (response.status_code, response.json()) == (
+        404,
+        {"error": "not_found", "error_description": "no such session"},
+    )
+    assert_no_store(response)
+    assert introspect(http, app_client, tokens["refresh_token"])

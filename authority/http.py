@@ -240,6 +240,16 @@ async def in_thread(
         abandoned.reset(token)
 
 
+def limiter(authority: Authority, name: str, threads: int) -> anyio.CapacityLimiter:
+    """The thread limiter of its own that ``name`` runs under (made on first use): work
+    capped this way queues on the event loop, under its deadline, and never takes the
+    threads the rest needs."""
+    found = authority.limiters.get(name)
+    if found is None:
+        found = authority.limiters[name] = anyio.CapacityLimiter(threads)
+    return found
+
+
 async def authenticate_client(request: Request, params: Params, authority: Authority) -> Client:
     """Client authentication for the token, revocation and introspection endpoints: on the
     event loop when the client is cached, else in a thread (the lookup reads the database)."""

@@ -18,7 +18,18 @@ class Introspector:
     def introspect(self, token: str, client: Client, now: int) -> dict[str, Any]:
         """RFC 7662 §2.2. ``token_type_hint`` is only a hint (§2.1): the token's own shape
         decides, so a wrong hint never makes a valid token look inactive."""
-        claims = self._tokens.access_claims(token, now)
+        return self.answer(token, self.access_claims(token, now), client, now)
+
+    def access_claims(self, token: str, now: int) -> dict[str, Any] | None:
+        """The first half of ``introspect``: the signature and claims of an access token,
+        CPU only, no storage (the HTTP edge runs it on the event loop)."""
+        return self._tokens.access_claims(token, now)
+
+    def answer(
+        self, token: str, claims: dict[str, Any] | None, client: Client, now: int
+    ) -> dict[str, Any]:
+        """The second half of ``introspect``, given ``access_claims``: the deny-list or the
+        refresh token looked up in storage (the HTTP edge runs it in a thread)."""
         if claims is not None:
             if not may_introspect(client, claims):
                 return INACTIVE  # the same answer as for a token that is not ours: no hint

@@ -5,8 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.http import authenticate_client, in_thread, no_store, read_form
+from authority.http import authenticate_client, in_thread, limiter, no_store, read_form
 from authority.service import Authority
+
+# Threads for the lookups at once. More only contend with the event loop for the GIL: on
+# one core, 32 connections ran at about 60 % of the throughput with the shared limiter
+# (up to 40 threads) than with 8, which still overlap the database's round trips.
+MAX_THREADS = 8
 
 
 async def introspect(request: Request) -> Response:
@@ -15,6 +20,10 @@ async def introspect(request: Request) -> Response:
     client = await authenticate_client(request, params, authority)
     token = params.required("token")
     params.one("token_type_hint")  # a hint only (§2.1)
-    # A signature check and a deny-list (or refresh-token) lookup, in one trip to a thread.
-    introspect = authority.introspector.introspect
-    return no_store(await in_thread(authority, introspect, token, client, authority.now()))
+    now = authority.now()
+    # The signature check stays on the event loop: in a thread its CPU work held the GIL
+    # against the loop, at a third of the throughput. Only the storage lookup goes to one.
+    claims = authority.introspector.access_claims(token, now)
+    answer = authority.introspector.answer
+    threads = limiter(authority, "introspection", MAX_THREADS)
+    return no_store(await in_thread(authority, answer, token, claims, client, now, limiter=threads))

@@ -8,7 +8,14 @@ from starlette.responses import Response
 
 from authority.errors import InvalidRequestError
 from authority.grants import Grant, TokenRequest
-from authority.http import authenticate_client, client_ip, in_thread, no_store, read_form
+from authority.http import (
+    authenticate_client,
+    client_ip,
+    in_thread,
+    limiter,
+    no_store,
+    read_form,
+)
 from authority.service import Authority
 
 
@@ -25,19 +32,14 @@ async def token(request: Request) -> Response:
         client=client, params=params, now=authority.now(), client_ip=client_ip(request, authority)
     )
     if grant.blocking:
-        limiter = _limiter(authority, grant)
-        result = await in_thread(authority, grant.issue, token_request, limiter=limiter)
+        threads = _limiter(authority, grant)
+        result = await in_thread(authority, grant.issue, token_request, limiter=threads)
     else:
         result = grant.issue(token_request)
     return no_store(result.as_dict())
 
 
 def _limiter(authority: Authority, grant: Grant) -> anyio.CapacityLimiter | None:
-    """A thread limiter of its own for a grant that caps itself (slow logins queue here,
-    on the event loop, and never take the threads that refreshes need)."""
-    if not grant.max_threads:
-        return None
-    limiter = authority.limiters.get(grant.grant_type)
-    if limiter is None:
-        limiter = authority.limiters[grant.grant_type] = anyio.CapacityLimiter(grant.max_threads)
-    return limiter
+    """A grant that caps itself has a limiter of its own (slow logins queue on the event
+    loop and never take the threads that refreshes need)."""
+    return limiter(authority, grant.grant_type, grant.max_threads) if grant.max_threads else None

@@ -258,21 +258,23 @@ def test_refused_connections_answer_503_and_recover_within_2_s_of_restore(live: 
 
 def test_an_exhausted_connection_pool_answers_503_and_logs_one_line(live: Live) -> None:
     """More requests than the pool has connections, while the database stalls: those that
-    wait for a connection give up after the pool timeout, and answer 503 too."""
+    wait for a connection give up after the pool timeout, and answer 503 too; so do those
+    that wait for one of introspection's threads."""
     tokens = login(live)
+    userinfo = Call("userinfo", "GET", "/userinfo", {"headers": tokens.bearer})
     introspect = Call(
         "introspect", "POST", "/introspect", {"data": {"token": tokens.access}, "auth": live.web}
     )
     live.proxy.stall()
     with healthz_sampled(live) as samples:
-        answers = send_all(live, [introspect] * 30)
+        answers = send_all(live, [userinfo] * 30 + [introspect] * 12)
     assert_unavailable_in_time(answers)
     assert_healthz_fast(samples, at_least=10)
     live.proxy.restore()
     recovers_within(RECOVERY, lambda: everything_answers(live, tokens))
 
     lines = [line for line in live.log_text().splitlines() if "temporarily unavailable" in line]
-    assert any(line.endswith("on POST /introspect: TimeoutError") for line in lines), lines
+    assert any(line.endswith("on GET /userinfo: TimeoutError") for line in lines), lines
     # 30 failures in about a second: a line per kind of failure, the rest counted, not logged.
     assert len(lines) < 10, lines
     assert_outages_logged_in_one_line(live)

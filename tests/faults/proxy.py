@@ -37,8 +37,9 @@ class FaultProxy:
         self._lose_marker: bytes | None = None
         self._muted: set[socket.socket] = set()  # clients whose answers are dropped
         self._closed = False
-        self._listener = self._listen(0)
-        self.port: int = self._listener.getsockname()[1]
+        listener = self._listen(0)
+        self._listener: socket.socket | None = listener
+        self.port: int = listener.getsockname()[1]
         self._acceptor = self._start_acceptor()
         self.answers_lost = 0
 

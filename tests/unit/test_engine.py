@@ -33,7 +33,8 @@ def test_the_timeout_bounds_statements_on_the_server_and_lock_waits(bounded: Sql
             idle = conn.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar()
             assert idle == "4s"
             # The URL's own options (here the test schema's search_path) still apply.
-            assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("authority_test")
+            search_path = str(conn.exec_driver_sql("SHOW search_path").scalar())
+            assert search_path.startswith("authority_test")
 
 
 def test_a_statement_longer_than_the_timeout_is_cancelled_by_postgresql(

@@ -110,7 +110,10 @@ async def _outage(request: Request, exc: Exception) -> Response:
     """503, the client may retry; one line in the log (rate-limited), no traceback."""
     outages: Outages = request.app.state.outages
     outages.record(outage_kind(exc), f"{request.method} {request.url.path}")
-    return error_response(TemporarilyUnavailable(), answers_in_html(request))
+    # Our own 503s say why (a deadline, a busy estimator); a driver's error text never
+    # reaches the client.
+    error = exc if isinstance(exc, TemporarilyUnavailable) else TemporarilyUnavailable()
+    return error_response(error, answers_in_html(request))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -83,7 +83,7 @@ def test_a_redis_outage_is_503_with_one_line_and_no_traceback(
 ) -> None:
     redis = pytest.importorskip("redis")
     # The login throttle's counter is where Redis sits when AUTHORITY_REDIS_URL is set.
-    monkeypatch.setattr(storage, "locked_until", failing(redis.ConnectionError("refused")))
+    monkeypatch.setattr(storage, "reserve", failing(redis.ConnectionError("refused")))
     login = {"grant_type": "password", "username": "alice", "password": "correct horse battery"}
     with caplog.at_level(logging.WARNING, logger="authority"):
         response = post_token(http, login, app_client)

@@ -37,13 +37,22 @@ def test_the_timeout_bounds_statements_on_the_server_and_lock_waits(bounded: Sql
             assert search_path.startswith("authority_test")
 
 
+@pytest.fixture
+def bounded_postgres(postgres_url: str) -> Iterator[SqlStorage]:
+    """PostgreSQL only: SQLite runs in-process, its only wait is the busy timeout above."""
+    storage = SqlStorage(make_engine(postgres_url, timeout=2))
+    yield storage
+    storage.close()
+
+
 def test_a_statement_longer_than_the_timeout_is_cancelled_by_postgresql(
-    bounded: SqlStorage,
+    bounded_postgres: SqlStorage,
 ) -> None:
-    if bounded.engine.dialect.name == "sqlite":
-        pytest.skip("SQLite runs in-process: its waits are the busy timeout")
     started = time.monotonic()
-    with pytest.raises(OperationalError, match="statement timeout"), bounded.engine.connect() as c:
+    with (
+        pytest.raises(OperationalError, match="statement timeout"),
+        bounded_postgres.engine.connect() as c,
+    ):
         c.execute(text("SELECT pg_sleep(10)"))
     assert time.monotonic() - started < 5
 
@@ -65,11 +74,10 @@ def test_a_write_whose_request_was_answered_rolls_back(bounded: SqlStorage) -> N
     assert bounded.is_access_token_denied("later")
 
 
-def test_a_migration_waits_for_another_replicas_past_the_timeout(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("replicas serialize their migrations with a PostgreSQL advisory lock")
-    engine = make_engine(database_url, timeout=1)
-    other = make_engine(database_url)
+def test_a_migration_waits_for_another_replicas_past_the_timeout(postgres_url: str) -> None:
+    # PostgreSQL only: replicas serialize their migrations with its advisory lock.
+    engine = make_engine(postgres_url, timeout=1)
+    other = make_engine(postgres_url)
     held = threading.Event()
 
     def another_replica_migrating() -> None:

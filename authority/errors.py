@@ -1,6 +1,6 @@
 """OAuth errors carry their wire form: error code, description, HTTP status, extra headers.
 
-The classes are authlib's RFC 6749 §5.2 errors; the one renderer is ``authority.http``.
+The classes are authlib's RFC 6749 §5.2 errors; the one renderer is ``authority.web.http``.
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ class Settings:
     registration_max_per_ip: int = 20  # per hour
     unverified_account_ttl: int = 7 * 86400  # 0: never purge
     redis_url: str | None = field(default=None, repr=False)
-    # HTTP limits, per worker (authority.http_server)
+    # HTTP limits, per worker (authority.web.server)
     max_header_bytes: int = 16 * 1024
     header_timeout: int = 10
     body_timeout: int = 30

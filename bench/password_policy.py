@@ -22,7 +22,7 @@ import string
 import time
 from collections.abc import Callable
 
-from authority.password_policy import ESTIMATED_CHARS, MAX_L33T_READINGS, PasswordPolicy
+from authority.credentials.password_policy import ESTIMATED_CHARS, MAX_L33T_READINGS, PasswordPolicy
 
 LENGTHS = (72, 256, 1024)
 L33T = "4@8({[<3691!|70$5+%2"

@@ -122,7 +122,7 @@ def drop_target(target: Target) -> None:
 
 def make_pool(target: Target, path: Path, count: int) -> float:
     """``count`` refresh tokens, each the first of its own family, written to ``path``."""
-    from authority.hashing import SecretDigest
+    from authority.credentials.hashing import SecretDigest
     from authority.settings import Settings
     from authority.storage import Family
     from authority.storage.sql import SqlStorage

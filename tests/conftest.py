@@ -19,15 +19,15 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
-from authority.app import create_app
-from authority.bootstrap import prepare
-from authority.service import Authority
+from authority.admin.bootstrap import prepare
+from authority.admin.provision import Admin
+from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage import migrate
 from authority.storage.engine import make_engine
 from authority.storage.sql import SqlStorage
 from authority.storage.tables import metadata
+from authority.web.app import create_app
 
 ISSUER = "http://localhost:8000"
 POSTGRES_URL = os.environ.get(

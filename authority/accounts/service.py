@@ -15,6 +15,9 @@ from functools import partial
 from authority import mail
 from authority.accounts.identity import USERNAME_RULE, mailbox, normalize_email, valid_username
 from authority.accounts.letters import Letters
+from authority.credentials.hashing import Passwords, SecretDigest, new_secret
+from authority.credentials.password_policy import PasswordPolicy
+from authority.credentials.throttle import LoginThrottle, Quota
 from authority.errors import (
     InvalidLink,
     InvalidPassword,
@@ -24,8 +27,6 @@ from authority.errors import (
     UsernameTaken,
     WeakPassword,
 )
-from authority.hashing import Passwords, SecretDigest, new_secret
-from authority.password_policy import PasswordPolicy
 from authority.storage import (
     PASSWORD_RESET,
     VERIFY_EMAIL,
@@ -34,7 +35,6 @@ from authority.storage import (
     Registration,
     User,
 )
-from authority.throttle import LoginThrottle, Quota
 
 log = logging.getLogger("authority.audit")
 Job = Callable[[], None]

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from authority.admin import Admin, AdminError
-from authority.bootstrap import prepare
+from authority.admin.bootstrap import prepare
+from authority.admin.provision import Admin, AdminError
 from authority.cli.output import CommandError
 from authority.cli.parser import build_parser
 from authority.keys import KeyStoreError

@@ -10,11 +10,12 @@ import sys
 import time
 from typing import Any
 
-from authority import importer, mail
-from authority.admin import Admin, AdminError, client_view, key_view, user_view
-from authority.bootstrap import prepare
+from authority import mail
+from authority.accounts.sessions import view as session_view
+from authority.admin import importer
+from authority.admin.bootstrap import prepare
+from authority.admin.provision import Admin, AdminError, client_view, key_view, user_view
 from authority.cli.output import CommandError, emit, read_password, table, when, words
-from authority.sessions import view as session_view
 from authority.settings import Settings, is_loopback
 from authority.storage.sql import SqlStorage
 
@@ -36,7 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "listening on %s with a loopback issuer; set AUTHORITY_ISSUER to the public URL",
             args.host,
         )
-    from authority import http_server
+    from authority.web import server as http_server
 
     http_server.run(settings, args.host, args.port, args.workers, args.access_log)
     return 0

@@ -9,6 +9,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from authority.settings import DATABASE_TIMEOUT
@@ -119,3 +121,18 @@ def _sqlite(url: str, timeout: float) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+# What a database outage looks like: the database unreachable, too slow, or out of
+# connections. PEP 249 calls the database's side of it OperationalError (disconnects,
+# timeouts, a cancelled statement, a serialization failure), InterfaceError and
+# InternalError; its other errors (bad data, a constraint, a missing table) are bugs or a
+# broken schema, a retry cannot help, and they are answered as unexpected (500).
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    InternalError,
+    PoolTimeout,
+)
+# Anything the database layer raises (readiness reports it instead of failing).
+DatabaseError = SQLAlchemyError

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from authority.service import Authority
+from authority.runtime import Authority
 from tests.cli.support import Run, assert_failed
 from tests.conftest import Registered
 from tests.http.helpers import post_token

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from authority.hashing import Passwords
+from authority.credentials.hashing import Passwords
 from authority.storage.sql import SqlStorage
 from authority.storage.tables import users
 from tests.cli.support import Run, assert_failed

@@ -12,14 +12,14 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
-from authority.app import create_app
-from authority.bootstrap import prepare
+from authority.admin.bootstrap import prepare
+from authority.admin.provision import Admin
 from authority.errors import TemporarilyUnavailable
-from authority.service import Authority
+from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
 from authority.storage.tables import clients
+from authority.web.app import create_app
 from tests.conftest import FAST_ARGON2, ISSUER, FakeClock, Registered
 from tests.faults.proxy import FaultProxy
 from tests.http.helpers import post_token

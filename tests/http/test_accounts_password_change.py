@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
+from authority.admin.provision import Admin
 from authority.settings import Settings
 from tests.conftest import Registered
 from tests.http.account_helpers import (

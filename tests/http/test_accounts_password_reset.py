@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import update
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
-from authority.service import Authority
+from authority.admin.provision import Admin
+from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.tables import users
 from tests.conftest import ISSUER, FakeClock, Registered
@@ -211,7 +211,7 @@ def test_using_one_link_voids_the_older_ones(
 def test_a_verification_link_resets_nothing(
     http: TestClient, authority: Authority, mailbox: Mailbox
 ) -> None:
-    from authority.app import create_app
+    from authority.web.app import create_app
 
     open_ = authority.settings.replace(registration="open")
     with TestClient(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from authority.service import Authority
+from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.tables import one_time_tokens
 from tests.conftest import ISSUER, FakeClock
@@ -31,7 +31,7 @@ def settings(settings: Settings) -> Settings:
 def test_registration_is_closed_unless_the_operator_opens_it(
     authority: Authority, mailbox: Mailbox
 ) -> None:
-    from authority.app import create_app
+    from authority.web.app import create_app
 
     closed = authority.settings.replace(registration="closed")
     with TestClient(
@@ -179,7 +179,7 @@ def test_accepts_a_form_as_well_as_json(http: TestClient, authority: Authority) 
 
 
 def test_links_start_with_the_public_url(authority: Authority, mailbox: Mailbox) -> None:
-    from authority.app import create_app
+    from authority.web.app import create_app
 
     public = authority.settings.replace(public_url="https://accounts.example/auth/")
     with TestClient(
@@ -238,7 +238,7 @@ def test_mail_to_one_address_is_capped_per_window_and_recovers(
 def test_registrations_from_one_client_address_are_capped_per_hour(
     authority: Authority, mailbox: Mailbox, clock: FakeClock
 ) -> None:
-    from authority.app import create_app
+    from authority.web.app import create_app
 
     capped = authority.settings.replace(registration_max_per_ip=3)
     app = create_app(authority=Authority(capped, authority.storage, clock=clock))

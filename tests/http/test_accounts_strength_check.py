@@ -8,8 +8,8 @@ from collections.abc import Iterable
 import pytest
 from starlette.testclient import TestClient
 
-from authority import password_policy
-from authority.password_policy import PasswordPolicy
+from authority.credentials import password_policy
+from authority.credentials.password_policy import PasswordPolicy
 from authority.settings import Settings
 from tests.conftest import Registered
 from tests.http.account_helpers import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
-from authority.service import Authority
+from authority.admin.provision import Admin
+from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage import LinkToken, Registration, User
 from tests.conftest import FakeClock, Registered

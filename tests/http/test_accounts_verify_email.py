@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from authority.service import Authority
+from authority.runtime import Authority
 from authority.settings import Settings
 from tests.conftest import FakeClock, Registered
 from tests.http.account_helpers import (

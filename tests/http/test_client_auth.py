@@ -8,8 +8,8 @@ from urllib.parse import quote, quote_plus
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
-from authority.service import Authority
+from authority.admin.provision import Admin
+from authority.runtime import Authority
 from authority.storage import Client
 from authority.storage.sql import SqlStorage
 from tests.conftest import Registered

@@ -6,7 +6,7 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
+from authority.admin.provision import Admin
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import (
     assert_error,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
+from authority.admin.provision import Admin
 from authority.storage.sql import SqlStorage
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import (

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
-from authority.app import create_app
-from authority.service import Authority
+from authority.admin.provision import Admin
+from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
+from authority.web.app import create_app
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import (
     assert_error,

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from authority.keys import KeyRing
-from authority.service import Authority
+from authority.runtime import Authority
 from authority.storage.sql import SqlStorage
 from tests.http.helpers import database_unreachable
 

@@ -10,7 +10,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from starlette.testclient import TestClient
 
 from authority.keys import lifecycle
-from authority.service import Authority
+from authority.runtime import Authority
 from tests.conftest import Registered
 from tests.http.helpers import assert_token_response, post_token
 

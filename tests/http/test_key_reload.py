@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from authority.bootstrap import prepare
+from authority.admin.bootstrap import prepare
 from authority.keys import DirectoryKeyStore, lifecycle
-from authority.service import Authority
+from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.sql import SqlStorage
 from tests.conftest import FakeClock, Registered

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from authority.grants.password import PasswordGrant
-from authority.hashing import PasswordCheck
-from authority.service import Authority
+from authority.credentials.hashing import PasswordCheck
+from authority.oauth.grants.password import PasswordGrant
+from authority.runtime import Authority
 from authority.settings import Settings
 from tests.conftest import Registered
 from tests.http.account_helpers import PASSWORD, bearer, login

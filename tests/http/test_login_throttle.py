@@ -57,7 +57,7 @@ def test_the_operator_unlocks_an_account(
 def test_the_client_address_comes_from_the_trusted_proxy_header_only_when_configured(
     authority, app_client: Registered, alice: str
 ) -> None:
-    from authority.app import create_app
+    from authority.web.app import create_app
 
     authority.settings = authority.settings.replace(trusted_proxy_header="X-Forwarded-For")
     with TestClient(create_app(authority=authority), base_url="http://localhost:8000") as http:

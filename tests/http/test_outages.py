@@ -12,9 +12,9 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.testclient import TestClient
 
-from authority.app import create_app
-from authority.service import Authority
+from authority.runtime import Authority
 from authority.storage.sql import SqlStorage
+from authority.web.app import create_app
 from tests.conftest import ISSUER, Registered
 from tests.http.helpers import assert_error, assert_no_store, post_token
 

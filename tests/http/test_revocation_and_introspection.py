@@ -11,8 +11,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
-from authority.service import Authority
+from authority.admin.provision import Admin
+from authority.runtime import Authority
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import assert_error, assert_no_store, post_token
 from tests.verify.support import ecdsa_twin

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
+from authority.admin.provision import Admin
 from authority.cli import main
 from authority.settings import Settings
 from tests.conftest import ISSUER, Registered

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from authority.app import create_app
-from authority.service import Authority
+from authority.runtime import Authority
 from authority.storage.sql import SqlStorage
+from authority.web.app import create_app
 from tests.conftest import ISSUER, Registered
 from tests.http.helpers import (
     FORM,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from authority.app import create_app
-from authority.endpoints import jwks
-from authority.service import Authority
+from authority.runtime import Authority
+from authority.web.app import create_app
+from authority.web.endpoints import jwks
 from tests.conftest import ISSUER
 
 

@@ -6,7 +6,7 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from authority.admin import Admin
+from authority.admin.provision import Admin
 from authority.settings import Settings
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import assert_no_store, post_token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from authority.client_auth import CachedClients
+from authority.oauth.client_auth import CachedClients
 from authority.storage import Client
 from tests.conftest import FakeClock
 from tests.unit.factories import make_client

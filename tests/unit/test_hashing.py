@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from authority.hashing import (
+from authority.credentials.hashing import (
     MAX_PASSWORD_BYTES,
     PasswordCheck,
     Passwords,
@@ -164,7 +164,7 @@ def test_new_secret_carries_256_bits_and_differs_each_time() -> None:
 
 
 def test_generated_ids_never_start_with_a_dash_so_the_cli_never_takes_them_for_options():
-    from authority.hashing import new_id
+    from authority.credentials.hashing import new_id
 
     ids = [new_id() for _ in range(5000)]
     assert not any(i.startswith("-") for i in ids)

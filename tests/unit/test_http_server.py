@@ -7,8 +7,9 @@ import pickle
 
 import pytest
 
-from authority import http_server
-from authority.http_server import (
+from authority.settings import ConfigError, Settings
+from authority.web import server as http_server
+from authority.web.server import (
     HttpLimits,
     LimitedHttpToolsProtocol,
     RedactQuerySecrets,
@@ -16,7 +17,6 @@ from authority.http_server import (
     http_limits,
     redact_query,
 )
-from authority.settings import ConfigError, Settings
 
 # -- settings -----------------------------------------------------------------------------
 

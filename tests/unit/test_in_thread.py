@@ -13,8 +13,8 @@ import anyio
 import pytest
 
 from authority.errors import Overdue
-from authority.http import in_thread
 from authority.storage.engine import abandoned
+from authority.web.http import in_thread
 
 DEADLINE = 1
 AUTHORITY: Any = SimpleNamespace(settings=SimpleNamespace(database_timeout=DEADLINE))

@@ -10,8 +10,8 @@ import pytest
 
 from authority.keys import DatabaseKeyStore, DirectoryKeyStore, KeyRing, KeyStoreError, lifecycle
 from authority.keys.lifecycle import RotationRefused, Timings
+from authority.oauth.tokens import Minter
 from authority.storage.sql import SqlStorage
-from authority.tokens import Minter
 
 T0 = 1_790_000_000
 TIMINGS = Timings(

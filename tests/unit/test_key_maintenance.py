@@ -11,7 +11,7 @@ import pytest
 
 from authority.keys import DirectoryKeyStore, lifecycle
 from authority.keys.lifecycle import Timings
-from authority.service import Authority
+from authority.runtime import Authority
 from tests.conftest import FakeClock
 
 # What each step calls, by the name its failure is logged under.

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from authority.bootstrap import prepare
+from authority.admin.bootstrap import prepare
 from authority.keys import (
     DirectoryKeyStore,
     KeyRing,
@@ -22,7 +22,7 @@ from authority.keys import (
     b64url,
     lifecycle,
 )
-from authority.service import Authority
+from authority.runtime import Authority
 from authority.settings import ALGORITHMS, Settings
 from authority.storage import SigningKeyInfo
 from authority.storage.sql import SqlStorage

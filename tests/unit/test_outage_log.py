@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from authority.http import Outages
+from authority.web.http import Outages
 from tests.conftest import FakeClock
 
 

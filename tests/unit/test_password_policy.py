@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from authority.password_policy import PasswordPolicy
+from authority.credentials.password_policy import PasswordPolicy
 
 POLICY = PasswordPolicy(min_length=10)
 ALICE = ("alice", "alice.liddell@wonderland.example")
@@ -75,7 +75,7 @@ def test_a_crafted_l33t_password_is_judged_within_the_work_bound(
 ) -> None:
     from zxcvbn import matching
 
-    from authority import password_policy
+    from authority.credentials import password_policy
 
     POLICY.problem("warm up the estimator", ALICE)  # installs the bounded enumeration
     readings: list[int] = []
@@ -105,7 +105,7 @@ def test_a_crafted_l33t_password_is_judged_within_the_work_bound(
 def test_l33t_readings_are_bounded_and_always_the_same() -> None:
     from zxcvbn import matching
 
-    from authority import password_policy
+    from authority.credentials import password_policy
 
     table = matching.relevant_l33t_subtable(L33T_SYMBOLS, matching.L33T_TABLE)
     first = password_policy.l33t_readings(table)
@@ -124,7 +124,7 @@ def test_l33t_readings_are_bounded_and_always_the_same() -> None:
 
 
 def test_estimates_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    from authority import password_policy
+    from authority.credentials import password_policy
 
     running, most = [0], [0]
     guard = threading.Lock()
@@ -152,7 +152,7 @@ def test_estimates_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_check_that_waits_too_long_is_told_to_retry(monkeypatch: pytest.MonkeyPatch) -> None:
-    from authority import password_policy
+    from authority.credentials import password_policy
 
     monkeypatch.setattr(password_policy, "MAX_WAIT_SECONDS", 0.05)
     with password_policy._ESTIMATES, pytest.raises(password_policy.EstimatorBusy) as refused:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from authority import scopes
 from authority.errors import InvalidScopeError
+from authority.oauth import scopes
 
 ALLOWED = ("read", "write", "admin")
 

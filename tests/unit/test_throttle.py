@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from authority.credentials.throttle import FailureCounter, Quota, RedisCounter, Throttle, backoff
 from authority.storage.sql import SqlStorage
-from authority.throttle import FailureCounter, Quota, RedisCounter, Throttle, backoff
 
 NOW = 1_790_000_000
 REDIS_URL = os.environ.get("AUTHORITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

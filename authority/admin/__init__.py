@@ -1,0 +1,1 @@
+"""Operator use-cases behind the CLI: first start, provisioning and the Django user import."""

@@ -1,0 +1,233 @@
+"""Provisioning operations behind the CLI: validated at the edge, stored through storage."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from authority.accounts import USERNAME_RULE, normalize_email, valid_username
+from authority.credentials import throttle
+from authority.credentials.hashing import Passwords, SecretDigest, new_id, new_secret
+from authority.credentials.password_policy import PasswordPolicy
+from authority.credentials.throttle import Throttle
+from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
+from authority.keys.lifecycle import Timings
+from authority.oauth import audience as audiences
+from authority.oauth import scopes
+from authority.oauth.grants import GRANT_TYPES
+from authority.settings import ALGORITHMS, Settings
+from authority.storage import Client, SigningKeyInfo, User
+from authority.storage.sql import SqlStorage
+
+
+class AdminError(ValueError):
+    """A provisioning request is invalid; the message says what to change."""
+
+
+class Admin:
+    def __init__(self, settings: Settings, storage: SqlStorage) -> None:
+        self.settings = settings
+        self.storage = storage
+        store = DirectoryKeyStore(settings.keys_dir)
+        self.digest = SecretDigest(settings.hash_key or store.hash_key(create=False))
+
+    def _passwords(self) -> Passwords:
+        s = self.settings
+        return Passwords(s.argon2_time_cost, s.argon2_memory_cost, s.argon2_parallelism)
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def create_client(
+        self,
+        name: str,
+        grant_types: list[str],
+        scope: list[str],
+        default_scope: list[str] | None,
+        audiences: list[str],
+        access_token_alg: str | None = None,
+        resource_servers: list[str] | None = None,
+        introspect_any: bool = False,
+    ) -> tuple[Client, str]:
+        if not name.strip() or len(name) > 200:
+            raise AdminError("a client name must hold 1 to 200 characters")
+        unknown = [g for g in grant_types if g not in GRANT_TYPES]
+        if unknown or not grant_types:
+            raise AdminError(f"--grant must be one or more of: {', '.join(GRANT_TYPES)}")
+        try:
+            scopes.check_syntax(scope)
+            scopes.check_syntax(default_scope or [])
+        except ValueError as exc:
+            raise AdminError(str(exc)) from None
+        defaults = list(scope) if default_scope is None else default_scope
+        if not set(defaults) <= set(scope):
+            raise AdminError("--default-scope must be a subset of --scope")
+        aud = _check_resources("--audience", audiences)
+        served = _check_resources("--resource-server", resource_servers or [])
+        if access_token_alg is not None:
+            self._check_signing_alg(access_token_alg)
+        secret = new_secret()
+        client = Client(
+            client_id=new_id(),
+            name=name.strip(),
+            secret_hash=self.digest.digest(secret),
+            grant_types=tuple(dict.fromkeys(grant_types)),
+            scopes=tuple(dict.fromkeys(scope)),
+            default_scopes=tuple(dict.fromkeys(defaults)),
+            audiences=aud,
+            disabled=False,
+            created_at=int(time.time()),
+            access_token_alg=access_token_alg,
+            resource_servers=served,
+            introspect_any=introspect_any,
+        )
+        self.storage.add_client(client)
+        return client, secret
+
+    def set_introspection(
+        self, client_id: str, resource_servers: list[str], introspect_any: bool
+    ) -> Client:
+        """Replace whose access tokens the client may introspect besides its own."""
+        served = _check_resources("--resource-server", resource_servers)
+        if not self.storage.set_client_introspection(client_id, served, introspect_any):
+            raise AdminError(f"no client {client_id!r}")
+        return self.client(client_id)
+
+    def _check_signing_alg(self, alg: str) -> None:
+        if alg not in ALGORITHMS:
+            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
+        if not any(k.alg == alg and k.state == "active" for k in self.storage.list_signing_keys()):
+            raise AdminError(
+                f"no {alg} key signs yet: run 'authority keys generate --alg {alg}', then "
+                f"'authority keys rotate --alg {alg}' once it has been published long enough"
+            )
+
+    def client(self, client_id: str) -> Client:
+        client = self.storage.get_client(client_id)
+        if client is None:
+            raise AdminError(f"no client {client_id!r}")
+        return client
+
+    # -- users -----------------------------------------------------------------------------
+
+    def create_user(self, username: str, password: str, email: str | None) -> User:
+        if not valid_username(username):
+            raise AdminError(USERNAME_RULE)
+        address = normalize_email(email) if email is not None else None
+        if email is not None and address is None:
+            raise AdminError(f"{email!r} is not an email address")
+        self._check_password(password, username, address)
+        user = User(
+            sub=str(uuid.uuid4()),
+            username=username,
+            email=address,
+            password_hash=self._passwords().hash(password),
+            disabled=False,
+            created_at=int(time.time()),
+        )
+        self.storage.add_user(user)
+        return user
+
+    def user(self, username: str) -> User:
+        user = self.storage.get_user_by_username(username)
+        if user is None:
+            raise AdminError(f"no user {username!r}")
+        return user
+
+    def throttle(self) -> Throttle:
+        return throttle.build(self.settings, throttle.counter(self.settings, self.storage))
+
+    def set_password(self, username: str, password: str) -> User:
+        user = self.user(username)
+        self._check_password(password, user.username, user.email)
+        self.storage.set_password_hash(user.sub, self._passwords().hash(password))
+        return user
+
+    def _check_password(self, password: str, username: str, email: str | None) -> None:
+        """The one password policy (authority.credentials.password_policy), as for self-service."""
+        policy = PasswordPolicy(self.settings.password_min_length)
+        problem = policy.problem(password, (username, email))
+        if problem is not None:
+            raise AdminError(problem)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def rotate_keys(
+        self, alg: str | None, force: bool, now_: bool, revoke_current: bool
+    ) -> list[lifecycle.RotationReport]:
+        if revoke_current and not now_:
+            raise AdminError("--revoke-current is for an emergency rotation: add --now")
+        keys = self.storage.list_signing_keys()
+        algs = [alg] if alg else sorted({k.alg for k in keys if k.state in ("active", "next")})
+        if revoke_current and len(algs) > 1:
+            raise AdminError("name the compromised key's algorithm with --alg")
+        private = private_keys(self.settings)
+        timings = Timings.from_settings(self.settings)
+        now = int(time.time())
+        try:
+            return [
+                lifecycle.rotate(
+                    self.storage, private, a, now, timings, force or now_, revoke_current
+                )
+                for a in algs
+            ]
+        except lifecycle.RotationRefused as exc:
+            raise AdminError(str(exc)) from None
+
+    def generate_key(self, alg: str) -> SigningKeyInfo:
+        if alg not in ALGORITHMS:
+            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
+        private = private_keys(self.settings)
+        try:
+            return lifecycle.add_next(self.storage, private, alg, int(time.time()))
+        except lifecycle.RotationRefused as exc:
+            raise AdminError(str(exc)) from None
+
+    def purge(self, now: int) -> dict[str, Any]:
+        """Every bounded batch until nothing dead is left, expired links, registrations
+        abandoned unconfirmed (AUTHORITY_UNVERIFIED_ACCOUNT_TTL), then expired signing keys."""
+        links = self.storage.purge_links(now)
+        ttl = self.settings.unverified_account_ttl
+        abandoned = self.storage.purge_unconfirmed(now - ttl) if ttl else 0
+        return {
+            **self.storage.purge(now),
+            "links": links,
+            "unverified_accounts": abandoned,
+            "keys": self.prune_keys(),
+        }
+
+    def prune_keys(self) -> list[str]:
+        return lifecycle.prune(self.storage, private_keys(self.settings), int(time.time()))
+
+    def public_jwks(self) -> dict[str, Any]:
+        ring = KeyRing.load(self.storage, private_keys(self.settings))
+        return {"keys": [k.public_jwk for k in ring.keys]}
+
+
+def _check_resources(flag: str, uris: list[str]) -> tuple[str, ...]:
+    """Audiences, named as RFC 8707 resources (absolute URIs, no fragment), once each."""
+    bad = [u for u in uris if not audiences.is_resource_uri(u)]
+    if bad:
+        raise AdminError(f"{flag} must be an absolute URI without fragment: {bad[0]}")
+    return tuple(dict.fromkeys(uris))
+
+
+def key_view(key: SigningKeyInfo) -> dict[str, Any]:
+    view = asdict(key)
+    del view["sealed"]
+    return view
+
+
+def client_view(client: Client) -> dict[str, Any]:
+    view = asdict(client)
+    del view["secret_hash"]
+    for key in ("grant_types", "scopes", "default_scopes", "audiences", "resource_servers"):
+        view[key] = list(view[key])
+    return view
+
+
+def user_view(user: User) -> dict[str, Any]:
+    view = asdict(user)
+    del view["password_hash"], view["unconfirmed_since"]
+    return view

@@ -1,0 +1,2 @@
+"""Credentials: password hashing and the hashes imported from Django, secret digests,
+the password policy and login throttling."""

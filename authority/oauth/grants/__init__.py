@@ -1,0 +1,37 @@
+"""Grants, one module each, and the registry that dispatches ``grant_type`` to them."""
+
+from __future__ import annotations
+
+from authority.errors import UnauthorizedClientError, UnsupportedGrantTypeError, quoted
+from authority.oauth.grants.base import Grant, GrantContext, TokenRequest, TokenResponse
+from authority.oauth.grants.client_credentials import ClientCredentialsGrant
+from authority.oauth.grants.password import PasswordGrant
+from authority.oauth.grants.refresh_token import RefreshTokenGrant
+from authority.storage import Client
+
+__all__ = ["Grant", "GrantContext", "GrantRegistry", "TokenRequest", "TokenResponse"]
+
+GRANT_CLASSES = (ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant)
+GRANT_TYPES = tuple(g.grant_type for g in GRANT_CLASSES)
+
+
+class GrantRegistry:
+    """Owns unsupported_grant_type and unauthorized_client, so no grant repeats them."""
+
+    def __init__(self, context: GrantContext) -> None:
+        self._grants: dict[str, Grant] = {cls.grant_type: cls(context) for cls in GRANT_CLASSES}
+
+    @property
+    def grant_types(self) -> list[str]:
+        return list(self._grants)
+
+    def get(self, grant_type: str) -> Grant:
+        grant = self._grants.get(grant_type)
+        if grant is None:
+            raise UnsupportedGrantTypeError(f"unsupported grant_type: {quoted(grant_type)}")
+        return grant
+
+    @staticmethod
+    def check_allowed(grant: Grant, client: Client) -> None:
+        if grant.grant_type not in client.grant_types:
+            raise UnauthorizedClientError(f"this client may not use the {grant.grant_type} grant")

@@ -1,0 +1,114 @@
+"""The resource owner password credentials grant (RFC 6749 §4.3), for first-party apps."""
+
+from __future__ import annotations
+
+import logging
+
+from authority.credentials.hashing import new_id, usable_cpus
+from authority.errors import InvalidGrantError
+from authority.oauth import audience as audiences
+from authority.oauth import scopes
+from authority.oauth.grants.base import GrantContext, TokenRequest, TokenResponse
+from authority.oauth.tokens import new_refresh_token
+from authority.storage import Family, IssuedAccess
+
+log = logging.getLogger("authority.audit")
+BAD_CREDENTIALS = "invalid username or password"
+
+
+class PasswordGrant:
+    grant_type = "password"
+    blocking = True  # argon2id costs tens of milliseconds by design
+    # One argon2 run per core at a time; more would only add memory, not throughput.
+    max_threads = usable_cpus()
+
+    def __init__(self, context: GrantContext) -> None:
+        self.context = context
+
+    def issue(self, request: TokenRequest) -> TokenResponse:
+        ctx, client, params, now = self.context, request.client, request.params, request.now
+        username = params.required("username")
+        password = params.required("password")
+        scope = scopes.grant(
+            scopes.parse(params.one("scope")), client.scopes, client.default_scopes
+        )
+        audience = audiences.requested(params.all("resource"), client.audiences, ctx.issuer)
+        if "openid" in scope and ctx.issuer not in audience:
+            # An OpenID login's access token is also good at the authority's own /userinfo.
+            audience = (*audience, ctx.issuer)
+
+        ip = request.client_ip
+        # The attempt takes its place in the counts before the password is checked, so a
+        # burst of guesses racing each other gets no more checks than the limit allows.
+        attempt = ctx.throttle.reserve(username, ip, now)
+        if attempt is None:
+            # Locked out: the same answer and the same argon2 cost as a wrong password.
+            ctx.passwords.verify(None, password)
+            log.warning(
+                "password grant throttled client_id=%s username=%r ip=%s",
+                client.client_id,
+                username[:150],
+                ip,
+            )
+            raise InvalidGrantError(BAD_CREDENTIALS)
+        user = ctx.users.get_user_by_username(username) if len(username) <= 150 else None
+        # An unknown user costs one argon2 run too, so timing does not reveal who exists.
+        check = ctx.passwords.verify(user.password_hash if user else None, password)
+        if user is None or not check.ok or user.disabled:
+            ctx.throttle.failed(attempt, now)
+            log.warning(
+                "password grant failed client_id=%s username=%r", client.client_id, username[:150]
+            )
+            raise InvalidGrantError(BAD_CREDENTIALS)
+        ctx.throttle.succeeded(attempt, now)
+        if check.new_hash is not None:
+            ctx.users.set_password_hash(user.sub, check.new_hash)
+        if ctx.require_verified_email and not user.email_verified:
+            raise InvalidGrantError("the email address of this account is not verified yet")
+        if user.unconfirmed_since is not None:
+            ctx.users.confirm_sign_in(user.sub)  # in use: no longer purged as abandoned
+
+        # Every login starts a session (a family), whose id is the tokens' sid, so the user
+        # can end it and logging out everywhere ends it. A client allowed refresh tokens gets
+        # a refresh-token family; any other login is a family of its one access token, whose
+        # jti is the family id: one insert, and ending the family denies that token.
+        refreshable = "refresh_token" in client.grant_types
+        sid = new_id()
+        token = ctx.minter.access_token(
+            sub=user.sub,
+            client_id=client.client_id,
+            scope=scope,
+            audience=audience,
+            now=now,
+            auth_time=now,
+            amr=("pwd",),
+            alg=client.access_token_alg,
+            jti=None if refreshable else sid,
+            sid=sid,
+        )
+        access_expires_at = now + token.expires_in
+        family = Family(
+            family_id=sid,
+            client_id=client.client_id,
+            sub=user.sub,
+            scope=scope,
+            audience=audience,
+            auth_time=now,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + ctx.session_max_age if refreshable else access_expires_at,
+            refreshable=refreshable,
+        )
+        refresh = None
+        if refreshable:
+            refresh = new_refresh_token()
+            expires_at = min(now + ctx.refresh_token_ttl, family.expires_at)
+            access = IssuedAccess(token.jti, access_expires_at)
+            ctx.sessions.start_family(family, ctx.digest.digest(refresh), expires_at, access)
+        else:
+            ctx.sessions.start_family(family)
+        id_token = None
+        if "openid" in scope and ctx.id_tokens is not None:
+            id_token = ctx.id_tokens.issue(user, client, scope, now, auth_time=now)
+        log.info("password grant client_id=%s sub=%s", client.client_id, user.sub)
+        return TokenResponse(token, scope, refresh, id_token)

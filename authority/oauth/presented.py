@@ -1,0 +1,53 @@
+"""Reading a token presented to the authority itself (introspection, revocation, /sessions,
+/userinfo): the verifier's checks (``authority.verify.jwt``) against our own key ring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from authority.credentials.hashing import SecretDigest
+from authority.keys import KeyRing
+from authority.storage import Client, RefreshTokenState, SessionStore
+from authority.verify.jwt import InvalidToken, audiences, check
+
+__all__ = ["PresentedTokens", "audiences", "looks_like_jwt"]
+
+MAX_REFRESH_TOKEN_LENGTH = 512
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2
+
+
+class PresentedTokens:
+    """What a token a client presents (to /introspect, /revoke) turns out to be."""
+
+    def __init__(
+        self,
+        issuer: str,
+        ring: Callable[[], KeyRing],
+        sessions: SessionStore,
+        digest: SecretDigest,
+    ) -> None:
+        self.issuer = issuer
+        self._ring = ring
+        self.sessions = sessions
+        self._digest = digest
+
+    def access_claims(self, token: str, now: int) -> dict[str, Any] | None:
+        """The claims of a valid, unexpired access token of ours (deny-list not consulted)."""
+        if not looks_like_jwt(token):
+            return None
+        try:
+            # Our own clock signed it: no leeway.
+            return check(token, self._ring().trusted, self.issuer, now)
+        except InvalidToken:
+            return None
+
+    def refresh_state(self, token: str, client: Client) -> RefreshTokenState | None:
+        """A refresh token of ``client``'s: to any other client it is nobody's business."""
+        if looks_like_jwt(token) or len(token) > MAX_REFRESH_TOKEN_LENGTH:
+            return None
+        state = self.sessions.inspect_refresh_token(self._digest.digest(token))
+        return state if state and state.family.client_id == client.client_id else None

@@ -1,0 +1,36 @@
+"""Token revocation (RFC 7009): a client ends its own tokens; anything else changes nothing."""
+
+from __future__ import annotations
+
+import logging
+
+from authority.oauth.presented import PresentedTokens
+from authority.storage import Client
+
+log = logging.getLogger("authority.audit")
+
+
+class Revoker:
+    def __init__(self, tokens: PresentedTokens) -> None:
+        self._tokens = tokens
+
+    def revoke(self, token: str, client: Client, now: int) -> None:
+        """RFC 7009 §2.1: unknown, expired or another client's tokens are answered the same."""
+        sessions = self._tokens.sessions
+        claims = self._tokens.access_claims(token, now)
+        if claims is not None:
+            if claims["client_id"] == client.client_id:
+                # Denied until it would have expired anyway; introspection honours the list.
+                sessions.deny_access_token(claims["jti"], int(claims["exp"]), now)
+                log.info(
+                    "access token revoked client_id=%s jti=%s", client.client_id, claims["jti"]
+                )
+            return
+        state = self._tokens.refresh_state(token, client)
+        if state is not None:
+            # RFC 7009 §2.1: revoking a refresh token ends the grant it belongs to (the
+            # family) and with it the access tokens issued in that session.
+            sessions.revoke_family(state.family.family_id, now)
+            log.info(
+                "session revoked client_id=%s sid=%s", client.client_id, state.family.family_id
+            )

@@ -1,0 +1,244 @@
+"""The running authority: settings, storage, keys and grants wired together once per process."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from authority import mail
+from authority.accounts import Accounts, Letters
+from authority.accounts.sessions import SessionService
+from authority.credentials import throttle
+from authority.credentials.hashing import Passwords, SecretDigest
+from authority.credentials.password_policy import PasswordPolicy
+from authority.errors import TemporarilyUnavailable
+from authority.keys import DirectoryKeyStore, KeyRing, KeyStoreError, lifecycle, private_keys
+from authority.keys.lifecycle import Timings
+from authority.oauth.client_auth import CachedClients, ClientAuthenticator
+from authority.oauth.grants import GrantContext, GrantRegistry
+from authority.oauth.introspection import Introspector
+from authority.oauth.presented import PresentedTokens
+from authority.oauth.revocation import Revoker
+from authority.oauth.tokens import IdTokenMinter, Minter
+from authority.settings import Settings
+from authority.storage.sql import SqlStorage
+
+log = logging.getLogger("authority")
+T = TypeVar("T")
+
+
+class Authority:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: SqlStorage,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.clock = clock
+        self.private_keys = private_keys(settings)
+        self.timings = Timings.from_settings(settings)
+        hash_key = settings.hash_key or DirectoryKeyStore(settings.keys_dir).hash_key(False)
+        self.digest = SecretDigest(hash_key)
+        self.ring = KeyRing.load(storage, self.private_keys)
+        self.ring.active(settings.access_token_alg)  # fail at start, not at the first request
+        self._loaded_at = clock()
+        self._reload_failing = False
+        self.passwords = Passwords(
+            settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
+        )
+        self.minter = Minter(
+            settings.issuer, settings.access_token_ttl, settings.access_token_alg, self._ring
+        )
+        self.clients = ClientAuthenticator(
+            CachedClients(storage, settings.client_cache_ttl), self.digest
+        )
+        counters = throttle.counter(settings, storage)
+        self.throttle = throttle.build(settings, counters)
+        self.grants = GrantRegistry(
+            GrantContext(
+                issuer=settings.issuer,
+                refresh_token_ttl=settings.refresh_token_ttl,
+                session_max_age=settings.session_max_age,
+                minter=self.minter,
+                digest=self.digest,
+                passwords=self.passwords,
+                users=storage,
+                sessions=storage,
+                throttle=self.throttle,
+                id_tokens=IdTokenMinter(
+                    settings.issuer, settings.access_token_ttl, settings.id_token_alg, self._ring
+                ),
+                require_verified_email=settings.require_verified_email,
+                refresh_reuse_window=settings.refresh_reuse_window,
+            )
+        )
+
+        presented = PresentedTokens(settings.issuer, self._ring, storage, self.digest)
+        self.introspector = Introspector(presented)
+        self.revoker = Revoker(presented)
+        self.sessions = SessionService(presented, storage)
+        letters = Letters.from_settings(settings)
+        self.mailer = mail.from_url(settings.email_url, helo=letters.domain)
+        self.accounts = Accounts(
+            registration_open=settings.registration == "open",
+            store=storage,
+            passwords=self.passwords,
+            digest=self.digest,
+            policy=PasswordPolicy(settings.password_min_length),
+            logins=self.throttle,
+            mails=throttle.Quota(
+                counters,
+                "mail:",
+                settings.login_lockout,
+                per_name=settings.login_max_failures,
+                per_ip=settings.login_max_failures_per_ip,
+            ),
+            registrations=throttle.Quota(
+                counters,
+                "register:",
+                throttle.REGISTRATION_WINDOW,
+                per_ip=settings.registration_max_per_ip,
+            ),
+            mailer=self.mailer,
+            letters=letters,
+        )
+        # Thread limiters of grants that cap their own concurrency; filled by the HTTP edge.
+        self.limiters: dict[str, Any] = {}
+
+    def _ring(self) -> KeyRing:
+        """The loaded keys, for signing and for checking our own tokens.
+
+        While reloads fail, a key revoked elsewhere cannot be seen: the loaded keys are used
+        for ``Timings.stale_after`` after the last good reload, then refused (503) until a
+        reload works again. The JWKS stays served, so verifiers keep their keys meanwhile.
+        """
+        if self._reload_failing and self.clock() - self._loaded_at > self.timings.stale_after:
+            raise TemporarilyUnavailable()
+        return self.ring
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def reload_keys(self) -> None:
+        ring = KeyRing.load(self.storage, self.private_keys, previous=self.ring)
+        if ring.etag != self.ring.etag:
+            log.info("published keys now: %s", ", ".join(k.kid for k in ring.keys))
+        self.ring = ring
+        self._loaded_at = self.clock()
+
+    @property
+    def reload_failing(self) -> bool:
+        """The last key reload failed: the maintenance task retries it soon."""
+        return self._reload_failing
+
+    def try_reload(self) -> bool:
+        """Reload the keys; a failure is logged once, and again when reloads work again."""
+        try:
+            self.reload_keys()
+        except Exception as exc:
+            if not self._reload_failing:
+                log.error("key maintenance: key reload failed: %s", _reason(exc))
+            self._reload_failing = True
+            return False
+        if self._reload_failing:
+            log.warning("key maintenance: key reload works again")
+        self._reload_failing = False
+        return True
+
+    def maintain_keys(self) -> list[lifecycle.RotationReport]:
+        """The periodic key task: scheduled rotations, then housekeeping, then the reload.
+
+        Every replica runs it every ``key_reload_seconds``; the conditional updates in the
+        lifecycle make sure one rotation happens however many replicas find it due. Each
+        step runs on its own: one that fails is logged in one line and the others still
+        run; the reload always runs, last, so a rotation made elsewhere is applied.
+        """
+        now = self.now()
+        reports = []
+        for alg in self.ring.algorithms():
+            report = _attempt(f"scheduled {alg} key rotation", self._rotate_if_due, alg, now)
+            if report is not None:
+                reports.append(report)
+        for name, step in self._housekeeping(now):
+            _attempt(name, step)
+        self.try_reload()
+        return reports
+
+    def _housekeeping(self, now: int) -> list[tuple[str, Callable[[], object]]]:
+        """The maintenance steps after the rotations, each named for its log line."""
+        storage = self.storage
+        return [
+            ("key pruning", partial(self._prune_keys, now)),
+            ("temporary key file sweep", self._sweep),
+            ("session purge", partial(self._purge_sessions, now)),
+            (
+                "login failure purge",
+                partial(storage.purge_failures, now - throttle.LONGEST_WINDOW, now),
+            ),
+            ("link purge", partial(storage.purge_links, now)),
+            ("unverified account purge", partial(self._purge_unconfirmed, now)),
+        ]
+
+    def _rotate_if_due(self, alg: str, now: int) -> lifecycle.RotationReport | None:
+        report = lifecycle.rotate_if_due(self.storage, self.private_keys, alg, now, self.timings)
+        if report is not None:
+            log.info(
+                "scheduled rotation: %s now signs %s; %s retired",
+                report.activated,
+                alg,
+                report.retired,
+            )
+        return report
+
+    def _prune_keys(self, now: int) -> None:
+        removed = lifecycle.prune(self.storage, self.private_keys, now)
+        if removed:
+            log.info("removed expired signing keys: %s", ", ".join(removed))
+
+    def _sweep(self) -> None:
+        for found in lifecycle.sweep(self.private_keys):
+            log.warning("key maintenance: %s", found)
+
+    def _purge_sessions(self, now: int) -> None:
+        purged = self.storage.purge(now, max_batches=10)
+        if any(purged.values()):
+            log.info(
+                "purged %(sessions)d sessions, %(denied_access_tokens)d deny-list entries", purged
+            )
+
+    def _purge_unconfirmed(self, now: int) -> None:
+        ttl = self.settings.unverified_account_ttl
+        if not ttl:
+            return
+        abandoned = self.storage.purge_unconfirmed(now - ttl, max_batches=10)
+        if abandoned:
+            log.info("purged %d registrations never verified nor signed in", abandoned)
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+def _attempt(name: str, step: Callable[..., T], *args: Any) -> T | None:
+    """Run one maintenance step; a failure is logged in one line and the task goes on."""
+    try:
+        return step(*args)
+    except Exception as exc:
+        log.error("key maintenance: %s failed: %s", name, _reason(exc))
+        return None
+
+
+def _reason(exc: Exception) -> str:
+    """Why a step failed, in one line and without secrets: a database error's text carries
+    the statement and its parameters (token hashes, sealed private keys), so only its type
+    is named; a file error names its cause and path; a key-store error is an operator line."""
+    if isinstance(exc, KeyStoreError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{type(exc).__name__}: {exc.strerror}{where}"
+    return type(exc).__name__

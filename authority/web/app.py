@@ -1,0 +1,164 @@
+"""The ASGI application: routes, lifespan and the exception handlers that render every error."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from authority.credentials.throttle import REDIS_OUTAGE_ERRORS
+from authority.errors import OAuth2Error, ServerError, TemporarilyUnavailable
+from authority.runtime import Authority
+from authority.settings import Settings
+from authority.storage.engine import OUTAGE_ERRORS
+from authority.storage.sql import SqlStorage
+from authority.web.endpoints.accounts import (
+    change_password,
+    confirm_reset,
+    register,
+    request_reset,
+    reset_page,
+    verify_email,
+    verify_page,
+)
+from authority.web.endpoints.discovery import discovery
+from authority.web.endpoints.health import healthz, readyz
+from authority.web.endpoints.introspection import introspect
+from authority.web.endpoints.jwks import jwks
+from authority.web.endpoints.revocation import revoke
+from authority.web.endpoints.sessions import end_all_sessions, end_session, list_sessions
+from authority.web.endpoints.token import token
+from authority.web.endpoints.userinfo import userinfo
+from authority.web.http import (
+    Outages,
+    answers_in_html,
+    error_response,
+    http_error_response,
+    outage_kind,
+)
+
+log = logging.getLogger("authority")
+RELOAD_RETRY_SECONDS = 1.0
+
+ROUTES = [
+    Route("/token", token, methods=["POST"], name="token"),
+    Route("/revoke", revoke, methods=["POST"], name="revocation"),
+    Route("/introspect", introspect, methods=["POST"], name="introspection"),
+    Route("/sessions", list_sessions, methods=["GET"], name="sessions"),
+    Route("/sessions", end_all_sessions, methods=["DELETE"], name="end_all_sessions"),
+    Route("/sessions/{session_id}", end_session, methods=["DELETE"], name="end_session"),
+    Route("/userinfo", userinfo, methods=["GET", "POST"], name="userinfo"),
+    Route("/accounts/register", register, methods=["POST"], name="register"),
+    Route("/accounts/verify-email", verify_page, methods=["GET"], name="verify_page"),
+    Route("/accounts/verify-email", verify_email, methods=["POST"], name="verify_email"),
+    Route("/accounts/password/reset", reset_page, methods=["GET"], name="reset_page"),
+    Route("/accounts/password/reset", request_reset, methods=["POST"], name="request_reset"),
+    Route(
+        "/accounts/password/reset/confirm", confirm_reset, methods=["POST"], name="confirm_reset"
+    ),
+    Route("/accounts/password/change", change_password, methods=["POST"], name="change_password"),
+    Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
+    Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
+    Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),
+    Route("/healthz", healthz, methods=["GET"], name="healthz"),
+    Route("/readyz", readyz, methods=["GET"], name="readyz"),
+]
+
+
+async def _oauth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuth2Error)
+    return error_response(exc, answers_in_html(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return http_error_response(exc)
+
+
+_OUTAGES = (TemporarilyUnavailable, *OUTAGE_ERRORS, *REDIS_OUTAGE_ERRORS)
+
+
+async def _outage(request: Request, exc: Exception) -> Response:
+    """503, the client may retry; one line in the log (rate-limited), no traceback."""
+    outages: Outages = request.app.state.outages
+    outages.record(outage_kind(exc), f"{request.method} {request.url.path}")
+    # Our own 503s say why (a deadline, a busy estimator); a driver's error text never
+    # reaches the client.
+    error = exc if isinstance(exc, TemporarilyUnavailable) else TemporarilyUnavailable()
+    return error_response(error, answers_in_html(request))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s", request.url.path, exc_info=exc)
+    response = error_response(ServerError(), answers_in_html(request))
+    # What broke may have left the request half read: the client must not reuse this
+    # connection, and uvicorn closes it once the answer is sent.
+    response.headers["Connection"] = "close"
+    return response
+
+
+async def _maintain_keys(authority: Authority) -> None:
+    """Rotate when due, prune, purge, and pick up rotations made elsewhere, every reload
+    period: that period bounds how long a replica signs with a key another process retired.
+    A failed reload is retried every second (nothing else is), so the keys are confirmed
+    again soon after the database is back."""
+    loop = asyncio.get_running_loop()
+    period = authority.settings.key_reload_seconds
+    due = loop.time() + period
+    while True:
+        wait = due - loop.time()
+        if authority.reload_failing:
+            wait = min(wait, RELOAD_RETRY_SECONDS)
+        await asyncio.sleep(max(wait, 0))
+        try:
+            if loop.time() >= due:
+                due = loop.time() + period
+                await run_in_threadpool(authority.maintain_keys)
+            else:
+                await run_in_threadpool(authority.try_reload)
+        except Exception as exc:  # each step guards itself; this keeps the task alive
+            log.error("key maintenance failed: %s", type(exc).__name__)
+
+
+def create_app(settings: Settings | None = None, authority: Authority | None = None) -> Starlette:
+    """Build the app; with no arguments, from ``AUTHORITY_*`` (uvicorn --factory)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = app.state.authority is None
+        if owned:
+            config = settings or Settings.from_env()
+            app.state.authority = Authority(
+                config, SqlStorage.from_url(config.database_url, config.database_timeout)
+            )
+        reloader = asyncio.create_task(_maintain_keys(app.state.authority))
+        try:
+            yield
+        finally:
+            reloader.cancel()
+            if owned:
+                app.state.authority.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={
+            OAuth2Error: _oauth_error,
+            HTTPException: _http_error,
+            **dict.fromkeys(
+                (TemporarilyUnavailable, *OUTAGE_ERRORS, *REDIS_OUTAGE_ERRORS), _outage
+            ),
+            Exception: _unexpected,
+        },
+    )
+    app.state.authority = authority
+    app.state.outages = Outages(log)
+    return app

@@ -1,0 +1,178 @@
+"""Self-service accounts over HTTP: registration, the pages and forms that links in emails
+open, and the password change of a signed-in user. The logic is ``authority.accounts``.
+
+CSRF: no endpoint here acts on ambient credentials. There are no cookies; the forms' only
+secret is the single-use token inside the form itself, which a cross-site page cannot know
+(and whoever knows it needs no forged request). The password change takes a bearer token
+from the Authorization header, which a browser never adds by itself.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authority.errors import InvalidLink, RegistrationClosed, WeakPassword
+from authority.runtime import Authority
+from authority.storage import PASSWORD_RESET, VERIFY_EMAIL
+from authority.web import pages
+from authority.web.http import (
+    answer_in_html,
+    bearer_token,
+    client_ip,
+    html_response,
+    in_thread,
+    no_store,
+    query_token,
+    read_fields,
+    wants_html,
+)
+
+# The same answer for every address, known or not, throttled or not (no enumeration).
+RESET_REQUESTED = {
+    "status": "accepted",
+    "message": "if an account has this email address, a reset link is on its way to it",
+}
+
+
+def _authority(request: Request) -> Authority:
+    authority: Authority = request.app.state.authority
+    return authority
+
+
+async def register(request: Request) -> Response:
+    authority = _authority(request)
+    if not authority.accounts.registration_open:
+        raise RegistrationClosed()
+    params = await read_fields(request)
+    username = params.required("username")
+    email = params.required("email")
+    password = params.required("password")
+    sub, mail_job = await in_thread(
+        authority,
+        authority.accounts.register,
+        username,
+        email,
+        password,
+        client_ip(request, authority),
+        authority.now(),
+    )
+    return no_store({"sub": sub}, 201, after=mail_job)
+
+
+async def _usable_link(request: Request, authority: Authority, purpose: str) -> str:
+    """The token of the link a page was opened with, if it can still be used (read only)."""
+    answer_in_html(request)
+    token = query_token(request)
+    if token is None or not await in_thread(
+        authority, authority.accounts.link_is_usable, token, purpose, authority.now()
+    ):
+        raise InvalidLink()
+    return token
+
+
+# -- email verification -------------------------------------------------------------------
+
+
+async def verify_page(request: Request) -> Response:
+    """The verification link opens this page; only its button, a POST, verifies: mail
+    scanners and link previews fetch links too, and a GET must change nothing."""
+    authority = _authority(request)
+    token = await _usable_link(request, authority, VERIFY_EMAIL)
+    return html_response(pages.verify_form(token))
+
+
+async def verify_email(request: Request) -> Response:
+    authority = _authority(request)
+    html = wants_html(request)
+    answer_in_html(request, html)
+    params = await read_fields(request)
+    token = params.required("token")
+    await in_thread(authority, authority.accounts.verify_email, token, authority.now())
+    if html:
+        return html_response(
+            pages.message("Email address confirmed", "Thank you: your address is confirmed.")
+        )
+    return no_store({"status": "email_verified"})
+
+
+# -- password reset -----------------------------------------------------------------------
+
+
+async def request_reset(request: Request) -> Response:
+    """Always 202 with one body. The request path does the same work for every address
+    (parse, count for the throttle); looking the address up and mailing the link run after
+    the answer, so neither its outcome nor its latency shows."""
+    authority = _authority(request)
+    params = await read_fields(request)
+    email = params.required("email")
+    mail_job = await in_thread(
+        authority,
+        authority.accounts.request_reset,
+        email,
+        client_ip(request, authority),
+        authority.now(),
+    )
+    return no_store(RESET_REQUESTED, 202, after=mail_job)
+
+
+async def reset_page(request: Request) -> Response:
+    """The reset link opens this form; it posts to ``/accounts/password/reset/confirm``."""
+    authority = _authority(request)
+    token = await _usable_link(request, authority, PASSWORD_RESET)
+    return html_response(pages.reset_form(token, authority.accounts.policy.min_length))
+
+
+async def confirm_reset(request: Request) -> Response:
+    authority = _authority(request)
+    html = wants_html(request)
+    answer_in_html(request, html)
+    params = await read_fields(request)
+    token = params.required("token")
+    new_password = params.required("new_password")
+    try:
+        await in_thread(
+            authority, authority.accounts.reset_password, token, new_password, authority.now()
+        )
+    except WeakPassword as refused:
+        if not html:
+            raise
+        # The link is still good (a refused password does not use it): the form again.
+        min_length = authority.accounts.policy.min_length
+        return html_response(pages.reset_form(token, min_length, refused.description), 400)
+    if html:
+        return html_response(
+            pages.message(
+                "Password changed",
+                "Your new password is set, and every session of your account has ended: "
+                "sign in again with the new password.",
+            )
+        )
+    return no_store({"status": "password_reset"})
+
+
+# -- password change ----------------------------------------------------------------------
+
+
+async def change_password(request: Request) -> Response:
+    """A signed-in user's change: an access token for the authority (``aud`` = issuer) and
+    the current password. Every other session ends; this one stays (see Accounts)."""
+    authority = _authority(request)
+    now = authority.now()
+    token = bearer_token(request)
+    user, claims = await in_thread(authority, authority.sessions.authenticate, token, now)
+    params = await read_fields(request)
+    current = params.required("current_password")
+    new = params.required("new_password")
+    sid = claims.get("sid")
+    ended = await in_thread(
+        authority,
+        authority.accounts.change_password,
+        user,
+        sid if isinstance(sid, str) else None,
+        current,
+        new,
+        client_ip(request, authority),
+        now,
+    )
+    return no_store({"status": "password_changed", "sessions_ended": ended})

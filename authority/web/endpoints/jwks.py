@@ -1,0 +1,27 @@
+"""The JWKS (RFC 7517 §5): public keys only, cacheable, with an ETag."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authority.runtime import Authority
+
+
+async def jwks(request: Request) -> Response:
+    authority: Authority = request.app.state.authority
+    ring = authority.ring
+    headers = {
+        "Cache-Control": f"public, max-age={authority.settings.jwks_max_age}",
+        "ETag": ring.etag,
+    }
+    match = request.headers.get("if-none-match")
+    if match is not None and _matches(match, ring.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(ring.jwks, headers=headers, media_type="application/jwk-set+json")
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: If-None-Match compares weakly, and "*" matches any current entity."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)

@@ -1,36 +1,52 @@
-"""The case table, authority's cases and the peers' cases, and the raw argon2id rate."""
+"""authority's cases: the provisioning they need, and for each, its sanity request and its load.
+
+Provisioning goes through the CLI, as an operator would: ``authority init`` once per algorithm
+(one active key each, so the JWKS holds ES256, RS256 and EdDSA keys), a client_credentials
+client, a password + refresh_token client and a user. Refresh tokens are single-use, so the
+refresh_token case takes them from a pool made straight through the storage API.
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.constants import CC_BODY, HERE, HOST, LUA_REFRESH, LUA_REQUEST, PASSWORD, PW_BODY, ROOT
-from bench.load import Load, basic, describe, http
-from bench.machine import code_fingerprint
-from bench.measure import Neighbour, Options, Row, ServerSpec, run_case
-from bench.processes import core_busy
-from bench.provision import Target, authority_bin, base_env, make_pool
+from bench.common import Database, basic, http
+from bench.load import CC_BODY, REFRESH_LUA, Load, describe, expect_token, static
+
+ALGS = ("ES256", "RS256", "EdDSA")
+AUDIENCE, SCOPE = "https://api.example", "read write"
+USERNAME, PASSWORD = "bench-user", "bench correct horse battery staple"
+PW_BODY = urlencode(
+    {"grant_type": "password", "username": USERNAME, "password": PASSWORD, "scope": SCOPE}
+)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A provisioned database: the two clients' Basic credentials, the user."""
+
+    db: Database
+    cc_auth: str
+    web_auth: str
+    web_client: str
+    sub: str
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
     label: str
-    kind: str  # cc | password | refresh | jwks | jwks304 | introspect
+    kind: str  # a key of PREPARE
     alg: str = "ES256"
     workers: int = 1
-
-    @property
-    def pinned(self) -> bool:
-        return self.workers == 1
 
 
 CASES = [
@@ -44,242 +60,143 @@ CASES = [
     Case("jwks_304", "GET /jwks.json, If-None-Match (304)", "jwks304"),
     Case("introspect", "POST /introspect, a valid ES256 access token", "introspect"),
 ]
-CASE_NAMES = [c.name for c in CASES]
-PEERS = {
-    "A1": "oidc-provider, client_credentials ES256",
-    "A5": "oidc-provider, GET /jwks",
-    "L5": "Starlette /es256 ceiling, no DB",
-}
-# which peers a case is compared with
-PEERS_FOR = {"cc": ("A1", "L5"), "jwks": ("A5",), "jwks304": ("A5",)}
+STANDARD = ("client_credentials", "refresh_token", "introspect", "password")
 
 
-def authority_spec(target: Target, case: Case, neighbour: Neighbour | None) -> ServerSpec:
-    def argv(port: int) -> list[str]:
-        return [
-            str(authority_bin()),
-            "serve",
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--workers",
-            str(case.workers),
-        ]
-
-    def env(port: int) -> dict[str, str]:
-        values = base_env(target)
-        values["AUTHORITY_ISSUER"] = f"http://{HOST}:{port}"
-        values["AUTHORITY_ACCESS_TOKEN_ALG"] = case.alg
-        return values
-
-    return ServerSpec("authority", argv, env, ROOT, case.workers, case.pinned, "/readyz", neighbour)
+def provision(db: Database) -> Setup:
+    for alg in ALGS:  # `init` first: admin commands need an initialised database
+        db.cli("init", AUTHORITY_ACCESS_TOKEN_ALG=alg)
+    rights = ["--scope", SCOPE, "--audience", AUDIENCE]
+    cc = db.cli("clients", "create", "bench-service", "--grant", "client_credentials", *rights)
+    grants = ["--grant", "password", "--grant", "refresh_token"]
+    web = db.cli("clients", "create", "bench-app", *grants, *rights)
+    user = db.cli("users", "create", USERNAME, "--password-stdin", stdin=PASSWORD + "\n")
+    return Setup(
+        db,
+        basic(cc["client_id"], cc["client_secret"]),
+        basic(web["client_id"], web["client_secret"]),
+        web["client_id"],
+        user["sub"],
+    )
 
 
-def check_token(expect_alg: str) -> Callable[[int, bytes], str]:
-    """A check of a token response: 200, a JWT signed with ``expect_alg``."""
+def refresh_pool(setup: Setup, count: int) -> list[str]:
+    """``count`` refresh tokens, each the first of its own family."""
+    from authority.credentials.hashing import SecretDigest
+    from authority.settings import Settings
+    from authority.storage import Family
+    from authority.storage.sql import SqlStorage
 
-    def sanity(status: int, body: bytes) -> str:
-        if status != 200:
-            raise RuntimeError(f"sanity request -> {status}: {body[:300]!r}")
-        text = describe(body)
-        if f"alg={expect_alg} " not in text:
-            raise RuntimeError(f"expected an {expect_alg} token, got {text}")
-        return text
+    url = setup.db.url  # on PostgreSQL these sessions' commits need not wait for the disk
+    storage = SqlStorage.from_url(url + ("%20-csynchronous_commit%3Doff" if "?" in url else ""))
+    digest = SecretDigest(bytes.fromhex((setup.db.keys_dir / "hash.key").read_text().strip()))
+    defaults, now = Settings(), int(time.time())
 
-    return sanity
-
-
-def authority_case(
-    target: Target, case: Case, opts: Options, pool_rate: int, neighbour: Neighbour | None = None
-) -> Row:
-    """One case against a fresh server; ``neighbour``: the database server, when it is ours to
-    watch (its CPU over the measured window). Notes the package's source before and after."""
-    row = measure_authority(target, case, opts, pool_rate, neighbour)
-    after = code_fingerprint()
-    if after != row.data["code"]:
-        row.data["code_after"] = after
-    return row
-
-
-def measure_authority(
-    target: Target, case: Case, opts: Options, pool_rate: int, neighbour: Neighbour | None = None
-) -> Row:
-    layout = "1 w, core 0" if case.pinned else "2 w, shared"
-    row = Row(case.name, "authority", target.db, case.label, layout)
-    cc_auth = basic(target.cc["client_id"], target.cc["client_secret"])
-    web_auth = basic(target.web["client_id"], target.web["client_secret"])
-    spec = authority_spec(target, case, neighbour)
-    row.data["code"] = code_fingerprint()
-    jwt_ok = check_token(case.alg)
-
-    def post(auth: str, body: str) -> Callable[[int], str]:
-        def sanity(port: int) -> str:
-            status, _, resp = http(port, "POST", "/token", body, {"Authorization": auth})
-            return jwt_ok(status, resp)
-
-        return sanity
-
-    if case.kind == "cc":
-        load = Load("/token", LUA_REQUEST, ["POST", CC_BODY, cc_auth])
-        return run_case(row, spec, load, post(cc_auth, CC_BODY), opts)
-    if case.kind == "password":
-        # the raw rate right before the case, so both see the same neighbours
-        argon2 = measure_argon2(opts.argon2_seconds)
-        row.data["argon2"] = argon2
-        if opts.verbose:
-            print(
-                f"{target.db:8} argon2id raw verify on core 0: {argon2['verify_per_s']:.1f}/s, "
-                f"{argon2['cpu_ms_per_verify']:.1f} ms CPU each ({argon2['params']})",
-                flush=True,
-            )
-        load = Load("/token", LUA_REQUEST, ["POST", PW_BODY, web_auth])
-        return run_case(row, spec, load, post(web_auth, PW_BODY), opts)
-    if case.kind == "refresh":
-        run_n = pool_rate * opts.duration
-        warm_n = pool_rate * opts.warmup
-        pools = opts.run_dir / f"{target.db}-refresh"
-        pools.mkdir(exist_ok=True)
-        seconds = make_pool(target, pools / "all.txt", run_n + warm_n + 1)
-        tokens = (pools / "all.txt").read_text().split()
-        (pools / "sanity.txt").write_text(tokens[0] + "\n")
-        (pools / "warm.txt").write_text("\n".join(tokens[1 : 1 + warm_n]) + "\n")
-        (pools / "run.txt").write_text("\n".join(tokens[1 + warm_n :]) + "\n")
-        row.data.update(pool_size=run_n, pool_warmup=warm_n, pool_build_s=round(seconds, 1))
-        if opts.verbose:
-            print(
-                f"{target.db:8} refresh pool: {len(tokens)} tokens via start_family in "
-                f"{seconds:.1f} s",
-                flush=True,
-            )
-        threads = "1" if case.pinned else "2"
-        load = Load(
-            "/token",
-            LUA_REFRESH,
-            [str(pools / "run.txt"), web_auth, threads],
-            [str(pools / "warm.txt"), web_auth, threads],
+    def one(_: int) -> str:
+        token = secrets.token_urlsafe(32)
+        family = Family(
+            family_id=secrets.token_urlsafe(16),
+            client_id=setup.web_client,
+            sub=setup.sub,
+            scope=tuple(SCOPE.split()),
+            audience=(AUDIENCE,),
+            auth_time=now,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + defaults.session_max_age,
         )
-        body = f"grant_type=refresh_token&refresh_token={tokens[0]}"
-        run_case(row, spec, load, post(web_auth, body), opts)
-        consumed = (row.get("requests") or 0) + opts.connections  # at most, with in-flight
-        if row.get("non2xx") and consumed >= run_n:
-            row.data["error"] = f"the pool of {run_n} ran dry: raise --refresh-pool-rate"
-        return row
-    if case.kind == "jwks":
-        load = Load("/jwks.json", LUA_REQUEST, ["GET", "-", "-"])
-        return run_case(row, spec, load, jwks_sanity, opts)
-    if case.kind == "jwks304":
-        wrk_args = ["GET", "-", "-"]  # + If-None-Match, once the server has told its ETag
+        storage.start_family(family, digest.digest(token), now + defaults.refresh_token_ttl)
+        return token
 
-        def sanity(port: int) -> str:
-            status, headers, body = http(port, "GET", "/jwks.json")
-            tag = {k.lower(): v for k, v in headers.items()}.get("etag")
-            if status != 200 or not tag:
-                raise RuntimeError(f"GET /jwks.json -> {status}, ETag {tag!r}")
-            status, _, _ = http(port, "GET", "/jwks.json", headers={"If-None-Match": tag})
-            if status != 304:
-                raise RuntimeError(f"If-None-Match -> {status}, not 304")
-            wrk_args.append(f"If-None-Match: {tag}")
-            return f"304 Not Modified ({describe(body)})"
-
-        load = Load("/jwks.json", LUA_REQUEST, wrk_args)
-        return run_case(row, spec, load, sanity, opts)
-    if case.kind == "introspect":
-        wrk_args = ["POST"]  # + the body with a token, once this server has issued one
-
-        def introspect(port: int) -> str:
-            status, _, resp = http(port, "POST", "/token", CC_BODY, {"Authorization": cc_auth})
-            issued = jwt_ok(status, resp)
-            body = urlencode({"token": json.loads(resp)["access_token"]})
-            status, _, resp = http(port, "POST", "/introspect", body, {"Authorization": cc_auth})
-            if status != 200 or json.loads(resp).get("active") is not True:
-                raise RuntimeError(f"POST /introspect -> {status}: {resp[:300]!r}")
-            wrk_args.extend([body, cc_auth])
-            return f'200 "active":true for {issued}'
-
-        load = Load("/introspect", LUA_REQUEST, wrk_args)
-        return run_case(row, spec, load, introspect, opts)
-    raise ValueError(case.kind)
+    try:  # SQLite writes one at a time anyway
+        with ThreadPoolExecutor(4 if setup.db.kind == "postgres" else 1) as pool:
+            return list(pool.map(one, range(count)))
+    finally:
+        storage.close()
 
 
-def jwks_sanity(port: int) -> str:
+@dataclass(frozen=True)
+class Run:
+    """What a case's preparation needs to know of the run."""
+
+    duration: int
+    warmup: int
+    dir: Path
+    refresh_rate: int  # refresh tokens per second of run
+
+
+# -- each kind of case: its sanity request (what came back) and the load for wrk ---------------
+
+Prepared = tuple[Load, str]
+
+
+def token_post(port: int, auth: str, body: str, alg: str) -> tuple[str, bytes]:
+    status, _, answer = http(port, "POST", "/token", body, {"Authorization": auth})
+    return expect_token(status, answer, alg), answer
+
+
+def client_credentials(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    came_back, _ = token_post(port, s.cc_auth, CC_BODY, case.alg)
+    return static("POST", "/token", CC_BODY, s.cc_auth), came_back
+
+
+def password(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    came_back, _ = token_post(port, s.web_auth, PW_BODY, case.alg)
+    return static("POST", "/token", PW_BODY, s.web_auth), came_back
+
+
+def refresh(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    started = time.monotonic()
+    tokens = refresh_pool(s, 1 + run.refresh_rate * (run.duration + run.warmup))
+    row.update(pool_size=len(tokens) - 1, pool_build_s=round(time.monotonic() - started, 1))
+    warm_n = 1 + run.refresh_rate * run.warmup
+    for name, part in (("warm", tokens[1:warm_n]), ("run", tokens[warm_n:])):
+        (run.dir / f"{s.db.kind}-{name}.pool").write_text("\n".join(part) + "\n")
+    body = f"grant_type=refresh_token&refresh_token={tokens[0]}"
+    came_back, _ = token_post(port, s.web_auth, body, case.alg)
+    args = [s.web_auth, str(case.workers)]  # the token file, auth, wrk's thread count
+    pools = [str(run.dir / f"{s.db.kind}-{name}.pool") for name in ("run", "warm")]
+    return Load("/token", [pools[0], *args], REFRESH_LUA, [pools[1], *args]), came_back
+
+
+def jwks(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
     status, _, body = http(port, "GET", "/jwks.json")
     if status != 200:
         raise RuntimeError(f"GET /jwks.json -> {status}")
-    return describe(body)
+    return static("GET", "/jwks.json"), describe(body)
 
 
-def peer_case(peer: str, peers_dir: Path, opts: Options) -> Row:
-    row = Row(
-        peer, "oidc-provider" if peer[0] == "A" else "starlette", "-", PEERS[peer], "1 w, core 0"
-    )
-    auth = basic("bench-client", "bench-secret")
-    if peer in ("A1", "A5"):
-        keys_file = opts.run_dir / "oidc-jwks.json"
-        spec = ServerSpec(
-            "oidc-provider",
-            lambda port: ["node", str(peers_dir / "oidc" / "provider.mjs")],
-            lambda port: {
-                "PORT": str(port),
-                "AT_ALG": "ES256",
-                "AT_FORMAT": "jwt",
-                "WORKERS": "1",
-                "KEYS_FILE": str(keys_file),
-                "NODE_ENV": "production",
-            },
-            peers_dir,
-        )
-    else:
-        uvicorn = peers_dir / ".venv" / "bin" / "uvicorn"
-        spec = ServerSpec(
-            "starlette",
-            lambda port: [
-                str(uvicorn),
-                "app:app",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--http",
-                "httptools",
-                "--loop",
-                "uvloop",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--backlog",
-                "2048",
-            ],
-            lambda port: {"ISSUER": f"http://{HOST}:{port}"},
-            peers_dir / "asgi",
-        )
-    if peer == "A5":
-        load = Load("/jwks", LUA_REQUEST, ["GET", "-", "-"])
-
-        def sanity(port: int) -> str:
-            status, _, body = http(port, "GET", "/jwks")
-            if status != 200:
-                raise RuntimeError(f"GET /jwks -> {status}")
-            return describe(body)
-
-        return run_case(row, spec, load, sanity, opts)
-    path = "/token" if peer == "A1" else "/es256"
-    load = Load(path, LUA_REQUEST, ["POST", CC_BODY, auth])
-    ok = check_token("ES256")
-
-    def post(port: int) -> str:
-        status, _, body = http(port, "POST", path, CC_BODY, {"Authorization": auth})
-        return ok(status, body)
-
-    return run_case(row, spec, load, post, opts)
+def jwks_304(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    status, headers, body = http(port, "GET", "/jwks.json")
+    tag = {k.lower(): v for k, v in headers.items()}.get("etag", "")
+    again, _, _ = http(port, "GET", "/jwks.json", headers={"If-None-Match": tag})
+    if status != 200 or again != 304:
+        raise RuntimeError(f"GET /jwks.json -> {status}, then with its ETag {tag!r} -> {again}")
+    load = static("GET", "/jwks.json", "-", "-", f"If-None-Match: {tag}")
+    return load, f"304 Not Modified ({describe(body)})"
 
 
-# ------------------------------------------------------------------------------------------
-# argon2 raw rate (run in a pinned child: ``run.py --argon2-rate SECONDS``)
-# ------------------------------------------------------------------------------------------
+def introspect(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    issued, answer = token_post(port, s.cc_auth, CC_BODY, case.alg)
+    body = urlencode({"token": json.loads(answer)["access_token"]})
+    status, _, resp = http(port, "POST", "/introspect", body, {"Authorization": s.cc_auth})
+    if status != 200 or json.loads(resp).get("active") is not True:
+        raise RuntimeError(f"POST /introspect -> {status}: {resp[:300]!r}")
+    return static("POST", "/introspect", body, s.cc_auth), f'"active":true for {issued}'
 
 
-def argon2_rate(seconds: float) -> dict[str, Any]:
+PREPARE: dict[str, Callable[[Setup, Case, int, Run, dict[str, Any]], Prepared]] = {
+    "cc": client_credentials,
+    "password": password,
+    "refresh": refresh,
+    "jwks": jwks,
+    "jwks304": jwks_304,
+    "introspect": introspect,
+}
+
+
+def argon2_rate(seconds: float) -> float:
+    """Raw argon2id verifies per second at the server's parameters, on the calling thread."""
     from argon2 import PasswordHasher
 
     from authority.settings import Settings
@@ -291,31 +208,8 @@ def argon2_rate(seconds: float) -> dict[str, Any]:
         parallelism=s.argon2_parallelism,
     )
     stored = hasher.hash(PASSWORD)
-    hasher.verify(stored, PASSWORD)
-    n, cores0, cpu0, start = 0, core_busy(), time.process_time(), time.perf_counter()
+    n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         hasher.verify(stored, PASSWORD)
         n += 1
-    elapsed, cpu, cores1 = time.perf_counter() - start, time.process_time() - cpu0, core_busy()
-    return {
-        "verify_per_s": round(n / elapsed, 1),
-        "cpu_ms_per_verify": round(1000 * cpu / n, 2),
-        "core0_other": round(max(0.0, (cores1[0] - cores0[0] - cpu) / elapsed), 2),
-        "verifies": n,
-        "params": f"argon2id t={s.argon2_time_cost} m={s.argon2_memory_cost} KiB "
-        f"p={s.argon2_parallelism}",
-    }
-
-
-def measure_argon2(seconds: float) -> dict[str, Any]:
-    argv = [
-        "taskset",
-        "-c",
-        "0",
-        sys.executable,
-        str(HERE / "run.py"),
-        "--argon2-rate",
-        str(seconds),
-    ]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    return json.loads(out.stdout)
+    return round(n / (time.perf_counter() - start), 1)

@@ -14,52 +14,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.constants import HOST
-from bench.processes import free_port, rss_mb, stop_group, worker_pids
+from bench.common import HOST, authority_serve, free_port, fresh_database
 
 CHUNK = 64 * 1024
 SEND_LIMIT = 60.0  # seconds one flooding connection may take
-
-
-def serve(tmp: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHORITY_")}
-    env.update(
-        AUTHORITY_DATABASE_URL=f"sqlite:///{tmp / 'authority.db'}",
-        AUTHORITY_KEYS_DIR=str(tmp / "keys"),
-        AUTHORITY_ISSUER=f"http://{HOST}:{port}",
-        AUTHORITY_LOG_LEVEL="WARNING",
-    )
-    authority = str(Path(sys.executable).with_name("authority"))
-    command = [authority, "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
-    log = open(tmp / "serve.log", "wb")  # noqa: SIM115 (lives as long as the server)
-    proc = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(
-                f"authority serve exited with {proc.returncode}; see {tmp / 'serve.log'}"
-            )
-        if healthz(port, 1) is not None and len(worker_pids(proc.pid, workers)) == workers:
-            time.sleep(1)  # let the last workers finish their start
-            return proc
-        time.sleep(0.2)
-    stop_group(proc)
-    raise SystemExit("authority serve did not answer /healthz in 60 s")
 
 
 def healthz(port: int, timeout: float) -> float | None:
@@ -103,47 +73,58 @@ def flood(port: int, mib: int, result: dict[str, Any]) -> None:
     result["answer"] = status
 
 
+def watch(
+    port: int, threads: list[threading.Thread], rss: Callable[[], float]
+) -> tuple[float, float, int]:
+    """While the floods run: the peak RSS every 20 ms, a /healthz every 100 ms (the slowest
+    in seconds, and how many failed)."""
+    peak, slowest, failed, last_probe = 0.0, 0.0, 0, 0.0
+    while any(t.is_alive() for t in threads):
+        peak = max(peak, rss())
+        if time.monotonic() - last_probe > 0.1:
+            last_probe = time.monotonic()
+            took = healthz(port, 5)
+            if took is None:
+                failed += 1
+            else:
+                slowest = max(slowest, took)
+        time.sleep(0.02)
+    return peak, slowest, failed
+
+
 def run(connections: int, mib: int, workers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="header-flood-") as name:
-        tmp = Path(name)
-        port = free_port()
-        proc = serve(tmp, port, workers)
-        try:
-            pids = worker_pids(proc.pid, workers)
+        tmp, port = Path(name), free_port()
+        with fresh_database("sqlite", tmp) as db:
+            log = tmp / "serve.log"
+            with authority_serve(db, port, log, workers, AUTHORITY_LOG_LEVEL="WARNING") as server:
+                server.wait_ready(port, "/healthz")
 
-            def rss() -> float:
-                return sum(rss_mb(pid) or 0.0 for pid in pids)
+                def rss() -> float:
+                    return sum(server.rss_mb())
 
-            before = rss()
-            results: list[dict[str, Any]] = [{} for _ in range(connections)]
-            threads = [
-                threading.Thread(target=flood, args=(port, mib, results[i]), daemon=True)
-                for i in range(connections)
-            ]
-            start = time.monotonic()
-            for thread in threads:
-                thread.start()
-            peak, slowest, failed, last_probe = before, 0.0, 0, 0.0
-            while any(t.is_alive() for t in threads):
-                peak = max(peak, rss())
-                if time.monotonic() - last_probe > 0.1:
-                    last_probe = time.monotonic()
-                    took = healthz(port, 5)
-                    if took is None:
-                        failed += 1
-                    else:
-                        slowest = max(slowest, took)
-                time.sleep(0.02)
-            seconds = time.monotonic() - start
-            time.sleep(1)
-            after = rss()
-        finally:
-            stop_group(proc)
+                before = rss()
+                results: list[dict[str, Any]] = [{} for _ in range(connections)]
+                threads = [
+                    threading.Thread(target=flood, args=(port, mib, results[i]), daemon=True)
+                    for i in range(connections)
+                ]
+                start = time.monotonic()
+                for thread in threads:
+                    thread.start()
+                peak, slowest, failed = watch(port, threads, rss)
+                seconds = time.monotonic() - start
+                time.sleep(1)
+                after = rss()
     return {
         "connections": connections,
         "header_mib": mib,
         "workers": workers,
-        "rss_mb": {"before": round(before, 1), "peak": round(peak, 1), "after": round(after, 1)},
+        "rss_mb": {
+            "before": round(before, 1),
+            "peak": round(max(peak, before), 1),
+            "after": round(after, 1),
+        },
         "flood_seconds": round(seconds, 2),
         "answers": [r.get("answer") for r in results],
         "sent_mib": [r.get("sent_mib") for r in results],

@@ -1,112 +1,99 @@
-"""HTTP for the sanity requests, and wrk: its command line and the parsing of its output."""
+"""The load generator: what wrk sends (a path, a script of bench/wrk/ and its arguments), its
+command line and its output; and what a sanity request got back."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-import urllib.error
-import urllib.request
+import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.constants import HOST, WRK_TIMEOUT
+from bench.common import HERE, HOST
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def http(
-    port: int,
-    method: str,
-    path: str,
-    body: str | None = None,
-    headers: dict[str, str] | None = None,
-    timeout: float = 30.0,
-) -> tuple[int, dict[str, str], bytes]:
-    data = body.encode() if body is not None else None
-    req = urllib.request.Request(f"http://{HOST}:{port}{path}", data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/x-www-form-urlencoded")
-    for name, value in (headers or {}).items():
-        req.add_header(name, value)
-    try:
-        with _OPENER.open(req, timeout=timeout) as resp:
-            return resp.status, dict(resp.headers), resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-def basic(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-def describe(body: bytes) -> str:
-    """What a sanity request returned: JWT alg/typ/length, or the JWKS algorithms."""
-    doc = json.loads(body)
-    if "keys" in doc:
-        algs = Counter(k.get("alg", k.get("kty", "?")) for k in doc["keys"])
-        kinds = ", ".join(f"{a} x{n}" if n > 1 else a for a, n in algs.items())
-        return f"jwks: {len(doc['keys'])} keys ({kinds})"
-    token = doc.get("access_token", "")
-    if token.count(".") != 2:
-        return f"opaque len={len(token)}"
-    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
-    text = f"JWT alg={header.get('alg')} typ={header.get('typ')} len={len(token)}"
-    if doc.get("refresh_token"):
-        text += " +refresh"
-    return text
-
-
-UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
-
-
-def to_ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
-    if not match:
-        raise ValueError(f"not a wrk duration: {text!r}")
-    return float(match.group(1)) * UNITS_MS[match.group(2)]
-
-
-def parse_wrk(out: str) -> dict[str, Any]:
-    res: dict[str, Any] = {}
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    res["rps"] = float(match.group(1)) if match else None
-    for pct in ("50", "90", "99"):
-        match = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
-        res[f"p{pct}_ms"] = to_ms(match.group(1)) if match else None
-    match = re.search(r"(\d+) requests in ([\d.]+\w+),", out)
-    res["requests"] = int(match.group(1)) if match else None
-    match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    res["non2xx"] = int(match.group(1)) if match else 0
-    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    res["socket_errors"] = sum(int(g) for g in match.groups()) if match else 0
-    return res
+REQUEST_LUA = HERE / "wrk" / "request.lua"
+REFRESH_LUA = HERE / "wrk" / "refresh_pool.lua"
+CC_BODY = "grant_type=client_credentials&scope=read%20write&resource=https%3A%2F%2Fapi.example"
+TIMEOUT = "30s"  # password logins queue for a second or more at 32 connections
+_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 
 @dataclass(frozen=True)
 class Load:
-    """What wrk sends: a path, a Lua script and its arguments (warm-up and measured run)."""
+    """A wrk script and its arguments; ``warm_args`` for the warm-up, when they differ."""
 
     path: str
-    lua: Path
     run_args: list[str]
-    warm_args: list[str] | None = None  # None: the same as run_args
+    lua: Path = REQUEST_LUA
+    warm_args: list[str] | None = None
 
-    def argv(self, port: int, seconds: float, threads: int, conns: int, warm: bool) -> list[str]:
+    def argv(self, port: int, seconds: int, threads: int, conns: int, warm: bool) -> list[str]:
         args = self.warm_args if warm and self.warm_args is not None else self.run_args
         return [
-            "wrk",
-            f"-t{threads}",
-            f"-c{conns}",
-            f"-d{seconds}s",
-            "--latency",
-            "--timeout",
-            WRK_TIMEOUT,
-            "-s",
-            str(self.lua),
-            f"http://{HOST}:{port}{self.path}",
-            "--",
-            *args,
+            *("wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency"),
+            *("--timeout", TIMEOUT, "-s", str(self.lua), f"http://{HOST}:{port}{self.path}"),
+            *("--", *args),
         ]
+
+
+def static(method: str, path: str, body: str = "-", auth: str = "-", *headers: str) -> Load:
+    """The same request again and again (bench/wrk/request.lua)."""
+    return Load(path, [method, body, auth, *headers])
+
+
+def run_wrk(argv: list[str], seconds: int) -> str:
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr.strip()[:300]}")
+    return out.stdout
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if not match:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """req/s, p50/p90/p99 in ms, completed requests, non-2xx answers and socket errors."""
+    found: dict[str, Any] = {}
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    found["rps"] = float(match.group(1)) if match else None
+    for pct in ("50", "90", "99"):
+        match = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
+        found[f"p{pct}_ms"] = _ms(match.group(1)) if match else None
+    match = re.search(r"(\d+) requests in ", out)
+    found["requests"] = int(match.group(1)) if match else 0
+    match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    found["non2xx"] = int(match.group(1)) if match else 0
+    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    found["socket_errors"] = sum(int(g) for g in match.groups()) if match else 0
+    return found
+
+
+def describe(body: bytes) -> str:
+    """What a sanity request got: a JWT's alg, typ and length, or a JWKS's algorithms."""
+    doc = json.loads(body)
+    if "keys" in doc:
+        algs = Counter(k.get("alg", k.get("kty", "?")) for k in doc["keys"])
+        return "jwks: " + ", ".join(f"{a} x{n}" for a, n in algs.items())
+    token = doc.get("access_token", "")
+    if token.count(".") != 2:
+        return f"opaque len={len(token)}"
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    refresh = " +refresh" if doc.get("refresh_token") else ""
+    return f"JWT alg={header.get('alg')} typ={header.get('typ')} len={len(token)}{refresh}"
+
+
+def expect_token(status: int, body: bytes, alg: str) -> str:
+    """A token answer: 200 and a JWT signed with ``alg``; what it was, or RuntimeError."""
+    if status != 200:
+        raise RuntimeError(f"sanity request -> {status}: {body[:300]!r}")
+    text = describe(body)
+    if f"alg={alg} " not in text:
+        raise RuntimeError(f"expected an {alg} token, got {text}")
+    return text

@@ -1,355 +1,254 @@
-"""The summary: ratios and target checks, the results table, and the markdown report."""
+"""The report: the targets of bench/targets.toml against the figures, the commit and the machine
+measured, and docs/PERFORMANCE.md rendered from one run's results."""
 
 from __future__ import annotations
 
-import math
-import textwrap
+import os
+import platform
+import sqlite3
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.cases import PEERS
-from bench.constants import CC_BODY, REPORT_MARKER, WRK_TIMEOUT
-from bench.machine import machine_table
-from bench.measure import Row
+from bench.common import HERE, ROOT, pg_connect
+
+TARGETS = HERE / "targets.toml"
+PACKAGES: tuple[str, ...] = ("starlette", "uvicorn", "httptools", "uvloop", "cryptography")
+PACKAGES += ("joserfc", "argon2-cffi", "SQLAlchemy", "sqlmodel", "psycopg")
+Row = dict[str, Any]
 
 
-def find(rows: list[Row], rid: str, db: str = "-") -> Row | None:
-    for row in rows:
-        if row.id == rid and row.db == db and row.get("rps"):
-            return row
-    return None
+@dataclass(frozen=True)
+class Target:
+    case: str
+    metric: str
+    source: str
+    min: float | None = None
+    max: float | None = None
+    db: str | None = None
+    relative_to: str | None = None
+
+    def text(self) -> str:
+        bound = f">= {self.min:g}" if self.min is not None else f"<= {self.max:g}"
+        return f"{bound}x {self.relative_to}" if self.relative_to else f"{bound} {self.metric}"
+
+    def met(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
 
-def checks(rows: list[Row], connections: int) -> list[dict[str, str]]:
-    """Each target of the issue, and the ratios to the peers: (check, target, measured, verdict)."""
-    out: list[dict[str, str]] = []
-
-    def add(check: str, target: str, measured: str, ok: bool | None) -> None:
-        verdict = "-" if ok is None else ("met" if ok else "MISSED")
-        out.append({"check": check, "target": target, "measured": measured, "verdict": verdict})
-
-    a1, a5, l5 = find(rows, "A1"), find(rows, "A5"), find(rows, "L5")
-    dbs = sorted({r.db for r in rows if r.db != "-"}, key=lambda d: d != "sqlite")
-    for db in dbs:
-        cc = find(rows, "client_credentials", db)
-        if cc:
-            if a1:
-                ratio = cc.get("rps") / a1.get("rps")
-                add(
-                    f"client_credentials ES256 vs oidc-provider A1 ({db})",
-                    ">= 1.20x",
-                    f"{ratio:.2f}x ({cc.get('rps'):,.0f} vs {a1.get('rps'):,.0f} req/s)",
-                    ratio >= 1.2,
-                )
-                if cc.get("cpu_ms_per_req") and a1.get("cpu_ms_per_req"):
-                    cpu = a1.get("cpu_ms_per_req") / cc.get("cpu_ms_per_req")
-                    add(
-                        f"  same, by server CPU per request ({db})",
-                        "-",
-                        f"{cpu:.2f}x ({cc.get('cpu_ms_per_req'):.3f} vs "
-                        f"{a1.get('cpu_ms_per_req'):.3f} ms)",
-                        None,
-                    )
-            add(
-                f"client_credentials ES256 p99 at {connections} connections ({db})",
-                "<= 30 ms",
-                f"{cc.get('p99_ms'):.1f} ms",
-                cc.get("p99_ms") <= 30,
-            )
-            if l5:
-                ratio = cc.get("rps") / l5.get("rps")
-                add(
-                    f"client_credentials ES256 vs Starlette /es256 ceiling L5 ({db})",
-                    "-",
-                    f"{ratio:.2f}x ({cc.get('rps'):,.0f} vs {l5.get('rps'):,.0f} req/s)",
-                    None,
-                )
-        jwks = find(rows, "jwks", db)
-        if jwks and a5:
-            ratio = jwks.get("rps") / a5.get("rps")
-            add(
-                f"JWKS vs oidc-provider A5 ({db})",
-                ">= 1.00x",
-                f"{ratio:.2f}x ({jwks.get('rps'):,.0f} vs {a5.get('rps'):,.0f} req/s)",
-                ratio >= 1.0,
-            )
-        refresh = find(rows, "refresh_token", db)
-        if refresh:
-            floor = 1000 if db == "sqlite" else 700
-            add(
-                f"refresh_token ({db})",
-                f">= {floor:,} req/s, 0 non-2xx",
-                f"{refresh.get('rps'):,.0f} req/s, {refresh.get('non2xx')} non-2xx",
-                refresh.get("rps") >= floor and bool(refresh.get("ok")),
-            )
-        introspect = find(rows, "introspect", db)
-        if introspect:
-            add(
-                f"introspect, valid ES256 access token, 1 core ({db})",
-                ">= 2,000 req/s, 0 non-2xx",
-                f"{introspect.get('rps'):,.0f} req/s, {introspect.get('non2xx')} non-2xx",
-                introspect.get("rps") >= 2000 and bool(introspect.get("ok")),
-            )
-        password = find(rows, "password", db)
-        argon2 = password.get("argon2") if password else None
-        if password and argon2:
-            ratio = password.get("rps") / argon2["verify_per_s"]
-            add(
-                f"password grant vs raw argon2id verify, 1 core ({db})",
-                ">= 0.90x",
-                f"{ratio:.2f}x ({password.get('rps'):,.1f} vs {argon2['verify_per_s']:,.1f}/s)",
-                ratio >= 0.9,
-            )
-            if password.get("cpu_ms_per_req"):
-                cpu = argon2["cpu_ms_per_verify"] / password.get("cpu_ms_per_req")
-                add(
-                    f"  same, by CPU: argon2 verify / password request ({db})",
-                    "-",
-                    f"{cpu:.2f}x ({argon2['cpu_ms_per_verify']:.1f} vs "
-                    f"{password.get('cpu_ms_per_req'):.1f} ms)",
-                    None,
-                )
-    rss = [(r.get("rss_mb"), r) for r in rows if r.system == "authority" and r.get("rss_mb")]
-    if rss:
-        worst, row = max(((max(v), r) for v, r in rss), key=lambda t: t[0])
-        add(
-            "RSS per worker after the run (largest)",
-            "<= 80 MB",
-            f"{worst:.1f} MB ({row.db} {row.id})",
-            worst <= 80,
-        )
-    start = [r for r in rows if r.system == "authority" and r.get("rss_start_mb")]
-    if start:
-        row = max(start, key=lambda r: max(r.get("rss_start_mb")))
-        add(
-            "  RSS per worker at start, before any request (largest)",
-            "-",
-            f"{max(row.get('rss_start_mb')):.1f} MB ({row.db} {row.id})",
-            None,
-        )
-    measured = [r for r in rows if r.system == "authority" and r.get("code")]
-    if measured:  # (runs saved before the source was fingerprinted have no "code")
-        first = measured[0].get("code")
-        moved = [
-            f"{r.db} {r.id}"
-            for r in measured
-            if r.get("code") != first or r.get("code_after", first) != first
-        ]
-        add(
-            "authority's source unchanged during the run",
-            "yes",
-            "yes" if not moved else "changed for: " + ", ".join(moved),
-            not moved,
-        )
-    bad = [f"{r.db} {r.id}" for r in rows if not r.get("ok")]
-    add(
-        "every case: sanity 2xx, 0 non-2xx, server stopped",
-        "all",
-        "all" if not bad else "failed: " + ", ".join(bad),
-        not bad,
-    )
-    return out
+def load_targets(path: Path = TARGETS) -> list[Target]:
+    return [Target(**entry) for entry in tomllib.loads(path.read_text())["target"]]
 
 
-def fmt(value: Any, spec: str = ",.0f") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return format(value, spec)
-
-
-def results_table(rows: list[Row]) -> list[list[str]]:
-    head = [
-        "db",
-        "case",
-        "server",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "non-2xx",
-        "CPU ms/req",
-        "core 0 other",
-        "RSS MB/worker",
-        "what came back",
-    ]
-    table = [head]
-    for r in rows:
-        name = r.id if r.system == "authority" else f"{r.id} {PEERS.get(r.id, r.label)}"
-        if not r.get("rps"):
-            table.append(
-                [
-                    r.db,
-                    name,
-                    r.layout,
-                    "FAILED",
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    "-",
-                    str(r.get("error", ""))[:80],
-                ]
-            )
-            continue
-        table.append(
-            [
-                r.db,
-                name,
-                r.layout,
-                fmt(r.get("rps"), ",.1f" if r.get("rps") < 100 else ",.0f"),
-                fmt(r.get("p50_ms"), ".1f"),
-                fmt(r.get("p99_ms"), ".1f"),
-                str(r.get("non2xx")),
-                fmt(r.get("cpu_ms_per_req"), ".3f"),
-                fmt(r.get("core0_other"), ".2f"),
-                "/".join(f"{v:.0f}" for v in r.get("rss_mb", [])) or "-",
-                r.get("came_back", ""),
-            ]
-        )
-    return table
-
-
-def markdown_table(table: list[list[str]], right: set[int] | None = None) -> str:
-    right = right or set()
-    lines = ["| " + " | ".join(table[0]) + " |"]
-    lines.append(
-        "|" + "|".join("---:" if i in right else "---" for i in range(len(table[0]))) + "|"
-    )
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table[1:]]
+def check(case: str, metric: str, value: float) -> str:
+    """A standalone benchmark's figure against its targets: one line each."""
+    lines = []
+    for t in load_targets():
+        if t.case == case and t.metric == metric:
+            verdict = "pass" if t.met(value) else "MISS"
+            lines.append(f"target {t.text()} ({t.source}): {value:,.1f}, {verdict}")
     return "\n".join(lines)
 
 
-def text_table(table: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+# -- the targets of the runner's cases ---------------------------------------------------------
+
+
+def figure(row: Row, metric: str) -> float | None:
+    value = row.get(metric)
+    if isinstance(value, list):  # per worker: the largest counts
+        return max(value) if value else None
+    return None if value is None else float(value)
+
+
+def reference(target: Target, row: Row, rows: list[Row]) -> float | None:
+    """The same metric of what the figure is compared with: the row's own baseline or a peer."""
+    assert target.relative_to is not None
+    own = row.get("baseline", {}).get(target.relative_to)
+    if own is not None:
+        return float(own)
+    peers = [r for r in rows if r["case"] == target.relative_to and r.get("ok")]
+    return figure(peers[0], target.metric) if peers else None
+
+
+def measured(target: Target, row: Row | None, rows: list[Row]) -> tuple[str, str]:
+    """What was measured against ``target`` in ``row`` (``None``: not run), and the verdict."""
+    value = figure(row, target.metric) if row and row.get("ok") else None
+    if row is None:
+        return "not run", "-"
+    if value is None:
+        return f"failed: {str(row.get('error', 'non-2xx answers'))[:60]}", "MISS"
+    text = f"{value:,.1f} {target.metric}"
+    if target.relative_to:
+        ref = reference(target, row, rows)
+        if ref is None:
+            return f"{text}; no {target.relative_to} in this run (--peers)", "-"
+        text, value = f"{value / ref:.2f}x ({value:,.1f} vs {ref:,.1f})", value / ref
+    return text, "pass" if target.met(value) else "MISS"
+
+
+def worst(target: Target, rows: list[Row]) -> Row | None:
+    """The authority row whose figure is furthest from ``target``'s side."""
+    mine = [r for r in rows if r["db"] != "-" and figure(r, target.metric) is not None]
+    pick = max if target.max is not None else min
+    return pick(mine, key=lambda r: figure(r, target.metric) or 0.0) if mine else None
+
+
+def target_rows(rows: list[Row], dbs: list[str], cases: set[str]) -> list[list[str]]:
+    """[case, db, target, measured, verdict, source] for every target of one of ``cases``."""
+    out = []
+    for t in load_targets():
+        if t.case == "*":
+            row = worst(t, rows)
+            where = f"worst: {row['db']} {row['case']}" if row else "-"
+            out.append(["every case", where, t.text(), *measured(t, row, rows), t.source])
+        elif t.case in cases:  # (the others are standalone benchmarks')
+            for db in [d for d in dbs if t.db in (None, d)]:
+                found = [r for r in rows if r["case"] == t.case and r["db"] == db]
+                row = found[0] if found else None
+                out.append([t.case, db, t.text(), *measured(t, row, rows), t.source])
+    return out
+
+
+# -- the commit and the machine ----------------------------------------------------------------
+
+
+def git(*args: str) -> str:
+    out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+    return out.stdout.rstrip("\n")
+
+
+def tree_state() -> dict[str, Any]:
+    """The commit checked out and the files that differ from it (untracked ones included)."""
+    dirty = [line[3:] for line in git("status", "--porcelain").splitlines() if line.strip()]
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "subject": git("log", "-1", "--format=%s"),
+        "dirty": dirty,
+    }
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "-"
+
+
+def machine(dbs: list[str]) -> dict[str, str]:
+    facts = {
+        "cores": str(os.cpu_count()),
+        "CPU": _cpu_model(),
+        "kernel": platform.release(),
+        "Python": platform.python_version(),
+        "SQLite": sqlite3.sqlite_version,
+        "wrk": subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", "wrk"], capture_output=True, text=True
+        ).stdout
+        or "-",
+        "packages": ", ".join(f"{p} {_version(p)}" for p in PACKAGES),
+        "load average at the start": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+    }
+    if "postgres" in dbs:
+        with pg_connect() as conn:
+            facts["PostgreSQL"] = conn.execute("SHOW server_version").fetchone()[0]
+    return facts
+
+
+# -- markdown ----------------------------------------------------------------------------------
+
+
+def table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+        lines + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
     )
 
 
-def argon2_lines(rows: list[Row]) -> list[str]:
-    lines = []
+def _n(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def result_rows(rows: list[Row]) -> list[list[str]]:
+    out = []
     for r in rows:
-        a = r.get("argon2")
-        if a:
-            lines.append(
-                f"* Raw argon2id verify on core 0, measured right before the {r.db} password "
-                f"case ({a['params']}, argon2-cffi `PasswordHasher` with the server's "
-                f"defaults): {a['verify_per_s']:,.1f}/s, {a['cpu_ms_per_verify']:.1f} ms CPU "
-                f"per verify, core 0 other {a['core0_other']:.2f}."
-            )
+        name = r["case"] if r["db"] != "-" else f"{r['case']} {r['label']}"  # a peer
+        cells = [r["db"], name, r["layout"]]
+        if not r.get("rps"):
+            out.append([*cells, "FAILED", "-", "-", "-", "-", "-", "-", str(r.get("error"))[:80]])
+            continue
+        rps = _n(r["rps"], ",.1f" if r["rps"] < 100 else ",.0f")
+        out.append(
+            [
+                *cells,
+                rps,
+                _n(r["p50_ms"], ".1f"),
+                _n(r["p99_ms"], ".1f"),
+                str(r["non2xx"]),
+                _n(r.get("cpu_ms_per_req"), ".3f"),
+                _n(r.get("core0_other"), ".2f"),
+                "/".join(f"{v:.0f}" for v in r["rss_mb"]),
+                r.get("came_back", ""),
+            ]
+        )
+    return out
+
+
+def header(result: dict[str, Any]) -> list[str]:
+    tree, end = result["tree"], result["tree_end"]
+    lines = [
+        "# Performance",
+        f"Generated by `bench/run.py` from commit `{tree['commit']}` ({tree['subject']}), "
+        f"run `{result['run_id']}` at {result['started']}:",
+        f"```sh\n{result['command']}\n```",
+    ]
+    if tree["dirty"]:
+        lines.append(
+            f"**Run from a tree with uncommitted changes (`--allow-dirty`)**: {len(tree['dirty'])}"
+            f" file(s) differ from the commit ({', '.join(tree['dirty'][:10])}), so these figures "
+            "cannot be reproduced from it."
+        )
+    if (end["commit"], end["dirty"]) != (tree["commit"], tree["dirty"]):
+        lines.append("**The tree changed during the run**: the figures may mix two versions.")
+    if result.get("interrupted"):
+        lines.append(f"**The run did not complete** ({result['interrupted']}).")
     return lines
 
 
-def wrap(text: str) -> str:
-    """Prose at 100 columns; a bullet's continuation lines indented under it."""
-    indent = "  " if text.startswith("* ") else ""
-    return textwrap.fill(
-        text, 100, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
-    )
-
-
-def placement_text(result: dict[str, Any]) -> str:
-    """Where PostgreSQL ran (runs saved before it was pinned have no ``placement``)."""
-    placement = result.get("placement")
-    if placement is None:
-        if "postgres" not in result["options"]["db"]:
-            return ""
-        return (
-            " PostgreSQL's own processes are never pinned: they take CPU from both cores, and "
-            "their CPU time is not in *CPU ms/req*."
-        )
-    if not placement["pinned"]:
-        return (
-            f" PostgreSQL's own processes were not pinned ({placement['detail']}): they take "
-            "CPU from both cores, and their CPU time is not in *CPU ms/req*."
-        )
-    return (
-        " For the 1-worker PostgreSQL cases, every thread of the PostgreSQL server's postmaster "
-        f"and of its children is pinned to core 1 (like `taskset -a -p -c 1 PID`; new backends "
-        f"inherit the postmaster's affinity) and given back its CPUs "
-        f"({placement['original']}) after the case: server on core 0; wrk and PostgreSQL on "
-        "core 1. In the *2 w, shared* case nothing is pinned, PostgreSQL included. "
-        "PostgreSQL's CPU time is not in *CPU ms/req*."
-    )
-
-
-def method(result: dict[str, Any], rows: list[Row]) -> str:
-    opts = result["options"]
-    conns, secs = opts["connections"], opts["duration"]
-    lines = [
-        "* `authority serve` with production settings (default argon2id parameters, no access "
-        "log, INFO log level), in its own process group on a free 127.0.0.1 port, on a fresh "
-        "SQLite file or a fresh PostgreSQL schema (`options=-csearch_path%3D...`) and a fresh "
-        "keys dir. One active key per algorithm (ES256, RS256, EdDSA); the JWKS also "
-        "publishes each one's next key. Clients and the user are made with the CLI. One "
-        "server per case.",
-        f"* *1 w, core 0*: `taskset -c 0 authority serve --workers 1`, `taskset -c 1 wrk -t1 "
-        f"-c{conns} -d{secs}s --latency --timeout {WRK_TIMEOUT}`. *2 w, shared*: "
-        "`--workers 2`, nothing pinned, `wrk -t2`: wrk takes part of the two cores."
-        + placement_text(result),
-        f"* Each case: one sanity request (*what came back*), a {opts['warmup']} s warm-up, a "
-        "wait until the server is idle, the measured run, then the RSS (`VmRSS`) of each "
-        "worker, then the server is stopped by its process group.",
-        "* `bench/wrk/request.lua` sends one static request (form body + `Authorization: "
-        "Basic`); `bench/wrk/refresh_pool.lua` sends a different refresh token each time, from "
-        "a pool made through `SqlStorage.start_family` (sized for the run, plus a separate "
-        "warm-up pool). The introspect case posts `token=` an ES256 access token that the same "
-        "server issued to the client_credentials client right before (its sanity step), with "
-        'that client\'s Basic auth; the sanity step also checks `"active":true`.',
-        "* *CPU ms/req*: utime + stime of the server's process group over the measured window "
-        "(from /proc), divided by the requests wrk completed.",
-        f"* client_credentials sends `{CC_BODY}` to authority, oidc-provider (A1) and the "
-        "Starlette ceiling (L5) alike; the peers run from the peer harness, pinned the same way.",
+def render(result: dict[str, Any]) -> str:
+    opts, rows = result["options"], result["rows"]
+    facts = {**result["machine"], "load average at the end": result["load_end"]}
+    method = [
+        f"* Placement: {result['placement']}.",
+        f"* Each case: a fresh `authority serve` (production settings, no access log) on "
+        f"{', '.join(opts['db'])}, one sanity request (*came back*), a {opts['warmup']} s "
+        f"warm-up, a wait until the server is idle, then `wrk -c{opts['connections']} "
+        f"-d{opts['duration']}s --latency` with a script of `bench/wrk/` (`-t` = workers).",
+        "* *CPU ms/req*: utime + stime of the server's process group over the measured window, "
+        "per completed request. *core 0 other*: the share of the server's core taken by "
+        "anything else (pinned runs only). *RSS*: `VmRSS` per worker after the run.",
+        "* The machine may be shared: compare ratios within one run, and CPU per request.",
     ]
-    lines += argon2_lines(rows)
-    return "\n".join(wrap(line) for line in lines)
-
-
-def write_report(path: Path, result: dict[str, Any], rows: list[Row]) -> None:
-    m, opts = result["machine"], result["options"]
-    kept = ""
-    if path.exists():
-        old = path.read_text()
-        if REPORT_MARKER in old:
-            kept = old.split(REPORT_MARKER, 1)[1].strip("\n")
-    check_rows = [["check", "target", "measured", "verdict"]] + [
-        [c["check"].strip(), c["target"], c["measured"], c["verdict"]] for c in result["checks"]
-    ]
+    head = ["db", "case", "layout", "req/s", "p50 ms", "p99 ms", "non-2xx", "CPU ms/req"]
+    head += ["core 0 other", "RSS MB", "came back"]
     parts = [
-        "# Performance",
-        wrap(
-            f"Figures from `bench/run.py`, run {result['started']} (run id `{result['run_id']}`):"
-        ),
-        f"```sh\n{result['command']}\n```",
-        wrap(
-            "**The machine is shared and noisy.** Absolute req/s move 15-50 % between runs on "
-            "this kind of VM; compare ratios within one run, and server CPU per request, which "
-            "is less sensitive to noise. *core 0 other* is the share of the server's core that "
-            "went to something else (other processes, softirq) during the measured window: a "
-            "large value means the figure is low because of the neighbours, not the server."
-        ),
+        *header(result),
         "## Machine",
-        markdown_table(machine_table(m, opts["peers_dir"])),
+        table(["item", "value"], [[k, v] for k, v in facts.items()]),
         "## Method",
-        method(result, rows),
+        "\n".join(method),
         "## Results",
-        markdown_table(results_table(rows), {3, 4, 5, 6, 7, 8}),
-        "## Against the targets",
-        markdown_table(check_rows),
-        REPORT_MARKER,
+        table(head, result_rows(rows)),
+        "## Targets (bench/targets.toml)",
+        table(["case", "db", "target", "measured", "verdict", "source"], result["targets"]),
     ]
-    if kept:
-        parts.append(kept)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n\n".join(parts) + "\n")
-
-
-def print_summary(result: dict[str, Any], rows: list[Row]) -> None:
-    print()
-    print(text_table(results_table(rows)))
-    print()
-    checks_table = [["check", "target", "measured", "verdict"]]
-    checks_table += [
-        [c["check"], c["target"], c["measured"], c["verdict"]] for c in result["checks"]
-    ]
-    print(text_table(checks_table))
+    return "\n\n".join(parts) + "\n"

@@ -76,6 +76,7 @@ def measure(
     """One case on a started server: sanity, warm-up, idle wait, measured run; then stops it."""
     workers, run = server.workers, opts.run
     wrk = opts.placement.wrk_prefix(workers)
+    row["server_cmd"] = shlex.join(server.argv)
     try:
         server.wait_ready(port, ready)
         row["rss_start_mb"] = server.rss_mb()
@@ -84,7 +85,7 @@ def measure(
             run_wrk(wrk + load.argv(port, run.warmup, workers, opts.connections, True), run.warmup)
             row["drain_s"] = drain(server)
         argv = wrk + load.argv(port, run.duration, workers, opts.connections, False)
-        row.update(window(server, argv, opts, run.dir / f"{row['db']}-{row['case']}.wrk.txt"))
+        row.update(window(server, argv, opts, run.dir / f"{tag(row)}.wrk.txt"))
         row["rss_mb"] = server.rss_mb()
         row["ok"] = bool(row.get("rps")) and row["non2xx"] == 0
     except Exception as exc:
@@ -93,6 +94,11 @@ def measure(
         row["stopped"] = server.stop()
     print(one_line(row), flush=True)
     return row
+
+
+def tag(row: Row) -> str:
+    """The name of a case's files in the run's directory."""
+    return f"{row['db']}-{row['case']}" if row["db"] != "-" else f"peer-{row['case']}"
 
 
 def window(server: Server, argv: list[str], opts: Options, out: Path) -> Row:
@@ -143,7 +149,7 @@ def authority_case(setup: Setup, case: Case, opts: Options) -> Row:
         with opts.placement.on_server_core():
             row["baseline"] = {"argon2": argon2_rate(opts.argon2_seconds)}
     port = free_port()
-    log = opts.run.dir / f"{setup.db.kind}-{case.name}.server.log"
+    log = opts.run.dir / f"{tag(row)}.server.log"
     prefix = tuple(opts.placement.server_prefix(case.workers))
     server = authority_serve(
         setup.db, port, log, case.workers, prefix, AUTHORITY_ACCESS_TOKEN_ALG=case.alg
@@ -228,7 +234,7 @@ def peer_rows(home: Path, opts: Options) -> list[Row]:
     for name, peer in peers.PEERS.items():
         row: Row = {"case": name, "db": "-", "label": peer.label, "layout": "1 worker, core 0"}
         port = free_port()
-        log = opts.run.dir / f"-{name}.server.log"
+        log = opts.run.dir / f"{tag(row)}.server.log"
         server = peer.start(home, port, log, opts.placement.server_prefix(1))
         rows.append(measure(row, server, port, peer.prepare, opts, ready=None))
     return rows

@@ -144,6 +144,11 @@ def _cpu_model() -> str:
     return platform.processor() or "-"
 
 
+def _wrk_version() -> str:
+    query = ["dpkg-query", "-W", "-f=${Version}", "wrk"]
+    return subprocess.run(query, capture_output=True, text=True).stdout or "-"
+
+
 def machine(dbs: list[str]) -> dict[str, str]:
     facts = {
         "cores": str(os.cpu_count()),
@@ -151,10 +156,7 @@ def machine(dbs: list[str]) -> dict[str, str]:
         "kernel": platform.release(),
         "Python": platform.python_version(),
         "SQLite": sqlite3.sqlite_version,
-        "wrk": subprocess.run(
-            ["dpkg-query", "-W", "-f=${Version}", "wrk"], capture_output=True, text=True
-        ).stdout
-        or "-",
+        "wrk": _wrk_version(),
         "packages": ", ".join(f"{p} {_version(p)}" for p in PACKAGES),
         "load average at the start": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
     }

@@ -98,10 +98,16 @@ def test_a_bad_token_is_refused_even_on_an_open_view(
     assert response.headers["WWW-Authenticate"] == invalid_token_challenge(description)
 
 
-def test_an_empty_bearer_is_an_invalid_token(client: Client) -> None:
-    response = client.get("/items", headers={"Authorization": "Bearer"})
+@pytest.mark.parametrize("authorization", ["Bearer", "Bearer   ", "bearer", "Bearer a b"])
+def test_a_bearer_header_without_one_token_is_refused_before_any_key_lookup(
+    client: Client, authority: FakeAuthority, authorization: str
+) -> None:
+    response = client.get("/items", headers={"Authorization": authorization})
     assert response.status_code == 401
-    assert detail(response) == ("the token is not a compact JWS", "invalid_token")
+    description = "use Authorization: Bearer with an access token"
+    assert detail(response) == (description, "invalid_token")
+    assert response.headers["WWW-Authenticate"] == invalid_token_challenge(description)
+    assert authority.fetched == []  # nothing to verify: no reason to fetch keys
 
 
 def test_a_read_token_cannot_post_403_insufficient_scope(

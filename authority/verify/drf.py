@@ -36,6 +36,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from authority.verify import Claims, InsufficientScope, InvalidToken, Verifier, challenge
+from authority.verify.bearer import MALFORMED, bearer_token, names_bearer
 
 REALM = "api"
 # AUTHORITY key -> Verifier argument; anything not given keeps the Verifier's default.
@@ -132,16 +133,23 @@ class AuthorityAuthentication(BaseAuthentication):
         return get_verifier()
 
     def authenticate(self, request: Request) -> tuple[TokenUser, Claims] | None:
-        scheme, _, token = str(request.META.get("HTTP_AUTHORIZATION", "")).partition(" ")
-        if scheme.lower() != "bearer":
+        header = str(request.META.get("HTTP_AUTHORIZATION", ""))
+        if not names_bearer(header):
             return None  # no token, or another scheme: other authenticators, or anonymous
+        token = bearer_token(header)
+        if token is None:  # "Bearer" with no token, or more than one: refused, never passed on
+            raise self.refusal(request, InvalidToken(MALFORMED))
         try:
-            claims = self.get_verifier().verify(token.strip())
+            claims = self.get_verifier().verify(token)
         except InvalidToken as error:
-            # DRF asks authenticate_header() for the 401 challenge; it reads this back.
-            setattr(request, _REFUSAL, error)
-            raise AuthenticationFailed(error.description, code=error.error) from None
+            raise self.refusal(request, error) from None
         return TokenUser(claims), claims
+
+    def refusal(self, request: Request, error: InvalidToken) -> AuthenticationFailed:
+        """The 401 for a refused token; DRF asks authenticate_header() for its challenge,
+        which reads the error back from the request."""
+        setattr(request, _REFUSAL, error)
+        return AuthenticationFailed(error.description, code=error.error)
 
     def authenticate_header(self, request: Request) -> str:
         """The 401 challenge: bare when no token was sent, else ``invalid_token``."""

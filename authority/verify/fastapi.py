@@ -19,6 +19,7 @@ from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
 from authority.verify import Claims, InvalidToken, VerificationError, Verifier, challenge
+from authority.verify.bearer import MALFORMED, bearer_token
 
 REALM = "api"
 
@@ -43,11 +44,11 @@ class BearerAuth(SecurityBase):
         header = request.headers.get("authorization")
         if header is None:
             raise self.refusal(None)
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise self.refusal(InvalidToken("use Authorization: Bearer with an access token"))
+        token = bearer_token(header)
+        if token is None:
+            raise self.refusal(InvalidToken(MALFORMED))
         try:
-            return await self.verifier.verify_async(token.strip(), security_scopes.scopes)
+            return await self.verifier.verify_async(token, security_scopes.scopes)
         except VerificationError as error:
             raise self.refusal(error) from None
 

@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
 from authority.verify import Claims, InsufficientScope, InvalidToken, Verifier, challenge
+from authority.verify.bearer import MALFORMED, bearer_token
 
 REALM = "api"
 
@@ -63,11 +64,11 @@ class BearerBackend(AuthenticationBackend):
         header = conn.headers.get("authorization")
         if header is None:
             return None  # anonymous: public routes still work, @requires answers 401
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _Refused(InvalidToken("use Authorization: Bearer with an access token"))
+        token = bearer_token(header)
+        if token is None:
+            raise _Refused(InvalidToken(MALFORMED))
         try:
-            claims = await self.verifier.verify_async(token.strip())
+            claims = await self.verifier.verify_async(token)
         except InvalidToken as error:
             raise _Refused(error) from None
         return AuthCredentials(sorted(claims.scopes)), TokenUser(claims)

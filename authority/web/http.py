@@ -32,6 +32,7 @@ from authority.oauth.params import Params
 from authority.runtime import Authority
 from authority.storage import Client
 from authority.storage.engine import abandoned
+from authority.verify import bearer
 from authority.web import pages
 
 MAX_BODY_BYTES = 64 * 1024
@@ -320,7 +321,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization")
     if not header:
         raise MissingToken()
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("use Authorization: Bearer with an access token")
-    return token.strip()
+    token = bearer.bearer_token(header)
+    if token is None:
+        raise InvalidToken(bearer.MALFORMED)
+    return token

@@ -109,7 +109,7 @@ def test_refuses_an_expired_token_with_invalid_token(api: TestClient, key: Signi
 
 @pytest.mark.parametrize(
     "authorization",
-    ["Basic YXBwOnNlY3JldA==", "Token abc", "Bearer", "Bearer   ", "bearertoken"],
+    ["Basic YXBwOnNlY3JldA==", "Token abc", "Bearer", "Bearer   ", "bearertoken", "Bearer a b"],
 )
 def test_refuses_an_authorization_that_is_not_a_bearer_token(
     api: TestClient, authorization: str

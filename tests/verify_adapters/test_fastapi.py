@@ -72,8 +72,10 @@ def test_without_a_token_answers_401_with_a_bare_challenge(client: TestClient) -
     assert response.headers["www-authenticate"] == 'Bearer realm="api"'
 
 
-@pytest.mark.parametrize("authorization", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer   "])
-def test_another_scheme_or_an_empty_bearer_is_an_invalid_token(
+@pytest.mark.parametrize(
+    "authorization", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer   ", "Bearer a.b.c junk"]
+)
+def test_another_scheme_or_a_bearer_without_one_token_is_an_invalid_token(
     client: TestClient, authorization: str
 ) -> None:
     response = client.get("/items", headers={"Authorization": authorization})

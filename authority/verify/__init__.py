@@ -5,8 +5,9 @@
     claims = verifier.verify(token, scopes=["read"])
 
 Importing this package loads no server code (no Starlette, SQLModel or uvicorn); the
-framework adapters live in ``authority.verify.starlette``, ``.fastapi`` and ``.drf``
-(install the extra ``authority[fastapi]`` or ``authority[drf]`` for the last two).
+framework adapters live in ``authority.verify.starlette``, ``.fastapi`` and ``.drf``. A
+resource server installs the ``authority-verify`` distribution with the extra of its framework
+(``authority-verify[fastapi]``); the server's own distribution ships this package too.
 """
 
 from authority.verify.jwt import InsufficientScope, InvalidToken, VerificationError

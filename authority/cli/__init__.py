@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from authority.admin.bootstrap import prepare
 from authority.admin.provision import Admin, AdminError
@@ -37,6 +37,11 @@ def _with_admin(func: Callable[[argparse.Namespace, Admin], int], args: argparse
         storage.close()
 
 
+def _first_line(exc: BaseException | None) -> str:
+    lines = str(exc).splitlines() if exc is not None else []
+    return lines[0] if lines else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # A bad level is reported by Settings as a one-line ConfigError, not a traceback here.
     level = os.environ.get("AUTHORITY_LOG_LEVEL", "").strip().upper()
@@ -56,8 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AdminError, CommandError, Conflict) as exc:
         print(f"authority: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except ArgumentError as exc:
+        # A URL SQLAlchemy cannot parse, or one naming a driver that is not installed.
+        print(f"authority: AUTHORITY_DATABASE_URL: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except SQLAlchemyError as exc:
-        detail = str(exc.orig or exc).splitlines()[0] if str(exc) else ""
+        # Only a DBAPIError wraps a driver's error (``orig``); its first line says the most.
+        cause = exc.orig if isinstance(exc, DBAPIError) else None
+        detail = _first_line(cause) or _first_line(exc)
         print(f"authority: database error: {exc.__class__.__name__}: {detail}", file=sys.stderr)
         return EXIT_FAILED
 

@@ -60,6 +60,16 @@ def test_an_unreachable_database_is_one_line_on_stderr(
     assert_failed(run("clients", "list", "--json"), "database error")
 
 
+def test_a_database_url_naming_no_installed_driver_exits_2_naming_the_variable(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHORITY_DATABASE_URL", "postgresql+nosuchdriver://x")
+
+    assert_failed(
+        run("clients", "list", "--json"), "AUTHORITY_DATABASE_URL", "nosuchdriver", code=2
+    )
+
+
 def test_a_missing_key_file_exits_2_naming_the_key_and_makes_no_new_one(
     run: Run, keys_dir: Path
 ) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from joserfc import jws
 from joserfc.errors import JoseError
-from joserfc.jws import JWSAlgModel, JWSRegistry
+from joserfc.jwa import JWSAlgModel
+from joserfc.jws import JWSRegistry
 
 TYP = ("at+jwt", "application/at+jwt")  # RFC 9068 §4, compared case-insensitively
 MAX_TOKEN_LENGTH = 8192

@@ -174,6 +174,10 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
     return 0
 
 
+def _show_progress(done: int) -> None:
+    print(f"\rimporting users: {done:,}", end="", file=sys.stderr, flush=True)
+
+
 def _import_users(args: argparse.Namespace, storage: SqlStorage) -> importer.ImportReport:
     fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "json")
     try:
@@ -181,17 +185,12 @@ def _import_users(args: argparse.Namespace, storage: SqlStorage) -> importer.Imp
             data = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {args.file}: {exc}") from None
-    progress = None
-    if sys.stderr.isatty():
-
-        def progress(done: int) -> None:
-            print(f"\rimporting users: {done:,}", end="", file=sys.stderr, flush=True)
-
+    progress = _show_progress if sys.stderr.isatty() else None
     try:
         report = importer.run(storage, data, fmt, args.email_verified, progress)
     except importer.ImportFormatError as exc:
         raise CommandError(f"{args.file}: {exc}") from None
-    if progress:
+    if progress is not None:
         print(file=sys.stderr)
     return report
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from authority.oauth import audience as audiences
 from authority.oauth import scopes
 from authority.oauth.grants.base import GrantContext, TokenRequest, TokenResponse
 
 
 class ClientCredentialsGrant:
-    grant_type = "client_credentials"
-    blocking = False  # no I/O: a signature and a cached client
-    max_threads = 0
+    grant_type: ClassVar[str] = "client_credentials"
+    blocking: ClassVar[bool] = False  # no I/O: a signature and a cached client
+    max_threads: ClassVar[int] = 0
 
     def __init__(self, context: GrantContext) -> None:
         self.context = context

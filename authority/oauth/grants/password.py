@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 from authority.credentials.hashing import new_id, usable_cpus
 from authority.errors import InvalidGrantError
@@ -17,10 +18,10 @@ BAD_CREDENTIALS = "invalid username or password"
 
 
 class PasswordGrant:
-    grant_type = "password"
-    blocking = True  # argon2id costs tens of milliseconds by design
+    grant_type: ClassVar[str] = "password"
+    blocking: ClassVar[bool] = True  # argon2id costs tens of milliseconds by design
     # One argon2 run per core at a time; more would only add memory, not throughput.
-    max_threads = usable_cpus()
+    max_threads: ClassVar[int] = usable_cpus()
 
     def __init__(self, context: GrantContext) -> None:
         self.context = context

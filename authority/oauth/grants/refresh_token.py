@@ -15,6 +15,7 @@ window, one wins; the other is a reuse.
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 from authority.errors import InvalidGrantError, InvalidTarget, quoted
 from authority.oauth import scopes
@@ -31,11 +32,12 @@ _REASONS = {
 
 
 class RefreshTokenGrant:
-    grant_type = "refresh_token"
-    blocking = True  # several statements in one transaction: keep the event loop free
+    grant_type: ClassVar[str] = "refresh_token"
+    # Several statements in one transaction: keep the event loop free.
+    blocking: ClassVar[bool] = True
     # Fewer threads than the connection pool holds (10): more would only wait for, or churn,
     # database connections.
-    max_threads = 8
+    max_threads: ClassVar[int] = 8
 
     def __init__(self, context: GrantContext) -> None:
         self.context = context

@@ -1,18 +1,11 @@
 """OAuth errors carry their wire form: error code, description, HTTP status, extra headers.
 
-The classes are authlib's RFC 6749 §5.2 errors; the one renderer is ``authority.web.http``.
+``OAuthError`` is the one base; the one renderer is ``authority.web.http.error_response``.
 """
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749.errors import (
-    InvalidClientError,
-    InvalidGrantError,
-    InvalidRequestError,
-    InvalidScopeError,
-    OAuth2Error,
-    UnauthorizedClientError,
-)
+import re
 
 __all__ = [
     "BasicInvalidClient",
@@ -26,7 +19,7 @@ __all__ = [
     "InvalidTarget",
     "InvalidToken",
     "MissingToken",
-    "OAuth2Error",
+    "OAuthError",
     "Overdue",
     "PayloadTooLarge",
     "RegistrationClosed",
@@ -49,25 +42,99 @@ def quoted(value: str, limit: int = 80) -> str:
     return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in cut)
 
 
+# RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E (printable ASCII but " and \).
+_WIRE_SAFE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
+
+
+class OAuthError(Exception):
+    """An error answered on the wire (RFC 6749 §5.2, RFC 6750 §3): a JSON body of ``error``
+    and ``error_description`` (and ``error_uri``), under ``status_code``, with ``headers``."""
+
+    error: str
+    status_code: int = 400
+    description: str = ""
+    uri: str | None = None
+
+    def __init__(self, description: str | None = None, uri: str | None = None) -> None:
+        if description is not None:
+            # Client input reaches a description only through quoted(): anything else that
+            # is not wire-safe is a bug, caught here rather than sent.
+            if not _WIRE_SAFE.fullmatch(description):
+                raise ValueError(f"error_description is not wire-safe: {description!r}")
+            self.description = description
+        if uri is not None:
+            self.uri = uri
+        super().__init__(f"{self.error}: {self.description}")
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__} "{self.error}">'
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers this error adds to its response (a challenge, Retry-After)."""
+        return {}
+
+    def body(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        if self.uri:
+            body["error_uri"] = self.uri
+        return body
+
+
+# -- RFC 6749 §5.2 -------------------------------------------------------------------------------
+
+
+class InvalidRequestError(OAuthError):
+    """A parameter is missing, repeated, malformed or unsupported."""
+
+    error = "invalid_request"
+
+
+class InvalidClientError(OAuthError):
+    """Client authentication failed. 400 unless Basic was used (``BasicInvalidClient``)."""
+
+    error = "invalid_client"
+
+
+class InvalidGrantError(OAuthError):
+    """The grant (password, refresh token) is invalid, expired, revoked or another client's."""
+
+    error = "invalid_grant"
+
+
+class UnauthorizedClientError(OAuthError):
+    """The authenticated client may not use this grant type."""
+
+    error = "unauthorized_client"
+
+
+class InvalidScopeError(OAuthError):
+    """The requested scope is invalid, unknown, malformed, or exceeds what was granted."""
+
+    error = "invalid_scope"
+    description = "The requested scope is invalid, unknown, or malformed."
+
+
 class BasicInvalidClient(InvalidClientError):
     """invalid_client after HTTP Basic: 401 with a Basic challenge (RFC 6749 §5.2)."""
 
     status_code = 401
 
-    def get_headers(self) -> list[tuple[str, str]]:
-        headers = [h for h in super().get_headers() if h[0] != "WWW-Authenticate"]
-        headers.append(("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"'))
-        return headers
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
 
 
-class InvalidTarget(OAuth2Error):
+class InvalidTarget(OAuthError):
     """RFC 8707 §2: the requested resource is invalid or not allowed for this client."""
 
     error = "invalid_target"
 
 
-class UnsupportedGrantTypeError(OAuth2Error):
-    """RFC 6749 §5.2. authlib's class of this name takes a grant type and drops the description."""
+class UnsupportedGrantTypeError(OAuthError):
+    """RFC 6749 §5.2: the grant type is not one this server supports."""
 
     error = "unsupported_grant_type"
 
@@ -76,7 +143,7 @@ class PayloadTooLarge(InvalidRequestError):
     status_code = 413
 
 
-class ServerError(OAuth2Error):
+class ServerError(OAuthError):
     """Anything unexpected: a fixed description on the wire, the detail in the log only."""
 
     error = "server_error"
@@ -84,32 +151,32 @@ class ServerError(OAuth2Error):
     description = "The server met an unexpected condition."
 
 
-class TemporarilyUnavailable(OAuth2Error):
+class TemporarilyUnavailable(OAuthError):
     """The database (or Redis) could not be reached or stayed busy; the client may retry."""
 
     error = "temporarily_unavailable"
     status_code = 503
     description = "The service is temporarily unavailable; retry shortly."
 
-    def get_headers(self) -> list[tuple[str, str]]:
+    @property
+    def headers(self) -> dict[str, str]:
         # RFC 9110 §10.2.3: when to try again; soon, since an outage is usually short.
-        return [*super().get_headers(), ("Retry-After", "1")]
+        return {"Retry-After": "1"}
 
 
 class Overdue(TemporarilyUnavailable):
     """A request's blocking work did not finish within AUTHORITY_DATABASE_TIMEOUT."""
 
 
-class BearerError(OAuth2Error):
+class BearerError(OAuthError):
     """RFC 6750 §3: a refused bearer token is answered with a Bearer challenge."""
 
-    def get_headers(self) -> list[tuple[str, str]]:
-        headers = super().get_headers()
+    @property
+    def headers(self) -> dict[str, str]:
         challenge = f'Bearer realm="{REALM}", error="{self.error}"'
         if self.description:
             challenge += f', error_description="{self.description}"'
-        headers.append(("WWW-Authenticate", challenge))
-        return headers
+        return {"WWW-Authenticate": challenge}
 
 
 class InvalidToken(BearerError):
@@ -122,10 +189,9 @@ class InvalidToken(BearerError):
 class MissingToken(InvalidToken):
     """RFC 6750 §3.1: no credentials at all: a bare challenge with no error code."""
 
-    def get_headers(self) -> list[tuple[str, str]]:
-        headers = [h for h in super().get_headers() if h[0] != "WWW-Authenticate"]
-        headers.append(("WWW-Authenticate", f'Bearer realm="{REALM}"'))
-        return headers
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer realm="{REALM}"'}
 
 
 class InsufficientScope(BearerError):
@@ -138,7 +204,7 @@ class InsufficientScope(BearerError):
 # -- self-service accounts (/accounts/...) ------------------------------------------------------
 
 
-class RegistrationClosed(OAuth2Error):
+class RegistrationClosed(OAuthError):
     """AUTHORITY_REGISTRATION=closed: accounts are created by an operator."""
 
     error = "registration_closed"
@@ -146,7 +212,7 @@ class RegistrationClosed(OAuth2Error):
     description = "registration is closed; an operator creates accounts"
 
 
-class TooManyRegistrations(OAuth2Error):
+class TooManyRegistrations(OAuthError):
     """One client address registered as many accounts as AUTHORITY_REGISTRATION_MAX_PER_IP
     allows in an hour (RFC 6585 §4)."""
 
@@ -155,26 +221,26 @@ class TooManyRegistrations(OAuth2Error):
     description = "too many registrations from this address; try again in an hour"
 
 
-class UsernameTaken(OAuth2Error):
+class UsernameTaken(OAuthError):
     error = "username_taken"
     status_code = 409
     description = "this username is taken; choose another"
 
 
-class WeakPassword(OAuth2Error):
+class WeakPassword(OAuthError):
     """The new password fails the policy; the description says why."""
 
     error = "weak_password"
 
 
-class InvalidLink(OAuth2Error):
+class InvalidLink(OAuthError):
     """A verification or reset link that is unknown, expired or already used."""
 
     error = "invalid_link"
     description = "this link is invalid, has expired or was already used; ask for a new one"
 
 
-class InvalidPassword(OAuth2Error):
+class InvalidPassword(OAuthError):
     """The current password given to change it is wrong (or the account is throttled)."""
 
     error = "invalid_password"

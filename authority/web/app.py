@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from authority.credentials.throttle import REDIS_OUTAGE_ERRORS
-from authority.errors import OAuth2Error, ServerError, TemporarilyUnavailable
+from authority.errors import OAuthError, ServerError, TemporarilyUnavailable
 from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.engine import OUTAGE_ERRORS
@@ -74,7 +74,7 @@ ROUTES = [
 
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, OAuth2Error)
+    assert isinstance(exc, OAuthError)
     return error_response(exc, answers_in_html(request))
 
 
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         routes=ROUTES,
         lifespan=lifespan,
         exception_handlers={
-            OAuth2Error: _oauth_error,
+            OAuthError: _oauth_error,
             HTTPException: _http_error,
             **dict.fromkeys(
                 (TemporarilyUnavailable, *OUTAGE_ERRORS, *REDIS_OUTAGE_ERRORS), _outage

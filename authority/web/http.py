@@ -22,7 +22,7 @@ from authority.errors import (
     InvalidRequestError,
     InvalidToken,
     MissingToken,
-    OAuth2Error,
+    OAuthError,
     Overdue,
     PayloadTooLarge,
     quoted,
@@ -83,18 +83,15 @@ def html_response(page: str, status: int = 200) -> Response:
     return Response(page, status, PAGE_HEADERS, media_type="text/html; charset=utf-8")
 
 
-def error_response(error: OAuth2Error, html: bool = False) -> Response:
+def error_response(error: OAuthError, html: bool = False) -> Response:
     """The error as JSON (RFC 6749 §5.2), or as a page for a browser that posted a form."""
-    status, body, headers = error()
+    status, body, headers = error.status_code, error.body(), error.headers
     if html:
         page = html_response(pages.error(body.get("error_description") or body["error"]), status)
-        if "Retry-After" in dict(headers):  # a 503 says when to come back on a page too
-            page.headers["Retry-After"] = dict(headers)["Retry-After"]
+        if "Retry-After" in headers:  # a 503 says when to come back on a page too
+            page.headers["Retry-After"] = headers["Retry-After"]
         return page
-    merged = dict(headers)
-    merged.update(NO_STORE)
-    merged.pop("Content-Type", None)
-    return json_response(body, status, merged)
+    return json_response(body, status, {**NO_STORE, **headers})
 
 
 def answer_in_html(request: Request, html: bool = True) -> None:

@@ -158,8 +158,7 @@ def test_a_check_that_waits_too_long_is_told_to_retry(monkeypatch: pytest.Monkey
     with password_policy._ESTIMATES, pytest.raises(password_policy.EstimatorBusy) as refused:
         POLICY.problem("correct horse battery", ALICE)
 
-    status, body, _ = refused.value()
-    assert (status, body) == (
+    assert (refused.value.status_code, refused.value.body()) == (
         503,
         {
             "error": "temporarily_unavailable",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from authority.credentials.hashing import MAX_PASSWORD_BYTES
@@ -38,7 +38,7 @@ MAX_L33T_READINGS = 8
 MAX_WAIT_SECONDS = 2.0
 _SEPARATORS = re.compile(r"[._+\-@]+")
 _ESTIMATES = threading.Lock()
-_ESTIMATOR: Callable[..., dict[str, Any]] | None = None
+_ESTIMATOR: Callable[..., Mapping[str, Any]] | None = None
 
 
 class EstimatorBusy(TemporarilyUnavailable):
@@ -73,7 +73,7 @@ class PasswordPolicy:
         return _ascii(f"{reason}: {detail}" if detail else reason)
 
 
-def estimate(password: str, user_inputs: list[str]) -> dict[str, Any]:
+def estimate(password: str, user_inputs: list[str]) -> Mapping[str, Any]:
     """zxcvbn's result for the first ``ESTIMATED_CHARS`` characters, one call at a time."""
     zxcvbn = _estimator()
     if not _ESTIMATES.acquire(timeout=MAX_WAIT_SECONDS):
@@ -84,7 +84,7 @@ def estimate(password: str, user_inputs: list[str]) -> dict[str, Any]:
         _ESTIMATES.release()
 
 
-def _estimator() -> Callable[..., dict[str, Any]]:
+def _estimator() -> Callable[..., Mapping[str, Any]]:
     """zxcvbn, with its l33t enumeration bounded; imported on first use (its dictionaries
     cost about 13 MB, and only password setters need them)."""
     global _ESTIMATOR
@@ -95,10 +95,11 @@ def _estimator() -> Callable[..., dict[str, Any]]:
         # readings to try, and gets at most MAX_L33T_READINGS of them.
         matching.enumerate_l33t_subs = l33t_readings
         _ESTIMATOR = zxcvbn
+        return zxcvbn
     return _ESTIMATOR
 
 
-def l33t_readings(table: dict[str, list[str]]) -> list[dict[str, str]]:
+def l33t_readings(table: Mapping[str, Iterable[str]]) -> list[dict[str, str]]:
     """At most ``MAX_L33T_READINGS`` ways to read a password's l33t symbols as letters.
 
     ``table`` maps each letter to the symbols of the password that may stand for it (what
@@ -108,14 +109,15 @@ def l33t_readings(table: dict[str, list[str]]) -> list[dict[str, str]]:
     and symbols in the table's order, a letter's first symbol first), so the same password
     always gets the same readings.
     """
-    letters = list(table)
+    subs = {letter: list(symbols) for letter, symbols in table.items()}
+    letters = list(subs)
     readings: list[dict[str, str]] = []
     # Every reading is a leaf of this search; the budget bounds its nodes too, so even a
     # table whose leaves are mostly incomplete costs a few thousand steps at most.
     budget = [64 * MAX_L33T_READINGS]
 
     def later_wants(symbol: str, index: int) -> bool:
-        return any(symbol in table[letter] for letter in letters[index + 1 :])
+        return any(symbol in subs[letter] for letter in letters[index + 1 :])
 
     def walk(index: int, reading: dict[str, str]) -> None:
         budget[0] -= 1
@@ -124,13 +126,13 @@ def l33t_readings(table: dict[str, list[str]]) -> list[dict[str, str]]:
         if index == len(letters):
             taken = set(reading.values())
             complete = all(
-                letter in taken or all(s in reading for s in table[letter]) for letter in letters
+                letter in taken or all(s in reading for s in subs[letter]) for letter in letters
             )
             if reading and complete:
                 readings.append(dict(reading))
             return
         letter = letters[index]
-        free = [s for s in table[letter] if s not in reading]
+        free = [s for s in subs[letter] if s not in reading]
         for symbol in free:
             reading[symbol] = letter
             walk(index + 1, reading)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 from starlette.testclient import TestClient
 
 from tests.conftest import ISSUER, Registered
@@ -32,7 +32,7 @@ INVALID_LINK = (
 )
 
 
-def assert_page(response: httpx.Response, status: int) -> str:
+def assert_page(response: httpx2.Response, status: int) -> str:
     """A page a link opens: its status, its protective headers; returns its HTML."""
     assert response.status_code == status, response.text
     for name, value in PAGE_HEADERS.items():
@@ -48,7 +48,7 @@ def assert_page(response: httpx.Response, status: int) -> str:
     return response.text
 
 
-def assert_json(response: httpx.Response, status: int, body: dict[str, Any]) -> None:
+def assert_json(response: httpx2.Response, status: int, body: dict[str, Any]) -> None:
     assert (response.status_code, response.json()) == (status, body)
     assert response.headers["content-type"] == "application/json"
     assert_no_store(response)
@@ -56,23 +56,25 @@ def assert_json(response: httpx.Response, status: int, body: dict[str, Any]) -> 
 
 def register(
     http: TestClient, username: str, email: str, password: str = NEW_PASSWORD
-) -> httpx.Response:
+) -> httpx2.Response:
     data = {"username": username, "email": email, "password": password}
     return http.post("/accounts/register", json=data)
 
 
-def request_reset(http: TestClient, email: str) -> httpx.Response:
+def request_reset(http: TestClient, email: str) -> httpx2.Response:
     return http.post("/accounts/password/reset", json={"email": email})
 
 
-def confirm_reset(http: TestClient, token: str, new_password: str = NEW_PASSWORD) -> httpx.Response:
+def confirm_reset(
+    http: TestClient, token: str, new_password: str = NEW_PASSWORD
+) -> httpx2.Response:
     data = {"token": token, "new_password": new_password}
     return http.post("/accounts/password/reset/confirm", json=data)
 
 
 def login(
     http: TestClient, client: Registered, password: str, username: str = "alice"
-) -> httpx.Response:
+) -> httpx2.Response:
     """A password login whose access token may call the authority (aud = issuer)."""
     data = {
         "grant_type": "password",

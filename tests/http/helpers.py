@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import jwt
 import pytest
 from starlette.testclient import TestClient
@@ -27,19 +27,25 @@ def post_token(
     data: Form,
     client: Registered | None = None,
     headers: Mapping[str, str | bytes] | None = None,
-) -> httpx.Response:
-    """POST /token with a form body; ``client`` authenticates with HTTP Basic."""
+) -> httpx2.Response:
+    """POST /token with a form body; ``client`` authenticates with HTTP Basic. A header
+    value given as bytes is sent as exactly those bytes."""
     return http.post(
         "/token",
-        data=data,  # type: ignore[arg-type]
-        auth=client.basic if client else None,
-        headers=headers,  # type: ignore[arg-type]
+        data=data,
+        auth=client.basic if client else httpx2.USE_CLIENT_DEFAULT,
+        headers={_raw(name): _raw(value) for name, value in (headers or {}).items()},
     )
+
+
+def _raw(text: str | bytes) -> bytes:
+    # Header names and str values are ASCII, as httpx would encode them itself.
+    return text if isinstance(text, bytes) else text.encode("ascii")
 
 
 def post_body(
     http: TestClient, body: bytes, content_type: str | None = FORM, **headers: str
-) -> httpx.Response:
+) -> httpx2.Response:
     """POST /token with raw bytes, for bodies a form encoder would never produce."""
     sent = dict(headers)
     if content_type is not None:
@@ -54,13 +60,13 @@ def basic(client_id: str | bytes, secret: str | bytes) -> str:
     return "Basic " + base64.b64encode(raw_id + b":" + raw_secret).decode("ascii")
 
 
-def assert_no_store(response: httpx.Response) -> None:
+def assert_no_store(response: httpx2.Response) -> None:
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["pragma"] == "no-cache"
 
 
 def assert_error(
-    response: httpx.Response,
+    response: httpx2.Response,
     status: int,
     error: str,
     description: str,
@@ -80,7 +86,7 @@ def assert_error(
         assert "www-authenticate" not in response.headers
 
 
-def assert_token_response(response: httpx.Response, *, refresh: bool) -> dict[str, Any]:
+def assert_token_response(response: httpx2.Response, *, refresh: bool) -> dict[str, Any]:
     """A successful RFC 6749 §5.1 response; returns its JSON body."""
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -42,7 +42,7 @@ def signed_in(http: TestClient, client: Registered) -> dict[str, Any]:
 
 def change(
     http: TestClient, access_token: str, current: str = PASSWORD, new: str = NEW_PASSWORD
-) -> httpx.Response:
+) -> httpx2.Response:
     data = {"current_password": current, "new_password": new}
     return http.post(PATH, json=data, headers=bearer(access_token))
 

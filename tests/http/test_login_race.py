@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -80,9 +80,9 @@ def until(condition: Callable[[], bool], seconds: float) -> None:
         time.sleep(0.01)
 
 
-def burst(send: Callable[[str], httpx.Response], held: HeldChecks) -> list[httpx.Response]:
+def burst(send: Callable[[str], httpx2.Response], held: HeldChecks) -> list[httpx2.Response]:
     """40 wrong guesses at once, then the right password while the checks are held."""
-    answers: dict[int, httpx.Response] = {}
+    answers: dict[int, httpx2.Response] = {}
 
     def guess(n: int, password: str) -> None:
         answers[n] = send(password)
@@ -139,7 +139,7 @@ def test_a_burst_of_password_changes_gets_at_most_the_limit_of_checks(
     held.released.clear()
     held.checked = 0
 
-    def change(current: str) -> httpx.Response:
+    def change(current: str) -> httpx2.Response:
         data = {"current_password": current, "new_password": "maple syrup on the moon"}
         return http.post("/accounts/password/change", json=data, headers=bearer(access))
 

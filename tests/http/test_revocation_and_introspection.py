@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -30,11 +30,11 @@ def login(http: TestClient, client: Registered, **extra: str | list[str]) -> dic
     return dict(response.json())
 
 
-def introspect(http: TestClient, client: Registered, token: str, **extra: str) -> httpx.Response:
+def introspect(http: TestClient, client: Registered, token: str, **extra: str) -> httpx2.Response:
     return http.post("/introspect", data={"token": token, **extra}, auth=client.basic)
 
 
-def revoke(http: TestClient, client: Registered, token: str, **extra: str) -> httpx.Response:
+def revoke(http: TestClient, client: Registered, token: str, **extra: str) -> httpx2.Response:
     return http.post("/revoke", data={"token": token, **extra}, auth=client.basic)
 
 

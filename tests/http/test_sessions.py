@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -34,7 +34,7 @@ def introspect(http: TestClient, client: Registered, token: str) -> bool:
     return bool(response.json()["active"])
 
 
-def assert_bearer_error(response: httpx.Response, challenge: str) -> None:
+def assert_bearer_error(response: httpx2.Response, challenge: str) -> None:
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
     assert response.headers["www-authenticate"].startswith(challenge)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.authentication import requires
@@ -72,7 +72,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def assert_refused(response: httpx.Response, status: int, error: str, description: str) -> None:
+def assert_refused(response: httpx2.Response, status: int, error: str, description: str) -> None:
     """An RFC 6750 §3 refusal: the error in the body and, the same, in the challenge."""
     assert (response.status_code, response.json()) == (
         status,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from authority.admin.provision import Admin
+from authority.runtime import Authority
 from authority.settings import Settings
 from tests.conftest import FakeClock, Registered
 from tests.http.helpers import assert_error, post_token
@@ -18,7 +21,9 @@ def settings(settings: Settings) -> Settings:
     return settings.replace(login_max_failures=3, login_lockout=600)
 
 
-def login(http: TestClient, client: Registered, password: str, username: str = "alice"):
+def login(
+    http: TestClient, client: Registered, password: str, username: str = "alice"
+) -> httpx2.Response:
     data = {"grant_type": "password", "username": username, "password": password}
     return post_token(http, data, client)
 
@@ -45,7 +50,7 @@ def test_an_unknown_username_is_throttled_like_a_known_one(
 
 
 def test_the_operator_unlocks_an_account(
-    http: TestClient, app_client: Registered, alice: str, admin
+    http: TestClient, app_client: Registered, alice: str, admin: Admin
 ) -> None:
     for _ in range(3):
         login(http, app_client, "wrong")
@@ -55,7 +60,7 @@ def test_the_operator_unlocks_an_account(
 
 
 def test_the_client_address_comes_from_the_trusted_proxy_header_only_when_configured(
-    authority, app_client: Registered, alice: str
+    authority: Authority, app_client: Registered, alice: str
 ) -> None:
     from authority.web.app import create_app
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from typing import Any
 
 import httpx2
 import pytest
@@ -20,7 +21,7 @@ from tests.verify.support import ecdsa_twin
 PASSWORD = "correct horse battery"
 
 
-def login(http: TestClient, client: Registered, **extra: str | list[str]) -> dict:
+def login(http: TestClient, client: Registered, **extra: str | list[str]) -> dict[str, Any]:
     response = post_token(
         http,
         {"grant_type": "password", "username": "alice", "password": PASSWORD, **extra},
@@ -78,7 +79,7 @@ def test_a_non_form_body_is_invalid_request(
 # -- introspection -------------------------------------------------------------------------------
 
 
-def _forge(header: dict, payload: dict, signature: bytes = b"sig") -> str:
+def _forge(header: dict[str, Any], payload: dict[str, Any], signature: bytes = b"sig") -> str:
     def enc(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

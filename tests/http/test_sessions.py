@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from authority.admin.provision import Admin
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import assert_no_store, post_token
 
 PASSWORD = "correct horse battery"
 
 
-def login(http: TestClient, client: Registered, resource: str = ISSUER) -> dict:
+def login(http: TestClient, client: Registered, resource: str = ISSUER) -> dict[str, Any]:
     """A password login whose access token may call the authority's own endpoints."""
     data = {
         "grant_type": "password",
@@ -71,7 +74,7 @@ def test_bad_expired_or_foreign_audience_tokens_are_invalid_token(
     )
 
 
-def test_a_service_token_has_no_user_sessions(http: TestClient, admin, alice: str) -> None:
+def test_a_service_token_has_no_user_sessions(http: TestClient, admin: Admin, alice: str) -> None:
     client, secret = admin.create_client("svc", ["client_credentials"], ["read"], None, [])
     token = post_token(
         http, {"grant_type": "client_credentials"}, Registered(client.client_id, secret)
@@ -140,7 +143,7 @@ def test_log_out_everywhere_kills_every_family_and_its_access_tokens(
 
 
 def test_a_user_cannot_end_another_users_session(
-    http: TestClient, app_client: Registered, alice: str, admin
+    http: TestClient, app_client: Registered, alice: str, admin: Admin
 ) -> None:
     admin.create_user("bob", "another long password", None)
     alice_tokens = login(http, app_client)

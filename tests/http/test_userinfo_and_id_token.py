@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jwt
 import pytest
 from starlette.testclient import TestClient
@@ -31,14 +33,14 @@ def oidc_client(admin: Admin) -> Registered:
     return Registered(client.client_id, secret)
 
 
-def login(http: TestClient, client: Registered, scope: str) -> dict:
+def login(http: TestClient, client: Registered, scope: str) -> dict[str, Any]:
     data = {"grant_type": "password", "username": "alice", "password": PASSWORD, "scope": scope}
     response = post_token(http, data, client)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
-def id_claims(http: TestClient, token: str, audience: str) -> dict:
+def id_claims(http: TestClient, token: str, audience: str) -> dict[str, Any]:
     header = jwt.get_unverified_header(token)
     jwk = next(k for k in http.get("/jwks.json").json()["keys"] if k["kid"] == header["kid"])
     return dict(

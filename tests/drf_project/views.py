@@ -9,14 +9,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from authority.verify import Claims
 from authority.verify.drf import HasScope
 
 
 def whoami(request: Request) -> dict[str, object]:
+    claims = request.auth  # what AuthorityAuthentication verified
+    assert isinstance(claims, Claims)
     return {
         "sub": request.user.pk,
-        "client_id": request.auth.client_id,
-        "scopes": sorted(request.auth.scopes),
+        "client_id": claims.client_id,
+        "scopes": sorted(claims.scopes),
     }
 
 

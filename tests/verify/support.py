@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from joserfc.jwk import JWKRegistry
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from authority.verify import InvalidToken, Verifier
 from authority.verify.verifier import Response
@@ -36,7 +36,15 @@ ALGORITHMS = ("ES256", "RS256", "EdDSA")
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
-_KTY = {"ES256": "EC", "RS256": "RSA", "EdDSA": "OKP"}
+
+
+def _jwk(private: PrivateKey) -> ECKey | RSAKey | OKPKey:
+    """joserfc's key for a ``cryptography`` private key (each key class takes its own kind)."""
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        return ECKey.import_key(private)
+    if isinstance(private, rsa.RSAPrivateKey):
+        return RSAKey.import_key(private)
+    return OKPKey.import_key(private)
 
 
 def b64(data: bytes) -> str:
@@ -57,7 +65,7 @@ class SigningKey:
 
     def jwk(self, private: bool = False) -> dict[str, Any]:
         """The JWKS entry: joserfc's rendering plus ``kid``, ``use`` and the pinned ``alg``."""
-        value = dict(JWKRegistry.import_key(self.private, _KTY[self.alg]).as_dict(private=private))
+        value = dict(_jwk(self.private).as_dict(private=private))
         value.update(kid=self.kid, use="sig", alg=self.alg)
         return value
 
@@ -97,7 +105,7 @@ def new_key(alg: str = "ES256") -> SigningKey:
         private = ed25519.Ed25519PrivateKey.generate()
     else:
         raise ValueError(alg)
-    kid = JWKRegistry.import_key(private, _KTY[alg]).thumbprint()
+    kid = _jwk(private).thumbprint()
     return SigningKey(alg, private, kid)
 
 

@@ -41,7 +41,7 @@ def test_refuses_a_token_lacking_a_scope_inside_asyncio(
 def test_verifies_a_token_inside_asyncio(authority: FakeAuthority, key: SigningKey) -> None:
     verifier = make_verifier(authority)
     verified = asyncio.run(verifier.verify_async(key.sign(claims(scope="read")), ["read"]))
-    assert (verified.sub, verified.scopes) == ("user-alice", {"read"})
+    assert (verified.sub, verified.scopes) == ("user-alice", frozenset({"read"}))
 
 
 def test_fetches_off_the_event_loop_thread(authority: FakeAuthority, key: SigningKey) -> None:

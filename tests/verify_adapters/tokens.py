@@ -12,7 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
-from joserfc.jwk import ECKey, JWKRegistry
+from joserfc.jwk import ECKey
 
 from authority.verify.verifier import Response
 from tests.verify.support import low_s
@@ -24,9 +24,7 @@ METADATA_URI = f"{ISSUER}/.well-known/oauth-authorization-server"
 
 
 def new_key() -> ECKey:
-    key = JWKRegistry.import_key(ec.generate_private_key(ec.SECP256R1()), "EC")
-    assert isinstance(key, ECKey)
-    return key
+    return ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
 
 
 def b64(data: bytes) -> str:

@@ -45,12 +45,15 @@ class Mailbox:
 def text(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
-    return str(part.get_content()).replace("\r\n", "\n")  # type: ignore[attr-defined]
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content.replace("\r\n", "\n")
 
 
 def link(message: EmailMessage) -> str:
     """The one link in a message."""
-    [url] = _LINK.findall(text(message))
+    urls: list[str] = _LINK.findall(text(message))
+    [url] = urls
     return url
 
 

@@ -32,23 +32,23 @@ class ReadRecorder(Mapping[str, str]):
     """An environment that remembers every name looked up in it."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
-        self.values = dict(values)
+        self._values = dict(values)
         self.read: set[str] = set()
 
     def __getitem__(self, name: str) -> str:
         self.read.add(name)
-        return self.values[name]
+        return self._values[name]
 
     def __contains__(self, name: object) -> bool:
         if isinstance(name, str):
             self.read.add(name)
-        return name in self.values
+        return name in self._values
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
+        return iter(self._values)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self._values)
 
 
 def _interpolate(value: object) -> str:
@@ -109,7 +109,7 @@ def _parses(argv: list[str]) -> None:
 
 def test_every_authority_variable_set_for_deployment_is_a_setting_with_a_valid_value(
     services: dict[str, Any],
-):
+) -> None:
     known = _authority_settings_read()
     env = _environment(services["authority"])
     image_env = [rest for word, rest in _instructions(DOCKERFILE) if word == "ENV"]
@@ -123,7 +123,7 @@ def test_every_authority_variable_set_for_deployment_is_a_setting_with_a_valid_v
 
 def test_every_resource_variable_set_for_the_api_is_one_it_reads(
     services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     env = _environment(services["resource-api"])
     assert {"RESOURCE_ISSUER", "RESOURCE_AUDIENCE"} <= set(env)
     assert env["RESOURCE_ISSUER"] == _environment(services["authority"])["AUTHORITY_ISSUER"]
@@ -137,7 +137,7 @@ def test_every_resource_variable_set_for_the_api_is_one_it_reads(
 
 def test_the_stack_is_postgres_authority_and_resource_api_each_with_a_healthcheck(
     services: dict[str, Any],
-):
+) -> None:
     assert set(services) == {"postgres", "authority", "resource-api"}
     for name, service in services.items():
         assert service["healthcheck"]["test"], name
@@ -146,7 +146,7 @@ def test_the_stack_is_postgres_authority_and_resource_api_each_with_a_healthchec
     assert "/healthz" in _healthcheck_command(services["resource-api"])
 
 
-def test_each_service_starts_once_what_it_depends_on_is_healthy(services: dict[str, Any]):
+def test_each_service_starts_once_what_it_depends_on_is_healthy(services: dict[str, Any]) -> None:
     assert set(services["authority"]["depends_on"]) == {"postgres"}
     assert set(services["resource-api"]["depends_on"]) == {"authority"}
     for name, service in services.items():
@@ -157,7 +157,7 @@ def test_each_service_starts_once_what_it_depends_on_is_healthy(services: dict[s
 
 def test_the_authority_command_parses_and_its_healthcheck_asks_its_port(
     services: dict[str, Any],
-):
+) -> None:
     command = services["authority"]["command"]
     assert command[0] == "serve"
     _parses(command)
@@ -173,7 +173,7 @@ def test_the_authority_command_parses_and_its_healthcheck_asks_its_port(
 
 def test_the_database_url_names_the_postgres_service_and_its_credentials(
     services: dict[str, Any],
-):
+) -> None:
     url = urlsplit(_environment(services["authority"])["AUTHORITY_DATABASE_URL"])
     postgres = _environment(services["postgres"])
     assert url.scheme == "postgresql+psycopg"
@@ -185,7 +185,7 @@ def test_the_database_url_names_the_postgres_service_and_its_credentials(
     assert url.path == f"/{postgres['POSTGRES_DB']}"
 
 
-def test_the_resource_api_is_built_from_its_dockerfile(services: dict[str, Any]):
+def test_the_resource_api_is_built_from_its_dockerfile(services: dict[str, Any]) -> None:
     build = services["resource-api"]["build"]
     assert (ROOT / build["context"] / build["dockerfile"]).resolve() == API_DOCKERFILE
 
@@ -197,7 +197,7 @@ def test_the_resource_api_is_built_from_its_dockerfile(services: dict[str, Any])
 )
 def test_the_image_runs_as_a_non_root_user_and_its_healthcheck_probes_the_server(
     dockerfile: Path, probe: str
-):
+) -> None:
     final = _instructions(dockerfile)
     user = _one(final, "USER").split(":")[0]
     assert user not in ("root", "0", "")

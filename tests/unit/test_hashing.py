@@ -163,7 +163,7 @@ def test_new_secret_carries_256_bits_and_differs_each_time() -> None:
     assert len(first) >= 43  # 32 bytes in unpadded base64url
 
 
-def test_generated_ids_never_start_with_a_dash_so_the_cli_never_takes_them_for_options():
+def test_generated_ids_never_start_with_a_dash_so_the_cli_never_takes_them_for_options() -> None:
     from authority.credentials.hashing import new_id
 
     ids = [new_id() for _ in range(5000)]

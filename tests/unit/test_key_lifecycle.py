@@ -32,7 +32,9 @@ def states(storage: SqlStorage, alg: str = "ES256") -> dict[str, list[str]]:
     return found
 
 
-def test_rotation_is_refused_before_the_next_key_was_published_for_the_lead_time(storage, keys):
+def test_rotation_is_refused_before_the_next_key_was_published_for_the_lead_time(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     before = storage.list_signing_keys()
     with pytest.raises(RotationRefused, match="use --force"):
@@ -40,12 +42,14 @@ def test_rotation_is_refused_before_the_next_key_was_published_for_the_lead_time
     assert storage.list_signing_keys() == before
 
 
-def test_publish_lead_covers_the_jwks_cache_lifetime_and_the_reload_bound():
+def test_publish_lead_covers_the_jwks_cache_lifetime_and_the_reload_bound() -> None:
     assert TIMINGS.publish_lead >= TIMINGS.jwks_max_age + TIMINGS.reload_seconds
     assert TIMINGS.removable_at(T0) >= T0 + TIMINGS.access_token_ttl + TIMINGS.reload_seconds
 
 
-def test_a_fresh_install_has_one_active_key_and_a_published_next_key(storage, keys):
+def test_a_fresh_install_has_one_active_key_and_a_published_next_key(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     created = lifecycle.initialize(storage, keys, "ES256", T0)
     assert len(created) == 2
     found = states(storage)
@@ -56,7 +60,9 @@ def test_a_fresh_install_has_one_active_key_and_a_published_next_key(storage, ke
     assert lifecycle.initialize(storage, keys, "ES256", T0 + 5) == []
 
 
-def test_rotate_promotes_next_retires_active_and_publishes_a_new_next(storage, keys):
+def test_rotate_promotes_next_retires_active_and_publishes_a_new_next(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     first = states(storage)
     now = T0 + TIMINGS.publish_lead
@@ -71,7 +77,9 @@ def test_rotate_promotes_next_retires_active_and_publishes_a_new_next(storage, k
     assert report.retired in {k.kid for k in KeyRing.load(storage, keys).keys}
 
 
-def test_a_retired_key_is_removed_only_after_its_last_token_expired(storage, keys):
+def test_a_retired_key_is_removed_only_after_its_last_token_expired(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     now = T0 + TIMINGS.publish_lead
     report = lifecycle.rotate(storage, keys, "ES256", now, TIMINGS)
@@ -82,7 +90,9 @@ def test_a_retired_key_is_removed_only_after_its_last_token_expired(storage, key
     assert not (keys.directory / f"{report.retired}.pem").exists()
 
 
-def test_emergency_rotation_revokes_the_current_key_from_the_jwks_at_once(storage, keys):
+def test_emergency_rotation_revokes_the_current_key_from_the_jwks_at_once(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     old = states(storage)["active"][0]
     report = lifecycle.rotate(
@@ -94,7 +104,9 @@ def test_emergency_rotation_revokes_the_current_key_from_the_jwks_at_once(storag
     assert not (keys.directory / f"{old}.pem").exists()
 
 
-def test_scheduled_rotation_waits_for_the_rotation_period(storage, keys):
+def test_scheduled_rotation_waits_for_the_rotation_period(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     due = T0 + 30 * 86400
     assert lifecycle.rotate_if_due(storage, keys, "ES256", due - 1, TIMINGS) is None
@@ -104,7 +116,9 @@ def test_scheduled_rotation_waits_for_the_rotation_period(storage, keys):
     assert lifecycle.rotate_if_due(storage, keys, "ES256", due * 2, off) is None
 
 
-def test_two_replicas_rotating_at_once_make_exactly_one_rotation(storage, keys):
+def test_two_replicas_rotating_at_once_make_exactly_one_rotation(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     snapshot = storage.list_signing_keys()
     due = T0 + 30 * 86400
@@ -118,7 +132,9 @@ def test_two_replicas_rotating_at_once_make_exactly_one_rotation(storage, keys):
     assert len(found["active"]) == 1 and len(found["next"]) == 1 and len(found["retired"]) == 1
 
 
-def test_tokens_signed_before_a_rotation_still_verify_against_the_new_jwks(storage, keys):
+def test_tokens_signed_before_a_rotation_still_verify_against_the_new_jwks(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     ring = KeyRing.load(storage, keys)
     minter = Minter("https://issuer.example", 900, "ES256", lambda: ring)
@@ -137,7 +153,9 @@ def test_tokens_signed_before_a_rotation_still_verify_against_the_new_jwks(stora
     )
 
 
-def test_generate_publishes_a_next_key_for_another_algorithm_once(storage, keys):
+def test_generate_publishes_a_next_key_for_another_algorithm_once(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     info = lifecycle.add_next(storage, keys, "RS256", T0)
     assert info.state == "next" and info.alg == "RS256"
@@ -148,7 +166,7 @@ def test_generate_publishes_a_next_key_for_another_algorithm_once(storage, keys)
     assert KeyRing.load(storage, keys).active("RS256").kid == info.kid
 
 
-def test_encrypted_keys_need_the_right_passphrase(storage, tmp_path):
+def test_encrypted_keys_need_the_right_passphrase(storage: SqlStorage, tmp_path: Path) -> None:
     locked = DirectoryKeyStore(tmp_path / "k", passphrase=b"correct horse")
     lifecycle.initialize(storage, locked, "ES256", T0)
     pem = next((tmp_path / "k").glob("*.pem")).read_bytes()
@@ -160,7 +178,9 @@ def test_encrypted_keys_need_the_right_passphrase(storage, tmp_path):
         KeyRing.load(storage, DirectoryKeyStore(tmp_path / "k"))
 
 
-def test_the_database_store_keeps_private_keys_encrypted_in_the_key_rows(storage):
+def test_the_database_store_keeps_private_keys_encrypted_in_the_key_rows(
+    storage: SqlStorage,
+) -> None:
     sealed = DatabaseKeyStore(b"correct horse")
     lifecycle.initialize(storage, sealed, "EdDSA", T0)
     rows = storage.list_signing_keys()
@@ -173,7 +193,9 @@ def test_the_database_store_keeps_private_keys_encrypted_in_the_key_rows(storage
     assert revoked.sealed is None  # a revoked key's private half is gone
 
 
-def test_repair_deletes_old_unpublished_keys_and_refuses_a_missing_published_one(storage, keys):
+def test_repair_deletes_old_unpublished_keys_and_refuses_a_missing_published_one(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
     orphan = lifecycle._new_key(keys, "ES256", "next", T0)  # sealed, never published
     assert (keys.directory / f"{orphan.kid}.pem").exists()

@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import jwt
@@ -65,7 +66,7 @@ def _only_key(storage: SqlStorage) -> SigningKeyInfo:
     return info
 
 
-def _sign(ring: KeyRing, alg: str, claims: dict[str, object]) -> str:
+def _sign(ring: KeyRing, alg: str, claims: Mapping[str, object]) -> str:
     key = ring.active(alg)
     payload = b64url(json.dumps(claims).encode())
     signing_input = f"{key.header_b64}.{payload}"

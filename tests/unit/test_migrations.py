@@ -132,7 +132,8 @@ def test_usernames_differing_only_in_case_survive_0006_and_the_oldest_keeps_the_
 
     assert _differences(empty_engine) == []
     with empty_engine.connect() as conn:
-        keys = dict(conn.execute(text("SELECT username, username_key FROM users")).all())
+        rows = conn.execute(text("SELECT username, username_key FROM users")).all()
+    keys = {username: key for username, key in rows}
     assert keys == {"alice": "alice", "Alice": None, "bob": "bob", "ALICE": None}
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert "'Alice', 'ALICE'" in warning

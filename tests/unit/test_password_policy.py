@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_a_crafted_l33t_password_is_judged_within_the_work_bound(
         readings.append(len(subs))
         return subs
 
-    def measured(password: str, *args: object, **kwargs: object) -> object:
+    def measured(password: str, *args: Any, **kwargs: Any) -> object:
         seen.append(len(password))
         return omnimatch(password, *args, **kwargs)
 

@@ -33,7 +33,7 @@ def _session(storage: SqlStorage, max_age: int = 90 * DAY, token_ttl: int = 30 *
     return family_id
 
 
-def test_purge_deletes_dead_sessions_in_batches_and_keeps_live_ones(storage: SqlStorage):
+def test_purge_deletes_dead_sessions_in_batches_and_keeps_live_ones(storage: SqlStorage) -> None:
     _pair(storage)
     live = [_session(storage) for _ in range(3)]
     revoked = [_session(storage) for _ in range(4)]
@@ -54,7 +54,7 @@ def test_purge_deletes_dead_sessions_in_batches_and_keeps_live_ones(storage: Sql
     assert storage.purge(NOW + 900) == {"sessions": 0, "denied_access_tokens": 0}
 
 
-def test_purge_keeps_deny_list_entries_until_their_token_expires(storage: SqlStorage):
+def test_purge_keeps_deny_list_entries_until_their_token_expires(storage: SqlStorage) -> None:
     storage.deny_access_token("early", NOW + 100, NOW)
     storage.deny_access_token("late", NOW + 1000, NOW)
     assert storage.purge(NOW + 100)["denied_access_tokens"] == 1
@@ -62,7 +62,7 @@ def test_purge_keeps_deny_list_entries_until_their_token_expires(storage: SqlSto
     assert storage.is_access_token_denied("late")
 
 
-def test_ending_sessions_twice_ends_nothing_the_second_time(storage: SqlStorage):
+def test_ending_sessions_twice_ends_nothing_the_second_time(storage: SqlStorage) -> None:
     _pair(storage)
     _session(storage)
     assert storage.end_sessions("u1", NOW + 10) == 1

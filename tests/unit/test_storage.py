@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from authority.storage import (
     Client,
@@ -20,8 +20,8 @@ from authority.storage.tables import families, refresh_tokens
 from tests.unit.factories import DAY, NOW, make_client, make_user, new_hash, start_family
 
 
-def _count(storage: SqlStorage, table: object, **where: object) -> int:
-    stmt = select(func.count()).select_from(table)  # type: ignore[arg-type]
+def _count(storage: SqlStorage, table: Table, **where: object) -> int:
+    stmt = select(func.count()).select_from(table)
     for column, value in where.items():
         stmt = stmt.where(table.c[column] == value)
     with storage.engine.connect() as conn:

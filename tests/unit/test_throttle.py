@@ -54,7 +54,7 @@ def fail(throttle: Throttle, name: str, ip: str | None, now: int) -> bool:
     return True
 
 
-def test_a_username_locks_after_the_allowed_failures_and_recovers(counter) -> None:
+def test_a_username_locks_after_the_allowed_failures_and_recovers(counter: FailureCounter) -> None:
     throttle, name = Throttle(counter, 5, 1000, 900), user()
     for attempt in range(1, 6):
         assert fail(throttle, name, "10.0.0.1", NOW + attempt * 100)
@@ -63,7 +63,7 @@ def test_a_username_locks_after_the_allowed_failures_and_recovers(counter) -> No
     assert throttle.reserve(user(), "10.0.0.1", NOW + 500) is not None  # the address is free
 
 
-def test_back_off_between_failures_lifts_by_itself(counter) -> None:
+def test_back_off_between_failures_lifts_by_itself(counter: FailureCounter) -> None:
     throttle, name = Throttle(counter, 10, 1000, 900), user()
     for _ in range(3):
         assert fail(throttle, name, None, NOW)
@@ -71,7 +71,9 @@ def test_back_off_between_failures_lifts_by_itself(counter) -> None:
     assert throttle.reserve(name, None, NOW + 1) is not None
 
 
-def test_a_success_clears_the_username_and_gives_the_address_its_place_back(counter) -> None:
+def test_a_success_clears_the_username_and_gives_the_address_its_place_back(
+    counter: FailureCounter,
+) -> None:
     throttle, name, ip = Throttle(counter, 5, 4, 900), user(), f"10.1.{secrets.randbelow(250)}.9"
     for _ in range(2):
         assert fail(throttle, name, ip, NOW)
@@ -84,7 +86,9 @@ def test_a_success_clears_the_username_and_gives_the_address_its_place_back(coun
     assert throttle.reserve(name, ip, NOW + 3) is None
 
 
-def test_spraying_many_usernames_from_one_address_locks_the_address(counter) -> None:
+def test_spraying_many_usernames_from_one_address_locks_the_address(
+    counter: FailureCounter,
+) -> None:
     throttle, ip = Throttle(counter, 5, 10, 900), f"10.2.{secrets.randbelow(250)}.7"
     for _ in range(10):
         assert fail(throttle, user(), ip, NOW)
@@ -92,7 +96,7 @@ def test_spraying_many_usernames_from_one_address_locks_the_address(counter) -> 
     assert throttle.reserve(user(), "10.9.9.9", NOW + 10) is not None
 
 
-def test_unlock_lifts_a_lockout_at_once(counter) -> None:
+def test_unlock_lifts_a_lockout_at_once(counter: FailureCounter) -> None:
     throttle, name = Throttle(counter, 2, 1000, 900), user()
     assert fail(throttle, name, None, NOW)
     assert fail(throttle, name, None, NOW)
@@ -110,7 +114,7 @@ def test_old_failures_stop_counting_after_the_window(storage: SqlStorage) -> Non
     assert storage.purge_failures(before=NOW + 5000, now=NOW + 5000) == 1
 
 
-def test_racing_attempts_reserve_no_more_than_the_limit(counter) -> None:
+def test_racing_attempts_reserve_no_more_than_the_limit(counter: FailureCounter) -> None:
     throttle, name, ip = Throttle(counter, 5, 1000, 900), user(), f"10.3.{secrets.randbelow(250)}.1"
     start = threading.Barrier(40)
     reserved: list[object] = []
@@ -132,7 +136,7 @@ def test_racing_attempts_reserve_no_more_than_the_limit(counter) -> None:
     assert sorted(a.counts["ip"] for a in granted) == [1, 2, 3, 4, 5]  # type: ignore[attr-defined]
 
 
-def test_a_refused_attempt_counts_nothing_anywhere(counter) -> None:
+def test_a_refused_attempt_counts_nothing_anywhere(counter: FailureCounter) -> None:
     throttle, name, ip = Throttle(counter, 2, 1000, 900), user(), f"10.4.{secrets.randbelow(250)}.2"
     assert fail(throttle, name, ip, NOW)
     assert fail(throttle, name, ip, NOW)
@@ -145,7 +149,7 @@ def test_a_refused_attempt_counts_nothing_anywhere(counter) -> None:
 # -- quotas: a fixed window ---------------------------------------------------------------
 
 
-def test_a_quota_allows_so_many_per_window_from_the_first(counter) -> None:
+def test_a_quota_allows_so_many_per_window_from_the_first(counter: FailureCounter) -> None:
     quota, address = Quota(counter, "mail:", 900, per_name=3, per_ip=100), f"{user()}@example.com"
     assert [quota.take(address, "10.5.0.1", NOW + n) for n in range(4)] == [True] * 3 + [False]
     # Refused requests neither count nor move the window: one every minute changes nothing.
@@ -155,7 +159,7 @@ def test_a_quota_allows_so_many_per_window_from_the_first(counter) -> None:
     assert quota.take(address, "10.5.0.1", NOW + 901)
 
 
-def test_a_quota_per_client_address_counts_every_name(counter) -> None:
+def test_a_quota_per_client_address_counts_every_name(counter: FailureCounter) -> None:
     quota, ip = Quota(counter, "register:", 3600, per_ip=2), f"10.6.{secrets.randbelow(250)}.3"
     assert quota.take(None, ip, NOW)
     assert quota.take(None, ip, NOW + 1)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -13,10 +15,11 @@ from tests.e2e.servers import USER_PASSWORD, cli, environment, free_port, serve,
 
 pytestmark = pytest.mark.e2e
 API = "https://api.example"
+Server = tuple[dict[str, str], str]  # the environment it runs in, its issuer
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path):
+def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env = environment(database_url, tmp_path / "keys", issuer, AUTHORITY_CLIENT_CACHE_TTL="1")
@@ -24,7 +27,7 @@ def server(database_url: str, tmp_path: Path):
         yield env, issuer
 
 
-def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
+def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server: Server) -> None:
     env, issuer = server
     service = cli(
         env,
@@ -45,7 +48,7 @@ def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
     token_url = metadata["token_endpoint"]
     jwks = jwt.PyJWKClient(metadata["jwks_uri"], cache_keys=True)
 
-    def verify(token: str, audience: str) -> dict:
+    def verify(token: str, audience: str) -> dict[str, Any]:
         key = jwks.get_signing_key_from_jwt(token)
         header = jwt.get_unverified_header(token)
         assert header["typ"] == "at+jwt"
@@ -101,7 +104,7 @@ def test_every_grant_over_http_verifies_with_an_independent_jwt_library(server):
     assert replay.json()["error"] == "invalid_grant"
 
 
-def test_a_disabled_client_is_refused_by_the_running_server(server):
+def test_a_disabled_client_is_refused_by_the_running_server(server: Server) -> None:
     env, issuer = server
     service = cli(
         env, "clients", "create", "svc", "--grant", "client_credentials", "--scope", "read"

@@ -56,7 +56,7 @@ def _token(url: str, auth: tuple[str, str]) -> str:
 
 def test_a_caching_verifier_accepts_every_token_through_three_rotations(
     database_url: str, tmp_path: Path
-):
+) -> None:
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env = environment(database_url, tmp_path / "keys", issuer, **FAST_KEYS)
@@ -106,7 +106,7 @@ def _make_rotation_due(database_url: str) -> None:
 
 def test_two_replicas_due_for_rotation_rotate_once_and_both_sign_with_the_new_key(
     database_url: str, tmp_path: Path
-):
+) -> None:
     ports = [free_port(), free_port()]
     issuer = "http://localhost:8000"
     env = environment(
@@ -169,7 +169,7 @@ CRASH_POINTS = {
 @pytest.mark.parametrize("point", sorted(CRASH_POINTS))
 def test_a_rotation_killed_at_any_point_leaves_a_consistent_key_set(
     point: str, database_url: str, tmp_path: Path
-):
+) -> None:
     keys_dir = tmp_path / "keys"
     env = environment(database_url, keys_dir, "http://localhost:8000", **FAST_KEYS)
     cli(env, "init")
@@ -215,7 +215,9 @@ def test_a_rotation_killed_at_any_point_leaves_a_consistent_key_set(
     )["rotations"]
 
 
-def test_a_wrong_passphrase_stops_the_start_with_one_line(database_url: str, tmp_path: Path):
+def test_a_wrong_passphrase_stops_the_start_with_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
     env = environment(
         database_url,
         tmp_path / "keys",
@@ -241,7 +243,7 @@ def test_a_wrong_passphrase_stops_the_start_with_one_line(database_url: str, tmp
 
 def test_a_missing_key_file_stops_the_start_and_generates_nothing(
     database_url: str, tmp_path: Path
-):
+) -> None:
     keys_dir = tmp_path / "keys"
     env = environment(database_url, keys_dir, "http://localhost:8000")
     cli(env, "init")
@@ -272,7 +274,7 @@ def read_only_view(folder: Path) -> list[str]:
 @pytest.mark.skipif(os.geteuid() != 0, reason="a private read-only mount needs root, as in CI")
 def test_an_emergency_rotation_applies_while_scheduled_rotations_fail_on_a_read_only_folder(
     database_url: str, tmp_path: Path
-):
+) -> None:
     port = free_port()
     url = issuer = f"http://127.0.0.1:{port}"
     keys_dir = tmp_path / "keys"
@@ -300,7 +302,7 @@ def test_an_emergency_rotation_applies_while_scheduled_rotations_fail_on_a_read_
         def applied() -> bool:
             kid = jwt.get_unverified_header(_token(f"{url}/token", auth))["kid"]
             asked = httpx.post(f"{url}/introspect", data={"token": compromised}, auth=auth)
-            return kid == report["activated"] and asked.json() == {"active": False}
+            return bool(kid == report["activated"]) and asked.json() == {"active": False}
 
         bound = wait_for(applied, 15)
         published = {k["kid"] for k in httpx.get(f"{url}/jwks.json").json()["keys"]}

@@ -26,7 +26,7 @@ async def _race(urls: list[str], auth: tuple[str, str], refresh_token: str) -> l
 @pytest.mark.parametrize("workers", [1, 2], ids=["two-processes", "two-processes-of-two-workers"])
 def test_concurrent_refreshes_across_two_replicas_leave_at_most_one_live_token(
     database_url: str, tmp_path: Path, workers: int
-):
+) -> None:
     ports = [free_port(), free_port()]
     issuer = "http://localhost:8000"  # one issuer behind a load balancer
     env = environment(database_url, tmp_path / "keys", issuer)

@@ -102,7 +102,7 @@ def _refusal(description: str) -> tuple[int, dict[str, str], str]:
     )
 
 
-def test_without_a_token_the_items_answer_401_with_a_bare_bearer_challenge(stack: Stack):
+def test_without_a_token_the_items_answer_401_with_a_bare_bearer_challenge(stack: Stack) -> None:
     for method in ("GET", "POST"):
         response = httpx.request(method, f"{stack.api}/items", json={"name": "x"})
         assert response.status_code == 401
@@ -111,7 +111,7 @@ def test_without_a_token_the_items_answer_401_with_a_bare_bearer_challenge(stack
     assert httpx.get(f"{stack.api}/public").status_code == 200
 
 
-def test_a_read_token_reads_but_may_not_write_and_a_write_token_writes(stack: Stack):
+def test_a_read_token_reads_but_may_not_write_and_a_write_token_writes(stack: Stack) -> None:
     read = stack.token(stack.reader)
     response = stack.get_items(read)
     assert response.status_code == 200
@@ -136,7 +136,7 @@ def test_a_read_token_reads_but_may_not_write_and_a_write_token_writes(stack: St
 
 def test_refuses_tokens_from_another_issuer_expired_unsigned_or_signed_by_an_unknown_key(
     stack: Stack,
-):
+) -> None:
     genuine = stack.token(stack.writer)
     assert stack.get_items(genuine).status_code == 200
     kid = _kid(genuine)
@@ -178,7 +178,7 @@ def test_refuses_tokens_from_another_issuer_expired_unsigned_or_signed_by_an_unk
 
 def test_follows_a_forced_key_rotation_without_a_restart_and_fetches_the_jwks_rarely(
     stack: Stack,
-):
+) -> None:
     before = stack.token(stack.writer)
     old_kid = _kid(before)
     accepted, rejected = 0, []

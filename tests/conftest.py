@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from sqlalchemy import text
@@ -34,8 +35,16 @@ POSTGRES_URL = os.environ.get(
     "AUTHORITY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("AUTHORITY_TEST_REQUIRE_POSTGRES") == "1"
+
+
 # Cheap argon2 parameters for tests; production defaults are OWASP's (see settings.py).
-FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
+class Argon2Costs(TypedDict):
+    argon2_time_cost: int
+    argon2_memory_cost: int
+    argon2_parallelism: int
+
+
+FAST_ARGON2 = Argon2Costs(argon2_time_cost=1, argon2_memory_cost=1024, argon2_parallelism=1)
 
 
 class FakeClock:
@@ -114,7 +123,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         keys_dir=tmp_path / "keys",
         client_cache_ttl=0,
         id_token_alg="ES256",  # RSA key generation is slow; id_token tests ask for RS256
-        **FAST_ARGON2,  # type: ignore[arg-type]
+        **FAST_ARGON2,
     )
 
 

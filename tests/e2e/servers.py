@@ -134,8 +134,8 @@ def _running(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        if log:
-            out.close()  # type: ignore[union-attr]
+        if not isinstance(out, int):  # a log file, not DEVNULL
+            out.close()
 
 
 USER_PASSWORD = "s3cret-passphrase"

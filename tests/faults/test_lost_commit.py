@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import DBAPIError
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from authority.admin.bootstrap import prepare
@@ -53,7 +54,7 @@ def http(proxied_storage: SqlStorage, proxied_url: str, tmp_path: Path) -> Itera
         keys_dir=tmp_path / "keys",
         client_cache_ttl=0,
         id_token_alg="ES256",
-        **FAST_ARGON2,  # type: ignore[arg-type]
+        **FAST_ARGON2,
     )
     prepare(settings, proxied_storage)
     authority = Authority(settings, proxied_storage, clock=FakeClock())
@@ -64,7 +65,8 @@ def http(proxied_storage: SqlStorage, proxied_url: str, tmp_path: Path) -> Itera
 @pytest.fixture
 def app(http: TestClient, proxied_storage: SqlStorage) -> Registered:
     """A first-party app and the user alice, on the proxied database."""
-    authority: Authority = http.app.state.authority  # type: ignore[attr-defined]
+    assert isinstance(http.app, Starlette)
+    authority: Authority = http.app.state.authority
     admin = Admin(authority.settings, proxied_storage)
     client, secret = admin.create_client("app", ["password", "refresh_token"], ["read"], None, [])
     admin.create_user("alice", PASSWORD, None)

@@ -368,7 +368,8 @@ def test_accepts_a_name_of_one_script(
     response = register(http, username, "someone@example.com")
 
     assert response.status_code == 201, response.text
-    assert authority.storage.get_user(response.json()["sub"]).username == username  # type: ignore[union-attr]
+    user = authority.storage.get_user(response.json()["sub"])
+    assert user is not None and user.username == username
 
 
 def test_a_username_is_taken_in_every_case_unicode_included(

@@ -167,14 +167,17 @@ def test_a_refresh_token_is_active_for_its_own_client_only(
 # -- who may introspect an access token (RFC 7662 §4) ------------------------------------------
 
 
-def _client(admin: Admin, name: str, **rights: object) -> Registered:
+def _client(
+    admin: Admin, name: str, resource_servers: list[str] | None = None, introspect_any: bool = False
+) -> Registered:
     client, secret = admin.create_client(
         name,
         ["client_credentials"],
         ["read"],
         None,
         [],
-        **rights,  # type: ignore[arg-type]
+        resource_servers=resource_servers,
+        introspect_any=introspect_any,
     )
     return Registered(client.client_id, secret)
 

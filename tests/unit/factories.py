@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any, TypeVar
 
 from authority.storage import Client, Family, IssuedAccess, User
 from authority.storage.sql import SqlStorage
 
 NOW = 1_700_000_000
 DAY = 86400
+T = TypeVar("T")
 
 
-def make_client(client_id: str | None = None, **fields: object) -> Client:
-    values: dict[str, object] = {
+def found(value: T | None) -> T:
+    """What a lookup returned, asserted to be there."""
+    assert value is not None
+    return value
+
+
+def make_client(client_id: str | None = None, **fields: Any) -> Client:
+    values: dict[str, Any] = {
         "client_id": client_id or secrets.token_urlsafe(16),
         "name": "app",
         "secret_hash": "0" * 64,
@@ -24,11 +32,11 @@ def make_client(client_id: str | None = None, **fields: object) -> Client:
         "created_at": NOW,
     }
     values.update(fields)
-    return Client(**values)  # type: ignore[arg-type]
+    return Client(**values)
 
 
-def make_user(username: str = "alice", **fields: object) -> User:
-    values: dict[str, object] = {
+def make_user(username: str = "alice", **fields: Any) -> User:
+    values: dict[str, Any] = {
         "sub": secrets.token_hex(16),
         "username": username,
         "email": None,
@@ -37,7 +45,7 @@ def make_user(username: str = "alice", **fields: object) -> User:
         "created_at": NOW,
     }
     values.update(fields)
-    return User(**values)  # type: ignore[arg-type]
+    return User(**values)
 
 
 def start_family(

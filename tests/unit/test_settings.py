@@ -309,7 +309,7 @@ def test_settings_are_immutable_and_replace_revalidates() -> None:
     settings = Settings()
 
     with pytest.raises(AttributeError):
-        settings.issuer = "https://other.example"  # type: ignore[misc]
+        settings.issuer = "https://other.example"  # type: ignore[misc]  # what is refused
     assert settings.replace(access_token_ttl=60).access_token_ttl == 60
     with pytest.raises(ConfigError, match="AUTHORITY_ACCESS_TOKEN_ALG"):
         settings.replace(access_token_alg="HS256")

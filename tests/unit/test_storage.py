@@ -17,7 +17,15 @@ from authority.storage import (
 )
 from authority.storage.sql import SqlStorage
 from authority.storage.tables import families, refresh_tokens
-from tests.unit.factories import DAY, NOW, make_client, make_user, new_hash, start_family
+from tests.unit.factories import (
+    DAY,
+    NOW,
+    found,
+    make_client,
+    make_user,
+    new_hash,
+    start_family,
+)
 
 
 def _count(storage: SqlStorage, table: Table, **where: object) -> int:
@@ -97,9 +105,9 @@ def test_disabling_and_enabling_a_client(storage: SqlStorage) -> None:
     storage.add_client(make_client("c1"))
 
     assert storage.set_client_disabled("c1", True) is True
-    assert storage.get_client("c1").disabled is True  # type: ignore[union-attr]
+    assert found(storage.get_client("c1")).disabled is True
     assert storage.set_client_disabled("c1", False) is True
-    assert storage.get_client("c1").disabled is False  # type: ignore[union-attr]
+    assert found(storage.get_client("c1")).disabled is False
 
 
 def test_scopes_in_use_ignore_disabled_clients(storage: SqlStorage) -> None:
@@ -175,7 +183,7 @@ def test_setting_a_password_hash(storage: SqlStorage) -> None:
 
     storage.set_password_hash(user.sub, "$argon2id$new")
 
-    assert storage.get_user(user.sub).password_hash == "$argon2id$new"  # type: ignore[union-attr]
+    assert found(storage.get_user(user.sub)).password_hash == "$argon2id$new"
 
 
 def test_disabling_a_user_ends_their_live_families_only_and_denies_their_access_tokens(
@@ -196,10 +204,10 @@ def test_disabling_a_user_ends_their_live_families_only_and_denies_their_access_
     assert storage.is_access_token_denied(live_access.jti)
     assert not storage.is_access_token_denied(bobs_access.jti)
 
-    assert storage.get_user(alice.sub).disabled is True  # type: ignore[union-attr]
-    assert storage.get_family(live.family_id).revoked_at == NOW + 5  # type: ignore[union-attr]
-    assert storage.get_family(ended.family_id).revoked_at == NOW + 1  # type: ignore[union-attr]
-    assert storage.get_family(bobs.family_id).revoked_at is None  # type: ignore[union-attr]
+    assert found(storage.get_user(alice.sub)).disabled is True
+    assert found(storage.get_family(live.family_id)).revoked_at == NOW + 5
+    assert found(storage.get_family(ended.family_id)).revoked_at == NOW + 1
+    assert found(storage.get_family(bobs.family_id)).revoked_at is None
     rotation = storage.rotate_refresh_token(token, new_hash(), client.client_id, NOW + 6, DAY)
     assert rotation.failure is RotationFailure.UNKNOWN
 
@@ -224,7 +232,7 @@ def test_an_import_that_disables_a_user_ends_their_sessions_and_denies_their_acc
         NOW + 5,
     )
 
-    assert storage.get_family(family.family_id).revoked_at == NOW + 5  # type: ignore[union-attr]
+    assert found(storage.get_family(family.family_id)).revoked_at == NOW + 5
     assert storage.is_access_token_denied(alices.jti)
     assert not storage.is_access_token_denied(bobs.jti)
 
@@ -238,8 +246,8 @@ def test_enabling_a_user_does_not_revive_revoked_families(storage: SqlStorage) -
 
     assert storage.set_user_disabled(user.sub, False, NOW + 6) is True
 
-    assert storage.get_user(user.sub).disabled is False  # type: ignore[union-attr]
-    assert storage.get_family(family.family_id).revoked_at == NOW + 5  # type: ignore[union-attr]
+    assert found(storage.get_user(user.sub)).disabled is False
+    assert found(storage.get_family(family.family_id)).revoked_at == NOW + 5
 
 
 # -- refresh rotation ----------------------------------------------------------------------
@@ -267,7 +275,7 @@ def test_a_used_refresh_token_is_reported_with_its_successor_and_nothing_changes
     assert replay == Rotation(
         None, RotationFailure.USED, UsedToken(family.family_id, NOW + 1, second, None)
     )
-    assert storage.get_family(family.family_id).revoked_at is None  # type: ignore[union-attr]
+    assert found(storage.get_family(family.family_id)).revoked_at is None
     assert storage.rotate_refresh_token(second, new_hash(), client.client_id, NOW + 3, DAY).family
     again = storage.rotate_refresh_token(first, new_hash(), client.client_id, NOW + 4, DAY)
     assert again.used == UsedToken(family.family_id, NOW + 1, second, NOW + 3)
@@ -335,7 +343,7 @@ def test_another_client_cannot_replace_a_successor(storage: SqlStorage, pair: Pa
     assert (
         storage.replace_successor(presented, successor, new_hash(), "other", NOW + 2, DAY) is None
     )
-    assert storage.inspect_refresh_token(successor).used_at is None  # type: ignore[union-attr]
+    assert found(storage.inspect_refresh_token(successor)).used_at is None
 
 
 def test_a_token_of_another_client_is_refused_and_stays_usable(
@@ -350,7 +358,7 @@ def test_a_token_of_another_client_is_refused_and_stays_usable(
 
     assert wrong.family is None
     assert wrong.failure is RotationFailure.OTHER_CLIENT
-    assert storage.get_family(family.family_id).revoked_at is None  # type: ignore[union-attr]
+    assert found(storage.get_family(family.family_id)).revoked_at is None
     right = storage.rotate_refresh_token(token, new_hash(), client.client_id, NOW + 2, DAY)
     assert right.family is not None
 
@@ -364,7 +372,7 @@ def test_an_expired_refresh_token_is_unknown_and_revokes_nothing(
     rotation = storage.rotate_refresh_token(token, new_hash(), client.client_id, NOW + 60, DAY)
 
     assert rotation.failure is RotationFailure.UNKNOWN
-    assert storage.get_family(family.family_id).revoked_at is None  # type: ignore[union-attr]
+    assert found(storage.get_family(family.family_id)).revoked_at is None
     assert _count(storage, refresh_tokens, family_id=family.family_id) == 1
 
 
@@ -452,7 +460,7 @@ def test_revoking_a_family_keeps_the_first_revocation_time(storage: SqlStorage, 
     storage.revoke_family(family.family_id, NOW + 1)
     storage.revoke_family(family.family_id, NOW + 9)
 
-    assert storage.get_family(family.family_id).revoked_at == NOW + 1  # type: ignore[union-attr]
+    assert found(storage.get_family(family.family_id)).revoked_at == NOW + 1
     assert _count(storage, families, family_id=family.family_id) == 1
 
 

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from authority.credentials.throttle import FailureCounter, Quota, RedisCounter, Throttle, backoff
+from authority.credentials.throttle import (
+    Attempt,
+    FailureCounter,
+    Quota,
+    RedisCounter,
+    Throttle,
+    backoff,
+)
 from authority.storage.sql import SqlStorage
 
 NOW = 1_790_000_000
@@ -117,7 +124,7 @@ def test_old_failures_stop_counting_after_the_window(storage: SqlStorage) -> Non
 def test_racing_attempts_reserve_no_more_than_the_limit(counter: FailureCounter) -> None:
     throttle, name, ip = Throttle(counter, 5, 1000, 900), user(), f"10.3.{secrets.randbelow(250)}.1"
     start = threading.Barrier(40)
-    reserved: list[object] = []
+    reserved: list[Attempt | None] = []
 
     def attempt() -> None:
         start.wait()
@@ -131,9 +138,9 @@ def test_racing_attempts_reserve_no_more_than_the_limit(counter: FailureCounter)
 
     granted = [a for a in reserved if a is not None]
     assert len(granted) == 5
-    assert sorted(a.counts["user"] for a in granted) == [1, 2, 3, 4, 5]  # type: ignore[attr-defined]
+    assert sorted(a.counts["user"] for a in granted) == [1, 2, 3, 4, 5]
     # The refused ones counted nothing, at the username or at the address.
-    assert sorted(a.counts["ip"] for a in granted) == [1, 2, 3, 4, 5]  # type: ignore[attr-defined]
+    assert sorted(a.counts["ip"] for a in granted) == [1, 2, 3, 4, 5]
 
 
 def test_a_refused_attempt_counts_nothing_anywhere(counter: FailureCounter) -> None:

@@ -137,7 +137,7 @@ def test_refuses_a_token_whose_scope_is_not_a_string(verifier: Verifier, key: Si
 def test_refuses_a_signed_payload_that_is_not_a_claims_object(
     verifier: Verifier, key: SigningKey
 ) -> None:
-    token = key.sign(["not", "claims"])  # type: ignore[arg-type]
+    token = key.sign(["not", "claims"])  # type: ignore[arg-type]  # the wrong type on purpose
     assert refusal(verifier, token) == invalid("the token is malformed")
 
 

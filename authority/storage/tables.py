@@ -131,6 +131,7 @@ class SigningKeyRow(SQLModel, table=True):
     private_key: bytes | None = Field(default=None)
 
 
+# Every table model has __table__, which SQLModel's types do not declare.
 clients = ClientRow.__table__  # type: ignore[attr-defined]
 users = UserRow.__table__  # type: ignore[attr-defined]
 families = RefreshFamilyRow.__table__  # type: ignore[attr-defined]

@@ -117,6 +117,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # -- the connection --------------------------------------------------------------------
 
+    # uvicorn's own signature (and ignore): asyncio.Transport, where asyncio.Protocol says
+    # BaseTransport.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._header_timer = self._later(self.limits.header_timeout, self._head_overdue)

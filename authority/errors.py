@@ -48,22 +48,19 @@ _WIRE_SAFE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
 class OAuthError(Exception):
     """An error answered on the wire (RFC 6749 §5.2, RFC 6750 §3): a JSON body of ``error``
-    and ``error_description`` (and ``error_uri``), under ``status_code``, with ``headers``."""
+    and ``error_description``, under ``status_code``, with ``headers``."""
 
     error: str
     status_code: int = 400
     description: str = ""
-    uri: str | None = None
 
-    def __init__(self, description: str | None = None, uri: str | None = None) -> None:
+    def __init__(self, description: str | None = None) -> None:
         if description is not None:
             # Client input reaches a description only through quoted(): anything else that
             # is not wire-safe is a bug, caught here rather than sent.
             if not _WIRE_SAFE.fullmatch(description):
                 raise ValueError(f"error_description is not wire-safe: {description!r}")
             self.description = description
-        if uri is not None:
-            self.uri = uri
         super().__init__(f"{self.error}: {self.description}")
 
     def __repr__(self) -> str:
@@ -78,8 +75,6 @@ class OAuthError(Exception):
         body = {"error": self.error}
         if self.description:
             body["error_description"] = self.description
-        if self.uri:
-            body["error_uri"] = self.uri
         return body
 
 

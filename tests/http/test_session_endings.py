@@ -1,5 +1,5 @@
 """Every way a session ends denies the access tokens issued in it: an operator disabling the
-user or deleting the client, and logins through a client without refresh tokens."""
+user, disabling or deleting the client, and logins through a client without refresh tokens."""
 
 from __future__ import annotations
 
@@ -96,6 +96,70 @@ def test_deleting_a_client_denies_the_access_tokens_of_its_sessions(
 
     response = http.get("/sessions", headers=bearer(session["access_token"]))
     assert (response.status_code, response.json()) == (401, REVOKED)
+
+
+@pytest.fixture
+def auditor(admin: Admin) -> Registered:
+    """A client that may introspect every access token, to look at those of a removed client."""
+    client, secret = admin.create_client(
+        "auditor", ["client_credentials"], ["read"], None, [], introspect_any=True
+    )
+    return Registered(client.client_id, secret)
+
+
+def service_token(http: TestClient, client: Registered) -> str:
+    response = post_token(http, {"grant_type": "client_credentials"}, client)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+@pytest.mark.parametrize("action", ["disable", "delete"])
+def test_removing_a_client_makes_every_access_token_of_its_sessions_inactive(
+    http: TestClient,
+    app_client: Registered,
+    auditor: Registered,
+    alice: str,
+    operator: Any,
+    action: str,
+) -> None:
+    first = login(http, app_client)
+    later = rotated(http, app_client, first["refresh_token"])
+    tokens = [first["access_token"], later["access_token"]]
+    assert all(active(http, auditor, t) for t in tokens)
+
+    operator("clients", action, app_client.client_id)
+
+    assert not any(active(http, auditor, t) for t in tokens)
+    response = http.get("/sessions", headers=bearer(later["access_token"]))
+    assert (response.status_code, response.json()) == (401, REVOKED)
+
+
+def test_enabling_a_client_again_revives_none_of_its_sessions(
+    http: TestClient, app_client: Registered, alice: str, operator: Any
+) -> None:
+    session = login(http, app_client)
+
+    operator("clients", "disable", app_client.client_id)
+    operator("clients", "enable", app_client.client_id)
+
+    assert not active(http, app_client, session["access_token"])
+    assert not active(http, app_client, session["refresh_token"])
+    refreshed = post_token(
+        http, {"grant_type": "refresh_token", "refresh_token": session["refresh_token"]}, app_client
+    )
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("action", ["disable", "delete"])
+def test_removing_a_client_makes_its_client_credentials_tokens_inactive(
+    http: TestClient, service_client: Registered, auditor: Registered, operator: Any, action: str
+) -> None:
+    token = service_token(http, service_client)
+    assert active(http, auditor, token)
+
+    operator("clients", action, service_client.client_id)
+
+    assert not active(http, auditor, token)
 
 
 # -- logins through a client without refresh tokens ------------------------------------------

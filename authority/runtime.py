@@ -54,9 +54,8 @@ class Authority:
         self.minter = Minter(
             settings.issuer, settings.access_token_ttl, settings.access_token_alg, self._ring
         )
-        self.clients = ClientAuthenticator(
-            CachedClients(storage, settings.client_cache_ttl), self.digest
-        )
+        cached_clients = CachedClients(storage, settings.client_cache_ttl)
+        self.clients = ClientAuthenticator(cached_clients, self.digest)
         counters = throttle.counter(settings, storage)
         self.throttle = throttle.build(settings, counters)
         self.grants = GrantRegistry(
@@ -79,7 +78,7 @@ class Authority:
         )
 
         presented = PresentedTokens(settings.issuer, self._ring, storage, self.digest)
-        self.introspector = Introspector(presented)
+        self.introspector = Introspector(presented, cached_clients)
         self.revoker = Revoker(presented)
         self.sessions = SessionService(presented, storage)
         letters = Letters.from_settings(settings)

@@ -91,7 +91,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
     elif args.action in ("disable", "enable"):
         admin.client(args.client_id)
-        storage.set_client_disabled(args.client_id, args.action == "disable")
+        storage.set_client_disabled(args.client_id, args.action == "disable", int(time.time()))
         view = client_view(admin.client(args.client_id))
         emit(args, view, f"client {args.client_id} {args.action}d")
     elif args.action == "set-introspection":

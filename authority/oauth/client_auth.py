@@ -88,6 +88,10 @@ class CachedClients:
         hit = self._cache.get(client_id)
         return hit[1] if hit is not None and hit[0] > self._clock() else None
 
+    def get_client(self, client_id: str) -> Client | None:
+        """As ``get``: a ClientStore itself, for whoever may see a client ``ttl`` late."""
+        return self.get(client_id)
+
     def get(self, client_id: str) -> Client | None:
         hit = self.cached(client_id)
         if hit is not None:

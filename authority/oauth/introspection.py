@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from authority.oauth.presented import PresentedTokens, audiences
-from authority.storage import Client
+from authority.storage import Client, ClientStore
 
 INACTIVE: dict[str, Any] = {"active": False}
 _CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time", "sid")
 
 
 class Introspector:
-    def __init__(self, tokens: PresentedTokens) -> None:
+    def __init__(self, tokens: PresentedTokens, clients: ClientStore) -> None:
         self._tokens = tokens
+        self._clients = clients
 
     def introspect(self, token: str, client: Client, now: int) -> dict[str, Any]:
         """RFC 7662 §2.2. ``token_type_hint`` is only a hint (§2.1): the token's own shape
@@ -34,6 +35,10 @@ class Introspector:
             if not may_introspect(client, claims):
                 return INACTIVE  # the same answer as for a token that is not ours: no hint
             if self._tokens.sessions.is_access_token_denied(claims["jti"]):
+                return INACTIVE
+            if not self._client_is_live(claims["client_id"], client):
+                # A client_credentials token is in no session: removing its client is what
+                # ends it (a user's token was denied when its session ended with the client).
                 return INACTIVE
             body = {"active": True, "token_type": "Bearer"}
             body.update((name, claims[name]) for name in _CLAIMS if name in claims)
@@ -64,6 +69,14 @@ class Introspector:
             "auth_time": family.auth_time,
             "sid": family.family_id,
         }
+
+    def _client_is_live(self, client_id: str, asking: Client) -> bool:
+        """The token's client still exists and is enabled (the asking client is: it just
+        authenticated)."""
+        if client_id == asking.client_id:
+            return True
+        owner = self._clients.get_client(client_id)
+        return owner is not None and not owner.disabled
 
 
 def may_introspect(client: Client, claims: dict[str, Any]) -> bool:

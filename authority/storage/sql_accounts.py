@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from authority.storage.records import Client, Conflict, User, username_key
 from authority.storage.sql_base import SqlBase, join, split
-from authority.storage.sql_sessions import end_user_sessions, revoke_families
+from authority.storage.sql_sessions import end_client_sessions, end_user_sessions, revoke_families
 from authority.storage.tables import clients, families, one_time_tokens, refresh_tokens, users
 
 
@@ -75,9 +75,18 @@ class AccountsSql(SqlBase):
         except IntegrityError:
             raise Conflict(f"client {client.client_id!r} exists") from None
 
-    def set_client_disabled(self, client_id: str, disabled: bool) -> bool:
-        stmt = update(clients).where(clients.c.client_id == client_id).values(disabled=disabled)
-        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+    def set_client_disabled(self, client_id: str, disabled: bool, now: int) -> bool:
+        """Disable (or enable) a client; disabling ends its sessions, so their access tokens
+        are denied. Enabling it again revives none of them."""
+
+        def work(conn: Connection) -> int:
+            stmt = update(clients).where(clients.c.client_id == client_id)
+            found = int(conn.execute(stmt.values(disabled=disabled)).rowcount)
+            if found and disabled:
+                end_client_sessions(conn, client_id, now)
+            return found
+
+        return self._write(work) == 1
 
     def set_client_introspection(
         self, client_id: str, resource_servers: tuple[str, ...], introspect_any: bool
@@ -93,8 +102,8 @@ class AccountsSql(SqlBase):
         """Delete a client; its sessions end first, so their access tokens are denied."""
 
         def work(conn: Connection) -> int:
+            end_client_sessions(conn, client_id, now)
             fams = select(families.c.family_id).where(families.c.client_id == client_id)
-            revoke_families(conn, [r.family_id for r in conn.execute(fams)], now)
             # Explicit, so SQLite files created without foreign keys enforced lose nothing stale.
             conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(fams)))
             conn.execute(delete(families).where(families.c.client_id == client_id))

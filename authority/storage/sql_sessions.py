@@ -433,6 +433,14 @@ def end_user_sessions(
     return revoke_families(conn, ids, now)
 
 
+def end_client_sessions(conn: Connection, client_id: str, now: int) -> int:
+    """End every session of a client (disabled or deleted)."""
+    query = select(families.c.family_id).where(
+        families.c.client_id == client_id, families.c.revoked_at.is_(None)
+    )
+    return revoke_families(conn, [r.family_id for r in conn.execute(query)], now)
+
+
 def revoke_families(conn: Connection, family_ids: list[str], now: int) -> int:
     """End sessions: their refresh tokens stop working, their live access tokens are denied.
 

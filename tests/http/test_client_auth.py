@@ -116,7 +116,7 @@ def test_answers_401_with_a_basic_challenge_to_an_unknown_client_in_basic(
 def test_answers_401_to_a_disabled_client_in_basic(
     http: TestClient, service_client: Registered, storage: SqlStorage
 ) -> None:
-    assert storage.set_client_disabled(service_client.client_id, True)
+    assert storage.set_client_disabled(service_client.client_id, True, int(time.time()))
     response = post_token(http, CC, service_client)
     assert_error(response, 401, "invalid_client", FAILED, challenge=True)
 
@@ -145,7 +145,7 @@ def test_answers_400_without_a_challenge_to_an_unknown_client_in_the_body(
 def test_answers_400_without_a_challenge_to_a_disabled_client_in_the_body(
     http: TestClient, service_client: Registered, storage: SqlStorage
 ) -> None:
-    assert storage.set_client_disabled(service_client.client_id, True)
+    assert storage.set_client_disabled(service_client.client_id, True, int(time.time()))
     data = {**CC, "client_id": service_client.client_id, "client_secret": service_client.secret}
     assert_error(post_token(http, data), 400, "invalid_client", FAILED)
 
@@ -271,9 +271,9 @@ def test_accepts_odd_characters_in_client_secret_post(
 def test_accepts_a_client_again_once_it_is_enabled(
     http: TestClient, service_client: Registered, storage: SqlStorage
 ) -> None:
-    storage.set_client_disabled(service_client.client_id, True)
+    storage.set_client_disabled(service_client.client_id, True, int(time.time()))
     assert post_token(http, CC, service_client).status_code == 401
-    storage.set_client_disabled(service_client.client_id, False)
+    storage.set_client_disabled(service_client.client_id, False, int(time.time()))
     assert_token_response(post_token(http, CC, service_client), refresh=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,7 +78,7 @@ def test_lists_the_scopes_of_enabled_clients(
     http: TestClient, service_client: Registered, app_client: Registered, storage: SqlStorage
 ) -> None:
     assert metadata(http, URLS[0])["scopes_supported"] == ["admin", "read", "write"]
-    storage.set_client_disabled(app_client.client_id, True)
+    storage.set_client_disabled(app_client.client_id, True, int(time.time()))
     assert metadata(http, URLS[0])["scopes_supported"] == ["read", "write"]
 
 

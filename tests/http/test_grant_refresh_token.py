@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -186,7 +187,7 @@ def test_rejects_a_refresh_token_of_a_disabled_client(
     http: TestClient, app_client: Registered, alice: str, storage: SqlStorage
 ) -> None:
     token = login(http, app_client)["refresh_token"]
-    storage.set_client_disabled(app_client.client_id, True)
+    storage.set_client_disabled(app_client.client_id, True, int(time.time()))
     response = refresh(http, app_client, token)
     assert_error(
         response,

@@ -4,6 +4,7 @@ user, disabling or deleting the client, and logins through a client without refr
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from starlette.testclient import TestClient
 from authority.admin.provision import Admin
 from authority.cli import main
 from authority.settings import Settings
-from tests.conftest import ISSUER, Registered
+from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.account_helpers import confirm_reset, request_reset
 from tests.http.helpers import post_token
 from tests.mailbox import Mailbox, token
@@ -160,6 +161,54 @@ def test_removing_a_client_makes_its_client_credentials_tokens_inactive(
     operator("clients", action, service_client.client_id)
 
     assert not active(http, auditor, token)
+
+
+def test_importing_a_user_as_disabled_makes_every_access_token_of_theirs_inactive(
+    http: TestClient, app_client: Registered, alice: str, operator: Any, tmp_path: Path
+) -> None:
+    session = login(http, app_client)
+    path = tmp_path / "users.csv"
+    path.write_text(
+        "username,email,password_hash,is_active\nalice,,pbkdf2_sha256$1000$c2FsdA$AAAA,false\n"
+    )
+
+    operator("users", "import", str(path))
+
+    assert not active(http, app_client, session["access_token"])
+
+
+# -- the refresh grant and the account holder ----------------------------------------------
+
+
+def test_reusing_a_refresh_token_makes_every_access_token_of_its_session_inactive(
+    http: TestClient, app_client: Registered, alice: str, clock: FakeClock
+) -> None:
+    first = login(http, app_client)
+    later = rotated(http, app_client, first["refresh_token"])
+    other = login(http, app_client)
+    clock.advance(60)  # past the window in which a used token may be retried
+
+    data = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    assert post_token(http, data, app_client).json()["error"] == "invalid_grant"
+
+    assert not active(http, app_client, first["access_token"])
+    assert not active(http, app_client, later["access_token"])
+    assert active(http, app_client, other["access_token"])  # another session, untouched
+
+
+def test_a_password_reset_makes_every_access_token_of_the_account_inactive(
+    http: TestClient, app_client: Registered, alice: str, mailbox: Mailbox
+) -> None:
+    first = login(http, app_client)
+    later = rotated(http, app_client, first["refresh_token"])
+    assert request_reset(http, "alice@example.com").status_code == 202
+    link_token = token(mailbox.messages()[-1], "/accounts/password/reset")
+
+    assert confirm_reset(http, link_token).status_code == 200
+
+    assert not active(http, app_client, first["access_token"])
+    assert not active(http, app_client, later["access_token"])
+    assert not active(http, app_client, later["refresh_token"])
 
 
 # -- logins through a client without refresh tokens ------------------------------------------

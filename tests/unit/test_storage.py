@@ -62,7 +62,7 @@ def test_adding_a_client_with_a_taken_id_is_a_conflict(storage: SqlStorage) -> N
 
 def test_unknown_clients_are_none_and_cannot_be_changed(storage: SqlStorage) -> None:
     assert storage.get_client("nope") is None
-    assert storage.set_client_disabled("nope", True) is False
+    assert storage.set_client_disabled("nope", True, NOW) is False
     assert storage.set_client_introspection("nope", (), True) is False
     assert storage.delete_client("nope", NOW) is False
 
@@ -104,9 +104,9 @@ def test_clients_are_listed_oldest_first(storage: SqlStorage) -> None:
 def test_disabling_and_enabling_a_client(storage: SqlStorage) -> None:
     storage.add_client(make_client("c1"))
 
-    assert storage.set_client_disabled("c1", True) is True
+    assert storage.set_client_disabled("c1", True, NOW) is True
     assert found(storage.get_client("c1")).disabled is True
-    assert storage.set_client_disabled("c1", False) is True
+    assert storage.set_client_disabled("c1", False, NOW) is True
     assert found(storage.get_client("c1")).disabled is False
 
 

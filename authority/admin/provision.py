@@ -18,7 +18,7 @@ from authority.oauth import audience as audiences
 from authority.oauth import scopes
 from authority.oauth.grants import GRANT_TYPES
 from authority.settings import ALGORITHMS, Settings
-from authority.storage import Client, SigningKeyInfo, User
+from authority.storage import Client, KeyState, SigningKeyInfo, User
 from authority.storage.sql import SqlStorage
 
 
@@ -97,7 +97,9 @@ class Admin:
     def _check_signing_alg(self, alg: str) -> None:
         if alg not in ALGORITHMS:
             raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
-        if not any(k.alg == alg and k.state == "active" for k in self.storage.list_signing_keys()):
+        if not any(
+            k.alg == alg and k.state is KeyState.ACTIVE for k in self.storage.list_signing_keys()
+        ):
             raise AdminError(
                 f"no {alg} key signs yet: run 'authority keys generate --alg {alg}', then "
                 f"'authority keys rotate --alg {alg}' once it has been published long enough"
@@ -159,7 +161,11 @@ class Admin:
         if revoke_current and not now_:
             raise AdminError("--revoke-current is for an emergency rotation: add --now")
         keys = self.storage.list_signing_keys()
-        algs = [alg] if alg else sorted({k.alg for k in keys if k.state in ("active", "next")})
+        algs = (
+            [alg]
+            if alg
+            else sorted({k.alg for k in keys if k.state in (KeyState.ACTIVE, KeyState.NEXT)})
+        )
         if revoke_current and len(algs) > 1:
             raise AdminError("name the compromised key's algorithm with --alg")
         private = private_keys(self.settings)

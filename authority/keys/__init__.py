@@ -8,11 +8,13 @@ from authority.keys.store import (
     PrivateKeys,
 )
 from authority.settings import Settings
+from authority.storage import KeyState
 
 __all__ = [
     "DatabaseKeyStore",
     "DirectoryKeyStore",
     "KeyRing",
+    "KeyState",
     "KeyStoreError",
     "PrivateKeys",
     "SigningKey",

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from authority.keys import algorithms
 from authority.keys.store import PrivateKeys
 from authority.settings import Settings
-from authority.storage import KeyStore, SigningKeyInfo
+from authority.storage import KeyState, KeyStore, SigningKeyInfo
 
-ACTIVE, NEXT, RETIRED, REVOKED, REMOVED = "active", "next", "retired", "revoked", "removed"
 DAY = 86400
 log = logging.getLogger("authority.keys")
 
@@ -76,7 +75,7 @@ class RotationRefused(Exception):
     """A rotation would sign with a key verifiers may not know yet."""
 
 
-def _new_key(private: PrivateKeys, alg: str, state: str, now: int) -> SigningKeyInfo:
+def _new_key(private: PrivateKeys, alg: str, state: KeyState, now: int) -> SigningKeyInfo:
     """Generate a key and keep its private half first: a crash before the metadata commit
     leaves an unpublished orphan (removed at the next start), never a published key without
     its private half."""
@@ -88,12 +87,12 @@ def _new_key(private: PrivateKeys, alg: str, state: str, now: int) -> SigningKey
         alg=alg,
         state=state,
         created_at=now,
-        activated_at=now if state == ACTIVE else None,
+        activated_at=now if state == KeyState.ACTIVE else None,
         sealed=sealed,
     )
 
 
-def _by_state(keys: list[SigningKeyInfo], alg: str, state: str) -> SigningKeyInfo | None:
+def _by_state(keys: list[SigningKeyInfo], alg: str, state: KeyState) -> SigningKeyInfo | None:
     found = [k for k in keys if k.alg == alg and k.state == state]
     return found[-1] if found else None
 
@@ -102,14 +101,17 @@ def initialize(metadata: KeyStore, private: PrivateKeys, alg: str, now: int) -> 
     """A fresh install (or a new algorithm) gets an active key and a published next key."""
     created: list[str] = []
     keys = metadata.list_signing_keys()
-    if _by_state(keys, alg, ACTIVE) is None and _by_state(keys, alg, NEXT) is None:
+    if (
+        _by_state(keys, alg, KeyState.ACTIVE) is None
+        and _by_state(keys, alg, KeyState.NEXT) is None
+    ):
         # Nothing was ever published for this algorithm, so no verifier holds a token
         # it could fail to verify: the first key may sign at once.
-        info = _new_key(private, alg, ACTIVE, now)
+        info = _new_key(private, alg, KeyState.ACTIVE, now)
         metadata.add_signing_key(info)
         created.append(f"{alg} signing key {info.kid}")
-    if _by_state(metadata.list_signing_keys(), alg, NEXT) is None:
-        info = _new_key(private, alg, NEXT, now)
+    if _by_state(metadata.list_signing_keys(), alg, KeyState.NEXT) is None:
+        info = _new_key(private, alg, KeyState.NEXT, now)
         metadata.add_signing_key(info)
         created.append(f"{alg} next key {info.kid}")
     return created
@@ -117,9 +119,9 @@ def initialize(metadata: KeyStore, private: PrivateKeys, alg: str, now: int) -> 
 
 def add_next(metadata: KeyStore, private: PrivateKeys, alg: str, now: int) -> SigningKeyInfo:
     """``authority keys generate``: publish a next key for ``alg`` (one at a time)."""
-    if _by_state(metadata.list_signing_keys(), alg, NEXT) is not None:
+    if _by_state(metadata.list_signing_keys(), alg, KeyState.NEXT) is not None:
         raise RotationRefused(f"a next {alg} key is already published")
-    info = _new_key(private, alg, NEXT, now)
+    info = _new_key(private, alg, KeyState.NEXT, now)
     metadata.add_signing_key(info)
     return info
 
@@ -135,7 +137,7 @@ def rotate(
 ) -> RotationReport:
     """Promote next -> active, retire (or revoke) the active key, publish a new next key."""
     keys = metadata.list_signing_keys()
-    current, upcoming = _by_state(keys, alg, ACTIVE), _by_state(keys, alg, NEXT)
+    current, upcoming = _by_state(keys, alg, KeyState.ACTIVE), _by_state(keys, alg, KeyState.NEXT)
     report = RotationReport(alg)
     if upcoming is None:
         raise RotationRefused(
@@ -155,7 +157,7 @@ def rotate(
             f"JWKS was fetched over {now - upcoming.created_at} s ago rejects its tokens until "
             "it refetches"
         )
-    new_next = _new_key(private, alg, NEXT, now)
+    new_next = _new_key(private, alg, KeyState.NEXT, now)
     swapped = metadata.swap_signing_keys(
         retire=current.kid if current else None,
         promote=upcoming.kid,
@@ -189,7 +191,7 @@ def rotate_if_due(
     if timings.rotation_days <= 0:
         return None
     keys = metadata.list_signing_keys()
-    current, upcoming = _by_state(keys, alg, ACTIVE), _by_state(keys, alg, NEXT)
+    current, upcoming = _by_state(keys, alg, KeyState.ACTIVE), _by_state(keys, alg, KeyState.NEXT)
     if current is None or upcoming is None:
         return None
     if now < (current.activated_at or current.created_at) + timings.rotation_days * DAY:
@@ -207,7 +209,9 @@ def prune(metadata: KeyStore, private: PrivateKeys, now: int) -> list[str]:
     due = [
         k.kid
         for k in metadata.list_signing_keys()
-        if k.state in (RETIRED, REVOKED) and k.removable_at is not None and k.removable_at <= now
+        if k.state in (KeyState.RETIRED, KeyState.REVOKED)
+        and k.removable_at is not None
+        and k.removable_at <= now
     ]
     if due:
         metadata.remove_signing_keys(due)
@@ -242,7 +246,7 @@ def repair(metadata: KeyStore, private: PrivateKeys, grace: int = 600) -> list[s
             f"unpublished private key {kid} kept for {grace} s: a rotation may be under way"
         )
     for info in keys:
-        if info.state in (ACTIVE, NEXT, RETIRED):
+        if info.state in KeyState.published():
             private.open(info)
     for msg in found:
         log.warning("key store repair: %s", msg)

@@ -13,11 +13,8 @@ from joserfc.jwk import JWKRegistry
 
 from authority.keys import algorithms
 from authority.keys.store import KeyStoreError, PrivateKeys
-from authority.storage import KeyStore, SigningKeyInfo
+from authority.storage import KeyState, KeyStore, SigningKeyInfo
 from authority.verify.jwt import TrustedKey
-
-ACTIVE, NEXT, RETIRED = "active", "next", "retired"
-PUBLISHED = (NEXT, ACTIVE, RETIRED)
 
 
 def b64url(data: bytes) -> str:
@@ -72,9 +69,11 @@ class KeyRing:
     ) -> KeyRing:
         """Read the published keys; keys already parsed by ``previous`` are reused."""
         known = {k.kid: k for k in previous.keys} if previous else {}
-        infos = [k for k in metadata.list_signing_keys() if k.state in PUBLISHED]
+        infos = [k for k in metadata.list_signing_keys() if k.state in KeyState.published()]
         keys = [known.get(info.kid) or _load(info, private) for info in infos]
-        active = {k.alg: k for k, info in zip(keys, infos, strict=True) if info.state == ACTIVE}
+        active = {
+            k.alg: k for k, info in zip(keys, infos, strict=True) if info.state is KeyState.ACTIVE
+        }
         return cls(keys, active)
 
     def trusted(self, kid: str) -> TrustedKey | None:

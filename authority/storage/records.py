@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 
 
 def username_key(username: str) -> str:
@@ -85,11 +85,27 @@ class RefreshTokenState:
     used_at: int | None
 
 
+class KeyState(StrEnum):
+    """A signing key's place in its lifecycle (authority.keys.lifecycle): published before it
+    signs, signing, published after, then gone; ``revoked`` is an emergency's retirement."""
+
+    NEXT = "next"  # published, not signing yet
+    ACTIVE = "active"  # signs; exactly one per algorithm
+    RETIRED = "retired"  # published, no longer signing, until its tokens have expired
+    REVOKED = "revoked"  # retired at once (compromised), its private key dropped
+    REMOVED = "removed"  # out of the JWKS, its private key gone
+
+    @classmethod
+    def published(cls) -> tuple[KeyState, ...]:
+        """The states whose keys the JWKS lists."""
+        return (cls.NEXT, cls.ACTIVE, cls.RETIRED)
+
+
 @dataclass(frozen=True)
 class SigningKeyInfo:
     kid: str
     alg: str
-    state: str
+    state: KeyState
     created_at: int
     activated_at: int | None = None
     retired_at: int | None = None

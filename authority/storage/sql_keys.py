@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from authority.storage.records import SigningKeyInfo
+from authority.storage.records import KeyState, SigningKeyInfo
 from authority.storage.sql_base import SqlBase, Undo
 from authority.storage.tables import signing_keys
 
@@ -39,9 +39,9 @@ class KeysSql(SqlBase):
             if retire is not None:
                 done = conn.execute(
                     update(signing_keys)
-                    .where(signing_keys.c.kid == retire, signing_keys.c.state == "active")
+                    .where(signing_keys.c.kid == retire, signing_keys.c.state == KeyState.ACTIVE)
                     .values(
-                        state="revoked" if revoke else "retired",
+                        state=KeyState.REVOKED if revoke else KeyState.RETIRED,
                         retired_at=now,
                         removable_at=now if revoke else removable_at,
                         private_key=None if revoke else signing_keys.c.private_key,
@@ -52,8 +52,8 @@ class KeysSql(SqlBase):
             if promote is not None:
                 done = conn.execute(
                     update(signing_keys)
-                    .where(signing_keys.c.kid == promote, signing_keys.c.state == "next")
-                    .values(state="active", activated_at=now)
+                    .where(signing_keys.c.kid == promote, signing_keys.c.state == KeyState.NEXT)
+                    .values(state=KeyState.ACTIVE, activated_at=now)
                 ).rowcount
                 if done != 1:
                     raise Undo
@@ -70,8 +70,11 @@ class KeysSql(SqlBase):
         """Retired keys whose tokens have all expired leave the JWKS; the private key goes."""
         stmt = (
             update(signing_keys)
-            .where(signing_keys.c.kid.in_(kids), signing_keys.c.state.in_(("retired", "revoked")))
-            .values(state="removed", private_key=None)
+            .where(
+                signing_keys.c.kid.in_(kids),
+                signing_keys.c.state.in_((KeyState.RETIRED, KeyState.REVOKED)),
+            )
+            .values(state=KeyState.REMOVED, private_key=None)
         )
         self._write(lambda conn: conn.execute(stmt))
 
@@ -84,7 +87,7 @@ def _key(row: Any) -> SigningKeyInfo:
     return SigningKeyInfo(
         kid=row.kid,
         alg=row.alg,
-        state=row.state,
+        state=KeyState(row.state),
         created_at=row.created_at,
         activated_at=row.activated_at,
         retired_at=row.retired_at,

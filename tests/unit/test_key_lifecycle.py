@@ -8,7 +8,14 @@ from pathlib import Path
 import jwt
 import pytest
 
-from authority.keys import DatabaseKeyStore, DirectoryKeyStore, KeyRing, KeyStoreError, lifecycle
+from authority.keys import (
+    DatabaseKeyStore,
+    DirectoryKeyStore,
+    KeyRing,
+    KeyState,
+    KeyStoreError,
+    lifecycle,
+)
 from authority.keys.lifecycle import RotationRefused, Timings
 from authority.oauth.tokens import Minter
 from authority.storage.sql import SqlStorage
@@ -197,7 +204,7 @@ def test_repair_deletes_old_unpublished_keys_and_refuses_a_missing_published_one
     storage: SqlStorage, keys: DirectoryKeyStore
 ) -> None:
     lifecycle.initialize(storage, keys, "ES256", T0)
-    orphan = lifecycle._new_key(keys, "ES256", "next", T0)  # sealed, never published
+    orphan = lifecycle._new_key(keys, "ES256", KeyState.NEXT, T0)  # sealed, never published
     assert (keys.directory / f"{orphan.kid}.pem").exists()
     found = lifecycle.repair(storage, keys)
     assert any("kept" in f for f in found) and (keys.directory / f"{orphan.kid}.pem").exists()

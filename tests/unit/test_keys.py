@@ -26,7 +26,7 @@ from authority.keys import (
 )
 from authority.runtime import Authority
 from authority.settings import ALGORITHMS, Settings
-from authority.storage import SigningKeyInfo
+from authority.storage import KeyState, SigningKeyInfo
 from authority.storage.sql import SqlStorage
 from tests.verify.support import P256_ORDER, es256_s
 
@@ -57,7 +57,7 @@ def ensure_active_key(storage: SqlStorage, store: DirectoryKeyStore, alg: str, n
     kid = algorithms.public_jwk(alg, key)["kid"]
     store.save(kid, key)
     storage.add_signing_key(
-        SigningKeyInfo(kid=kid, alg=alg, state="active", created_at=now, activated_at=now)
+        SigningKeyInfo(kid=kid, alg=alg, state=KeyState.ACTIVE, created_at=now, activated_at=now)
     )
     return True
 

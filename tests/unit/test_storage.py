@@ -9,6 +9,7 @@ from authority.storage import (
     Client,
     Conflict,
     IssuedAccess,
+    KeyState,
     Rotation,
     RotationFailure,
     SigningKeyInfo,
@@ -468,8 +469,10 @@ def test_revoking_a_family_keeps_the_first_revocation_time(storage: SqlStorage, 
 
 
 def test_signing_keys_are_listed_oldest_first(storage: SqlStorage) -> None:
-    newer = SigningKeyInfo(kid="k2", alg="RS256", state="next", created_at=NOW + 1)
-    older = SigningKeyInfo(kid="k1", alg="ES256", state="active", created_at=NOW, activated_at=NOW)
+    newer = SigningKeyInfo(kid="k2", alg="RS256", state=KeyState.NEXT, created_at=NOW + 1)
+    older = SigningKeyInfo(
+        kid="k1", alg="ES256", state=KeyState.ACTIVE, created_at=NOW, activated_at=NOW
+    )
 
     storage.add_signing_key(newer)
     storage.add_signing_key(older)

@@ -6,7 +6,8 @@ and its RFC 7638 thumbprint. Every algorithm is pinned to one key type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -14,50 +15,102 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from authority.settings import ALGORITHMS
 from authority.verify.jwt import P256_ORDER
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+Signer = Callable[[bytes], bytes]
 RSA_BITS = 2048
 
 
+@dataclass(frozen=True)
+class Algorithm:
+    """One JWS algorithm and the one key type it is pinned to."""
+
+    name: str
+    generate: Callable[[], PrivateKey]
+    fits: Callable[[PrivateKey], bool]  # is this the key type the algorithm is pinned to?
+    signer: Callable[[PrivateKey], Signer]  # given a key that fits
+    jwk: type[ECKey] | type[RSAKey] | type[OKPKey]
+
+
+def _es256_signer(key: PrivateKey) -> Signer:
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    ecdsa = ec.ECDSA(hashes.SHA256())
+
+    def sign_es256(data: bytes) -> bytes:
+        r, s = decode_dss_signature(key.sign(data, ecdsa))
+        s = min(s, P256_ORDER - s)  # low S: the one form verifiers accept
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4: R || S
+
+    return sign_es256
+
+
+def _rs256_signer(key: PrivateKey) -> Signer:
+    assert isinstance(key, rsa.RSAPrivateKey)
+    pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
+    return lambda data: key.sign(data, pkcs1, sha256)
+
+
+def _eddsa_signer(key: PrivateKey) -> Signer:
+    assert isinstance(key, ed25519.Ed25519PrivateKey)
+    return key.sign
+
+
+_TABLE = (
+    Algorithm(
+        "ES256",
+        generate=lambda: ec.generate_private_key(ec.SECP256R1()),
+        fits=lambda key: (
+            isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
+        ),
+        signer=_es256_signer,
+        jwk=ECKey,
+    ),
+    Algorithm(
+        "RS256",
+        generate=lambda: rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS),
+        fits=lambda key: isinstance(key, rsa.RSAPrivateKey) and key.key_size >= RSA_BITS,
+        signer=_rs256_signer,
+        jwk=RSAKey,
+    ),
+    Algorithm(
+        "EdDSA",  # Ed25519 (RFC 8037)
+        generate=ed25519.Ed25519PrivateKey.generate,
+        fits=lambda key: isinstance(key, ed25519.Ed25519PrivateKey),
+        signer=_eddsa_signer,
+        jwk=OKPKey,
+    ),
+)
+# The names are settings' (AUTHORITY_ACCESS_TOKEN_ALG and AUTHORITY_ID_TOKEN_ALG are checked
+# against them, below this package); what each one means is here, once.
+TABLE: Mapping[str, Algorithm] = {a.name: a for a in _TABLE}
+if tuple(TABLE) != ALGORITHMS:
+    raise ImportError(f"the algorithm table {tuple(TABLE)} is not settings' {ALGORITHMS}")
+
+
+def _algorithm(alg: str) -> Algorithm:
+    found = TABLE.get(alg)
+    if found is None:
+        raise ValueError(f"unsupported algorithm {alg!r}")
+    return found
+
+
 def generate(alg: str) -> PrivateKey:
-    if alg == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if alg == "RS256":
-        return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
-    if alg == "EdDSA":
-        return ed25519.Ed25519PrivateKey.generate()
-    raise ValueError(f"unsupported algorithm {alg!r}")
+    return _algorithm(alg).generate()
 
 
 def matches(alg: str, key: PrivateKey) -> bool:
     """The key type an algorithm is pinned to: a key never signs with another algorithm."""
-    if alg == "ES256":
-        return isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
-    if alg == "RS256":
-        return isinstance(key, rsa.RSAPrivateKey) and key.key_size >= RSA_BITS
-    if alg == "EdDSA":
-        return isinstance(key, ed25519.Ed25519PrivateKey)
-    return False
+    found = TABLE.get(alg)
+    return found is not None and found.fits(key)
 
 
-def signer(alg: str, key: PrivateKey) -> Callable[[bytes], bytes]:
+def signer(alg: str, key: PrivateKey) -> Signer:
     """A function from JWS signing input to the raw JWS signature."""
-    if alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
-        ecdsa = ec.ECDSA(hashes.SHA256())
-
-        def sign_es256(data: bytes) -> bytes:
-            r, s = decode_dss_signature(key.sign(data, ecdsa))
-            s = min(s, P256_ORDER - s)  # low S: the one form verifiers accept
-            return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4: R || S
-
-        return sign_es256
-    if alg == "RS256" and isinstance(key, rsa.RSAPrivateKey):
-        pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
-        return lambda data: key.sign(data, pkcs1, sha256)
-    if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey):
-        return key.sign
-    raise ValueError(f"a {type(key).__name__} cannot sign {alg}")
+    if not matches(alg, key):
+        raise ValueError(f"a {type(key).__name__} cannot sign {alg}")
+    return TABLE[alg].signer(key)
 
 
 def public_jwk(alg: str, key: PrivateKey) -> dict[str, Any]:
@@ -65,13 +118,7 @@ def public_jwk(alg: str, key: PrivateKey) -> dict[str, Any]:
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    jwk: ECKey | RSAKey | OKPKey
-    if alg == "ES256":
-        jwk = ECKey.import_key(pem)
-    elif alg == "RS256":
-        jwk = RSAKey.import_key(pem)
-    else:
-        jwk = OKPKey.import_key(pem)
+    jwk = _algorithm(alg).jwk.import_key(pem)
     value = dict(jwk.as_dict(private=False))
     value.update(kid=jwk.thumbprint(), use="sig", alg=alg)
     return value

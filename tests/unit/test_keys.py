@@ -28,6 +28,7 @@ from authority.runtime import Authority
 from authority.settings import ALGORITHMS, Settings
 from authority.storage import KeyState, SigningKeyInfo
 from authority.storage.sql import SqlStorage
+from authority.verify.verifier import DEFAULT_ALGORITHMS
 from tests.verify.support import P256_ORDER, es256_s
 
 NOW = 1_700_000_000
@@ -339,3 +340,7 @@ def test_the_hash_key_is_created_once_with_mode_0600_and_reused(
     assert key_store.hash_key(create=True) == created
     assert key_store.hash_key(create=False) == created
     assert DirectoryKeyStore(key_store.directory).hash_key(create=True) == created
+
+
+def test_the_verifier_accepts_by_default_every_algorithm_the_authority_signs_with() -> None:
+    assert set(algorithms.TABLE) <= set(DEFAULT_ALGORITHMS)

@@ -17,7 +17,8 @@ from authority.storage import Client, User
 class AccessToken:
     token: str
     jti: str
-    expires_in: int
+    expires_at: int  # its exp claim
+    expires_in: int  # for the token response (RFC 6749 §5.1)
 
 
 class Minter:
@@ -31,6 +32,11 @@ class Minter:
         """Raise now what signing would raise (keys unconfirmed, no active key): for a grant
         to call before it commits something a failed signature must not undo."""
         self._ring().active(alg or self.default_alg)
+
+    def expires_at(self, now: int) -> int:
+        """The ``exp`` of an access token minted at ``now``: for a grant that must record it
+        before minting (the refresh grant's rotation stores it with the successor)."""
+        return now + self.ttl
 
     def access_token(
         self,
@@ -53,7 +59,7 @@ class Minter:
             "iss": self.issuer,
             "sub": sub,
             "aud": audience[0] if len(audience) == 1 else list(audience),
-            "exp": now + self.ttl,
+            "exp": self.expires_at(now),
             "iat": now,
             "jti": jti,
             "client_id": client_id,
@@ -68,7 +74,12 @@ class Minter:
         payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
         signing_input = f"{key.header_b64}.{payload}"
         signature = b64url(key.sign(signing_input.encode("ascii")))
-        return AccessToken(token=f"{signing_input}.{signature}", jti=jti, expires_in=self.ttl)
+        return AccessToken(
+            token=f"{signing_input}.{signature}",
+            jti=jti,
+            expires_at=claims["exp"],
+            expires_in=claims["exp"] - now,
+        )
 
 
 def new_jti() -> str:

@@ -87,7 +87,6 @@ class PasswordGrant:
             jti=None if refreshable else sid,
             sid=sid,
         )
-        access_expires_at = now + token.expires_in
         family = Family(
             family_id=sid,
             client_id=client.client_id,
@@ -97,14 +96,14 @@ class PasswordGrant:
             auth_time=now,
             created_at=now,
             last_used_at=now,
-            expires_at=now + ctx.session_max_age if refreshable else access_expires_at,
+            expires_at=now + ctx.session_max_age if refreshable else token.expires_at,
             refreshable=refreshable,
         )
         refresh = None
         if refreshable:
             refresh = new_refresh_token()
             expires_at = min(now + ctx.refresh_token_ttl, family.expires_at)
-            access = IssuedAccess(token.jti, access_expires_at)
+            access = IssuedAccess(token.jti, token.expires_at)
             ctx.sessions.start_family(family, ctx.digest.digest(refresh), expires_at, access)
         else:
             ctx.sessions.start_family(family)

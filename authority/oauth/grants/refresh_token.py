@@ -62,7 +62,7 @@ class RefreshTokenGrant:
         successor, jti = new_refresh_token(), new_jti()
         successor_hash, access = (
             ctx.digest.digest(successor),
-            IssuedAccess(jti, now + ctx.minter.ttl),
+            IssuedAccess(jti, ctx.minter.expires_at(now)),
         )
         rotation = ctx.sessions.rotate_refresh_token(
             presented_hash, successor_hash, client.client_id, now, ctx.refresh_token_ttl, access

@@ -95,6 +95,7 @@ WITH live AS (
 ), successor AS (
     INSERT INTO refresh_tokens
         (token_hash, family_id, issued_at, expires_at, access_jti, access_expires_at)
+    -- the cap of _token_expiry: a refresh token never outlives its family
     SELECT :new_hash, family_id, :now, LEAST(:now + :ttl, expires_at), :access_jti,
            :access_expires_at
     FROM touched
@@ -114,8 +115,9 @@ class SessionsSql(SqlBase):
         token_expires_at: int | None = None,
         access: IssuedAccess | None = None,
     ) -> None:
-        """Record a login: a family and its first refresh token, or, for a family that is
-        not ``refreshable``, the family alone (one insert)."""
+        """Record a login: a family and its first refresh token (expiring at
+        ``token_expires_at`` or the family's end, whichever is first), or, for a family that
+        is not ``refreshable``, the family alone (one insert)."""
 
         def work(conn: Connection) -> None:
             conn.execute(
@@ -140,7 +142,7 @@ class SessionsSql(SqlBase):
                     token_hash=token_hash,
                     family_id=family.family_id,
                     issued_at=family.created_at,
-                    expires_at=token_expires_at,
+                    expires_at=_token_expiry(token_expires_at, family.expires_at),
                     **_access_values(access),
                 )
             )
@@ -196,7 +198,7 @@ class SessionsSql(SqlBase):
                 "token_hash": new_hash,
                 "family_id": family.family_id,
                 "issued_at": now,
-                "expires_at": min(now + ttl, family.expires_at),
+                "expires_at": _token_expiry(now + ttl, family.expires_at),
                 "access_jti": params["access_jti"],
                 "access_expires_at": params["access_expires_at"],
             }
@@ -292,7 +294,7 @@ class SessionsSql(SqlBase):
                     "token_hash": new_hash,
                     "family_id": family.family_id,
                     "issued_at": now,
-                    "expires_at": min(now + ttl, family.expires_at),
+                    "expires_at": _token_expiry(now + ttl, family.expires_at),
                     **_access_values(access),
                 },
             )
@@ -403,6 +405,12 @@ def _purge_batch(conn: Connection, now: int, batch: int) -> dict[str, int]:
     if jtis:
         conn.execute(delete(revoked_access_tokens).where(revoked_access_tokens.c.jti.in_(jtis)))
     return {"sessions": len(ids), "denied_access_tokens": len(jtis)}
+
+
+def _token_expiry(expires_at: int, family_expires_at: int) -> int:
+    """A refresh token never outlives its session: the one cap (the PostgreSQL rotation
+    spells it LEAST(...) in its statement)."""
+    return min(expires_at, family_expires_at)
 
 
 def _access_values(access: IssuedAccess | None) -> dict[str, Any]:

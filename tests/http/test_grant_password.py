@@ -8,7 +8,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from authority.admin.provision import Admin
+from authority.runtime import Authority
 from authority.storage.sql import SqlStorage
+from authority.web.app import create_app
 from tests.conftest import ISSUER, FakeClock, Registered
 from tests.http.helpers import (
     assert_error,
@@ -165,6 +167,19 @@ def test_issues_an_opaque_refresh_token_of_at_least_256_bits(
     assert len(first["refresh_token"]) >= 43  # base64url of 32 random bytes
     assert first["refresh_token"].count(".") == 0  # not a JWT
     assert first["refresh_token"] != second["refresh_token"]
+
+
+def test_a_refresh_token_never_outlives_its_session(
+    app_client: Registered, alice: str, authority: Authority, clock: FakeClock
+) -> None:
+    settings = authority.settings.replace(refresh_token_ttl=7200, session_max_age=3600)
+    short = Authority(settings, authority.storage, clock=clock)
+    with TestClient(create_app(authority=short), base_url=ISSUER) as http:
+        body = assert_token_response(post_token(http, login(), app_client), refresh=True)
+        token = {"token": body["refresh_token"]}
+        answer = http.post("/introspect", data=token, auth=app_client.basic).json()
+
+    assert answer["exp"] == int(clock.now) + 3600
 
 
 def test_issues_no_refresh_token_to_a_client_without_the_refresh_token_grant(

@@ -102,8 +102,8 @@ class PasswordGrant:
         refresh = None
         if refreshable:
             refresh = new_refresh_token()
-            expires_at = min(now + ctx.refresh_token_ttl, family.expires_at)
             access = IssuedAccess(token.jti, token.expires_at)
+            expires_at = now + ctx.refresh_token_ttl  # storage caps it at the family's end
             ctx.sessions.start_family(family, ctx.digest.digest(refresh), expires_at, access)
         else:
             ctx.sessions.start_family(family)

@@ -30,16 +30,24 @@ __all__ = [
     "UnsupportedGrantTypeError",
     "UsernameTaken",
     "WeakPassword",
+    "description_text",
     "quoted",
 ]
 
 REALM = "authority"
 
 
+def description_text(text: str) -> str:
+    """Text as RFC 6749 §5.2 allows it in error_description (printable ASCII but " and \\),
+    so it also fits a challenge's quoted-string: " becomes ', \\ becomes /, and any other
+    character outside %x20-7E becomes ?."""
+    text = text.replace('"', "'").replace("\\", "/")
+    return "".join(c if 0x20 <= ord(c) <= 0x7E else "?" for c in text)
+
+
 def quoted(value: str, limit: int = 80) -> str:
-    """Client input made safe for error_description (RFC 6749 §5.2 allows %x20-7E but " and \\)."""
-    cut = value[:limit]
-    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in cut)
+    """Client input, cut to ``limit`` characters, made safe for error_description."""
+    return description_text(value[:limit])
 
 
 # RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E (printable ASCII but " and \).

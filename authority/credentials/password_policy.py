@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from authority.credentials.hashing import MAX_PASSWORD_BYTES
-from authority.errors import TemporarilyUnavailable
+from authority.errors import TemporarilyUnavailable, description_text
 
 # zxcvbn's scores: 3 is "safely unguessable" (about 10^8 guesses and more), what an online
 # attacker against a throttled login cannot reach and an offline one against argon2id pays
@@ -70,7 +70,7 @@ class PasswordPolicy:
         hints = [feedback.get("warning") or "", *feedback.get("suggestions", [])]
         detail = " ".join(h.strip() for h in hints if h.strip())
         reason = "the password is too easy to guess"
-        return _ascii(f"{reason}: {detail}" if detail else reason)
+        return description_text(f"{reason}: {detail}" if detail else reason)
 
 
 def estimate(password: str, user_inputs: list[str]) -> Mapping[str, Any]:
@@ -157,9 +157,3 @@ def _user_words(values: Iterable[str | None]) -> list[str]:
         parts = [p for p in _SEPARATORS.split(local) if len(p) >= 3]
         words.extend(dict.fromkeys([value, local, *parts]))
     return words
-
-
-def _ascii(text: str) -> str:
-    """What RFC 6749 §5.2 allows in error_description: printable ASCII without " and \\."""
-    text = text.replace('"', "'").replace("\\", "/")
-    return "".join(c for c in text if 0x20 <= ord(c) <= 0x7E)

@@ -33,3 +33,16 @@ def requested(requested: list[str], allowed: tuple[str, ...], issuer: str) -> tu
         if resource not in allowed and resource != issuer:
             raise InvalidTarget(f"this client may not request tokens for {quoted(resource)}")
     return tuple(dict.fromkeys(requested))
+
+
+def narrow(requested: list[str], granted: tuple[str, ...]) -> tuple[str, ...]:
+    """RFC 8707 §2.2: a refresh may ask for fewer of the resources granted, never another
+    (as ``scopes.narrow`` for scope)."""
+    if not requested:
+        return granted
+    extra = [r for r in requested if r not in granted]
+    if extra:
+        raise InvalidTarget(
+            f"resource was not part of the original grant: {quoted(' '.join(extra))}"
+        )
+    return tuple(dict.fromkeys(requested))

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
-from authority.errors import InvalidGrantError, InvalidTarget, quoted
+from authority.errors import InvalidGrantError
+from authority.oauth import audience as audiences
 from authority.oauth import scopes
 from authority.oauth.grants.base import GrantContext, TokenRequest, TokenResponse
 from authority.oauth.tokens import new_jti, new_refresh_token
@@ -56,7 +57,7 @@ class RefreshTokenGrant:
             state = ctx.sessions.inspect_refresh_token(presented_hash)
             if state and state.used_at is None and state.family.client_id == client.client_id:
                 scopes.narrow(requested_scope, state.family.scope)
-                _narrow_audience(requested_resources, state.family.audience)
+                audiences.narrow(requested_resources, state.family.audience)
 
         ctx.minter.check_signing(client.access_token_alg)  # before the rotation commits
         successor, jti = new_refresh_token(), new_jti()
@@ -76,7 +77,7 @@ class RefreshTokenGrant:
         # The rotation itself refused a disabled user's or another client's session.
         family = rotation.family
         scope = scopes.narrow(requested_scope, family.scope)
-        audience = _narrow_audience(requested_resources, family.audience)
+        audience = audiences.narrow(requested_resources, family.audience)
         token = ctx.minter.access_token(
             sub=family.sub,
             client_id=client.client_id,
@@ -128,14 +129,3 @@ class RefreshTokenGrant:
             and used.successor_hash is not None
             and used.successor_used_at is None
         )
-
-
-def _narrow_audience(requested: list[str], granted: tuple[str, ...]) -> tuple[str, ...]:
-    if not requested:
-        return granted
-    extra = [r for r in requested if r not in granted]
-    if extra:
-        raise InvalidTarget(
-            f"resource was not part of the original grant: {quoted(' '.join(extra))}"
-        )
-    return tuple(dict.fromkeys(requested))

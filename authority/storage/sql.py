@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from authority.settings import DATABASE_TIMEOUT
 from authority.storage.engine import make_engine
-from authority.storage.sql_accounts import AccountsSql
+from authority.storage.sql_clients import ClientsSql
 from authority.storage.sql_keys import KeysSql
 from authority.storage.sql_links import LinksSql
 from authority.storage.sql_sessions import SessionsSql
 from authority.storage.sql_throttle import ThrottleSql
+from authority.storage.sql_users import UsersSql
 
 
-class SqlStorage(AccountsSql, LinksSql, SessionsSql, KeysSql, ThrottleSql):
+class SqlStorage(ClientsSql, UsersSql, LinksSql, SessionsSql, KeysSql, ThrottleSql):
     """Clients, users, link tokens, sessions, keys and login-failure counters on one engine."""
 
     @classmethod

@@ -1,0 +1,100 @@
+"""Clients: registration, lookup, disabling and deletion (which end their sessions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from authority.storage.records import Client, Conflict
+from authority.storage.sql_base import SqlBase, join, split
+from authority.storage.sql_sessions import end_client_sessions
+from authority.storage.tables import clients, families, refresh_tokens
+
+
+def _client(row: Any) -> Client:
+    return Client(
+        client_id=row.client_id,
+        name=row.name,
+        secret_hash=row.secret_hash,
+        grant_types=split(row.grant_types),
+        scopes=split(row.scopes),
+        default_scopes=split(row.default_scopes),
+        audiences=split(row.audiences),
+        disabled=bool(row.disabled),
+        created_at=row.created_at,
+        access_token_alg=row.access_token_alg,
+        resource_servers=split(row.resource_servers),
+        introspect_any=bool(row.introspect_any),
+    )
+
+
+class ClientsSql(SqlBase):
+    def get_client(self, client_id: str) -> Client | None:
+        row = self._first(select(clients).where(clients.c.client_id == client_id))
+        return _client(row) if row else None
+
+    def list_clients(self) -> list[Client]:
+        rows = self._all(select(clients).order_by(clients.c.created_at, clients.c.name))
+        return [_client(r) for r in rows]
+
+    def add_client(self, client: Client) -> None:
+        values = {
+            "client_id": client.client_id,
+            "name": client.name,
+            "secret_hash": client.secret_hash,
+            "grant_types": join(client.grant_types),
+            "scopes": join(client.scopes),
+            "default_scopes": join(client.default_scopes),
+            "audiences": join(client.audiences),
+            "disabled": client.disabled,
+            "created_at": client.created_at,
+            "access_token_alg": client.access_token_alg,
+            "resource_servers": join(client.resource_servers),
+            "introspect_any": client.introspect_any,
+        }
+        try:
+            self._write(lambda conn: conn.execute(insert(clients).values(**values)))
+        except IntegrityError:
+            raise Conflict(f"client {client.client_id!r} exists") from None
+
+    def set_client_disabled(self, client_id: str, disabled: bool, now: int) -> bool:
+        """Disable (or enable) a client; disabling ends its sessions, so their access tokens
+        are denied. Enabling it again revives none of them."""
+
+        def work(conn: Connection) -> int:
+            stmt = update(clients).where(clients.c.client_id == client_id)
+            found = int(conn.execute(stmt.values(disabled=disabled)).rowcount)
+            if found and disabled:
+                end_client_sessions(conn, client_id, now)
+            return found
+
+        return self._write(work) == 1
+
+    def set_client_introspection(
+        self, client_id: str, resource_servers: tuple[str, ...], introspect_any: bool
+    ) -> bool:
+        stmt = (
+            update(clients)
+            .where(clients.c.client_id == client_id)
+            .values(resource_servers=join(resource_servers), introspect_any=introspect_any)
+        )
+        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+
+    def delete_client(self, client_id: str, now: int) -> bool:
+        """Delete a client; its sessions end first, so their access tokens are denied."""
+
+        def work(conn: Connection) -> int:
+            end_client_sessions(conn, client_id, now)
+            fams = select(families.c.family_id).where(families.c.client_id == client_id)
+            # Explicit, so SQLite files created without foreign keys enforced lose nothing stale.
+            conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(fams)))
+            conn.execute(delete(families).where(families.c.client_id == client_id))
+            return conn.execute(delete(clients).where(clients.c.client_id == client_id)).rowcount
+
+        return self._write(work) == 1
+
+    def scopes_in_use(self) -> list[str]:
+        rows = self._all(select(clients.c.scopes).where(clients.c.disabled.is_(False)))
+        return sorted({s for (value,) in rows for s in value.split()})

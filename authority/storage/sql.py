@@ -7,13 +7,15 @@ from authority.storage.engine import make_engine
 from authority.storage.sql_clients import ClientsSql
 from authority.storage.sql_keys import KeysSql
 from authority.storage.sql_links import LinksSql
+from authority.storage.sql_revocation import DenyListSql
 from authority.storage.sql_sessions import SessionsSql
 from authority.storage.sql_throttle import ThrottleSql
 from authority.storage.sql_users import UsersSql
 
 
-class SqlStorage(ClientsSql, UsersSql, LinksSql, SessionsSql, KeysSql, ThrottleSql):
-    """Clients, users, link tokens, sessions, keys and login-failure counters on one engine."""
+class SqlStorage(ClientsSql, UsersSql, LinksSql, SessionsSql, DenyListSql, KeysSql, ThrottleSql):
+    """Clients, users, link tokens, sessions and their deny-list, keys and login-failure
+    counters on one engine."""
 
     @classmethod
     def from_url(cls, url: str, timeout: float = DATABASE_TIMEOUT) -> SqlStorage:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from authority.storage.records import Client, Conflict
 from authority.storage.sql_base import SqlBase, join, split
-from authority.storage.sql_sessions import end_client_sessions
+from authority.storage.sql_revocation import end_client_sessions
 from authority.storage.tables import clients, families, refresh_tokens
 
 

@@ -15,7 +15,7 @@ from authority.storage.records import (
     username_key,
 )
 from authority.storage.sql_base import SqlBase
-from authority.storage.sql_sessions import end_user_sessions
+from authority.storage.sql_revocation import end_user_sessions
 from authority.storage.sql_users import user_from_row
 from authority.storage.tables import one_time_tokens as links
 from authority.storage.tables import users

@@ -1,11 +1,10 @@
-"""Refresh-token families (sessions), their rotation, and the access-token deny-list."""
+"""Refresh-token families (sessions): their start, rotation, listing and purge."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, exists, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from authority.storage.records import (
     Family,
@@ -16,6 +15,7 @@ from authority.storage.records import (
     UsedToken,
 )
 from authority.storage.sql_base import SqlBase, join, split
+from authority.storage.sql_revocation import deny, end_user_sessions, revoke_families
 from authority.storage.tables import families, refresh_tokens, revoked_access_tokens, users
 
 
@@ -66,8 +66,6 @@ _TOUCH_FAMILY = (
 )
 _INSERT_TOKEN = insert(refresh_tokens)
 _successor = refresh_tokens.alias("successor")
-# Introspection's one lookup, on every call: built once like the rotation's statements.
-_DENIED = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == bindparam("jti"))
 # PostgreSQL does it all in one statement (data-modifying CTEs): one round trip, atomic on
 # its own. It first locks the live family row (FOR UPDATE), as every way of ending a session
 # updates that row: a racing revocation either ends the family first (the lock waits for it,
@@ -280,7 +278,7 @@ class SessionsSql(SqlBase):
             if superseded is None:
                 return None
             if superseded.access_jti is not None:
-                _deny(conn, [(superseded.access_jti, superseded.access_expires_at)], now)
+                deny(conn, [(superseded.access_jti, superseded.access_expires_at)], now)
             conn.execute(
                 update(refresh_tokens)
                 .where(refresh_tokens.c.token_hash == presented_hash)
@@ -344,14 +342,6 @@ class SessionsSql(SqlBase):
         return RefreshTokenState(
             _family(row), row.token_issued_at, row.token_expires_at, row.used_at
         )
-
-    # -- the access-token deny-list -----------------------------------------------------------
-
-    def deny_access_token(self, jti: str, expires_at: int, now: int) -> None:
-        self._write(lambda conn: _deny(conn, [(jti, expires_at)], now))
-
-    def is_access_token_denied(self, jti: str) -> bool:
-        return self._query(lambda conn: conn.execute(_DENIED, {"jti": jti}).first()) is not None
 
     # -- purge ---------------------------------------------------------------------------------
 
@@ -425,64 +415,3 @@ def _has_live_token(now: int) -> Any:
         refresh_tokens.c.used_at.is_(None),
         refresh_tokens.c.expires_at > now,
     )
-
-
-def end_user_sessions(
-    conn: Connection, sub: str, now: int, family_id: str | None = None, keep: str | None = None
-) -> int:
-    query = select(families.c.family_id).where(
-        families.c.sub == sub, families.c.revoked_at.is_(None)
-    )
-    if family_id is not None:
-        query = query.where(families.c.family_id == family_id)
-    if keep is not None:
-        query = query.where(families.c.family_id != keep)
-    ids = [r.family_id for r in conn.execute(query)]
-    return revoke_families(conn, ids, now)
-
-
-def end_client_sessions(conn: Connection, client_id: str, now: int) -> int:
-    """End every session of a client (disabled or deleted)."""
-    query = select(families.c.family_id).where(
-        families.c.client_id == client_id, families.c.revoked_at.is_(None)
-    )
-    return revoke_families(conn, [r.family_id for r in conn.execute(query)], now)
-
-
-def revoke_families(conn: Connection, family_ids: list[str], now: int) -> int:
-    """End sessions: their refresh tokens stop working, their live access tokens are denied.
-
-    Every way a session ends comes here. The family rows are updated first and the access
-    tokens read in a later statement: on PostgreSQL the update waits for a rotation that
-    holds the family row, and the read, with a snapshot of its own, then sees its successor.
-    """
-    if not family_ids:
-        return 0
-    ended = conn.execute(
-        update(families)
-        .where(families.c.family_id.in_(family_ids), families.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    ).rowcount
-    issued = select(refresh_tokens.c.access_jti, refresh_tokens.c.access_expires_at).where(
-        refresh_tokens.c.family_id.in_(family_ids),
-        refresh_tokens.c.access_jti.is_not(None),
-        refresh_tokens.c.access_expires_at > now,
-    )
-    # A login without refresh tokens: its one access token's jti is the family id.
-    logins = select(families.c.family_id, families.c.expires_at).where(
-        families.c.family_id.in_(family_ids),
-        families.c.refreshable.is_(False),
-        families.c.expires_at > now,
-    )
-    live = conn.execute(issued.union_all(logins)).all()
-    _deny(conn, [(jti, expires_at) for jti, expires_at in live], now)
-    return int(ended)
-
-
-def _deny(conn: Connection, entries: list[tuple[str, int]], now: int) -> None:
-    """Add to the deny-list; an entry already there (even from a racing replica) stays."""
-    if not entries:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(revoked_access_tokens).on_conflict_do_nothing()
-    conn.execute(stmt, [{"jti": j, "expires_at": e, "revoked_at": now} for j, e in entries])

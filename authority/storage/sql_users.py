@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from authority.storage.records import Conflict, User, username_key
 from authority.storage.sql_base import SqlBase
-from authority.storage.sql_sessions import end_user_sessions, revoke_families
+from authority.storage.sql_revocation import end_user_sessions, revoke_families
 from authority.storage.tables import families, one_time_tokens, refresh_tokens, users
 
 

@@ -164,15 +164,22 @@ def _purge_unconfirmed(conn: Connection, before: int, batch: int) -> int:
     subs = [r.sub for r in conn.execute(stale)]
     if not subs:
         return 0
-    # Explicit, like delete_client: SQLite files created without foreign keys enforced.
-    conn.execute(delete(one_time_tokens).where(one_time_tokens.c.sub.in_(subs)))
-    fams = select(families.c.family_id).where(families.c.sub.in_(subs))
-    conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(fams)))
-    conn.execute(delete(families).where(families.c.sub.in_(subs)))
-    # The conditions again: an account that signed in meanwhile is no longer purged.
-    gone = delete(users).where(
-        users.c.sub.in_(subs),
-        users.c.unconfirmed_since.is_not(None),
-        users.c.unconfirmed_since <= before,
+    # The conditions again, and the accounts first: one that signed in meanwhile is no longer
+    # purged, and neither is the session it started (which only revoke_families may end).
+    gone = (
+        delete(users)
+        .where(
+            users.c.sub.in_(subs),
+            users.c.unconfirmed_since.is_not(None),
+            users.c.unconfirmed_since <= before,
+        )
+        .returning(users.c.sub)
     )
-    return int(conn.execute(gone).rowcount)
+    subs = [r.sub for r in conn.execute(gone)]
+    if subs:
+        # Explicit, like delete_client: SQLite files created without foreign keys enforced.
+        conn.execute(delete(one_time_tokens).where(one_time_tokens.c.sub.in_(subs)))
+        fams = select(families.c.family_id).where(families.c.sub.in_(subs))
+        conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(fams)))
+        conn.execute(delete(families).where(families.c.sub.in_(subs)))
+    return len(subs)

@@ -24,7 +24,7 @@ from authority.web.app import create_app
 from tests.conftest import FAST_ARGON2, ISSUER, FakeClock, Registered
 from tests.faults.proxy import FaultProxy
 from tests.http.helpers import post_token
-from tests.unit.factories import make_client
+from tests.storage.factories import make_client
 
 PASSWORD = "correct horse battery"
 # The COMMIT query message itself, NUL-terminated on the wire: a pooled connection coming back

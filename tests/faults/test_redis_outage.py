@@ -17,7 +17,7 @@ from tests.faults.proxy import FaultProxy
 
 pytestmark = pytest.mark.e2e
 REDIS = ("127.0.0.1", 6379)
-DATABASE = 14  # 15 belongs to tests/unit/test_throttle.py, which flushes it
+DATABASE = 14  # 15 belongs to tests/storage/test_throttle.py, which flushes it
 
 
 @pytest.fixture

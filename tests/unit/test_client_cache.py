@@ -7,7 +7,7 @@ import dataclasses
 from authority.oauth.client_auth import CachedClients
 from authority.storage import Client
 from tests.conftest import FakeClock
-from tests.unit.factories import make_client
+from tests.storage.factories import make_client
 
 
 class CountingStore:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from authority.storage import PASSWORD_RESET, VERIFY_EMAIL, LinkToken, Registration
 from authority.storage.sql import SqlStorage
-from tests.unit.factories import NOW, make_client, make_user, start_family
+from tests.storage.factories import NOW, make_client, make_user, start_family
 
 THREADS = 20
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from authority.storage import (
 )
 from authority.storage.sql import SqlStorage
 from authority.storage.tables import families, refresh_tokens
-from tests.unit.factories import (
+from tests.storage.factories import (
     DAY,
     NOW,
     found,

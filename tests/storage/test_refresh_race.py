@@ -10,7 +10,7 @@ import pytest
 
 from authority.storage import Family, IssuedAccess, Rotation, RotationFailure
 from authority.storage.sql import SqlStorage
-from tests.unit.factories import (
+from tests.storage.factories import (
     DAY,
     NOW,
     found,

@@ -16,7 +16,7 @@ from authority.storage.engine import make_engine
 from authority.storage.sql import SqlStorage
 from authority.storage.tables import metadata
 from tests.conftest import POSTGRES_URL
-from tests.unit.factories import make_client
+from tests.storage.factories import make_client
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from authority.storage import migrate
 from authority.storage.engine import Abandoned, abandoned, make_engine
 from authority.storage.sql import SqlStorage
-from tests.unit.factories import NOW
+from tests.storage.factories import NOW
 
 
 @pytest.fixture

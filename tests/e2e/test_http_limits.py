@@ -112,6 +112,7 @@ def test_an_8_mb_header_line_gets_431_and_the_worker_stays_small(
     assert grown < 8 * 1024 * KIB, f"RSS grew by {grown / 1024 / KIB:.1f} MB"
 
 
+@pytest.mark.timing
 def test_a_connection_stuck_in_its_headers_is_closed_by_the_header_timeout(
     start: Callable[..., Served],
 ) -> None:
@@ -135,6 +136,7 @@ def test_a_connection_stuck_in_its_headers_is_closed_by_the_header_timeout(
     assert 1.5 < elapsed < 6, elapsed
 
 
+@pytest.mark.timing
 def test_the_default_header_timeout_closes_a_half_request_line_within_10_s(
     start: Callable[..., Served],
 ) -> None:
@@ -145,6 +147,7 @@ def test_the_default_header_timeout_closes_a_half_request_line_within_10_s(
     assert closed is not None and 9 < closed < 13, closed
 
 
+@pytest.mark.timing
 def test_a_trickled_body_is_cut_off_by_the_body_timeout(start: Callable[..., Served]) -> None:
     server = start(AUTHORITY_BODY_TIMEOUT="2")
     head = request_head(
@@ -166,6 +169,7 @@ def test_a_trickled_body_is_cut_off_by_the_body_timeout(start: Callable[..., Ser
     assert 1.5 < elapsed < 6, elapsed
 
 
+@pytest.mark.timing
 def test_an_idle_keep_alive_connection_is_closed_after_the_configured_timeout(
     start: Callable[..., Served],
 ) -> None:
@@ -181,6 +185,7 @@ def _healthz(port: int, timeout: float) -> int:
     return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=timeout).status_code
 
 
+@pytest.mark.timing
 def test_healthz_answers_while_300_slow_connections_hold_every_descriptor(
     sqlite_url: str, tmp_path: Path
 ) -> None:

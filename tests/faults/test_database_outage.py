@@ -19,7 +19,8 @@ import pytest
 
 from tests.faults.conftest import MARGIN, PASSWORD, RECOVERY, TIMEOUT, UNAVAILABLE, Live
 
-pytestmark = pytest.mark.e2e
+# Their claims are time bounds (answers within the deadline, /healthz under 100 ms).
+pytestmark = [pytest.mark.e2e, pytest.mark.timing]
 # The 503 must come within the deadline plus the margin; without a bound, after this long.
 GIVE_UP = TIMEOUT + MARGIN + 5
 DATABASE_DOWN = {

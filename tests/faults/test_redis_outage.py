@@ -15,7 +15,7 @@ from tests.e2e.servers import cli, environment, free_port, serve
 from tests.faults.conftest import MARGIN, PASSWORD, RECOVERY, TIMEOUT, UNAVAILABLE
 from tests.faults.proxy import FaultProxy
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timing]  # a 503 within the deadline
 REDIS = ("127.0.0.1", 6379)
 DATABASE = 14  # 15 belongs to tests/storage/test_throttle.py, which flushes it
 

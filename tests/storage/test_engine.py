@@ -48,13 +48,11 @@ def bounded_postgres(postgres_url: str) -> Iterator[SqlStorage]:
 def test_a_statement_longer_than_the_timeout_is_cancelled_by_postgresql(
     bounded_postgres: SqlStorage,
 ) -> None:
-    started = time.monotonic()
     with (
         pytest.raises(OperationalError, match="statement timeout"),
         bounded_postgres.engine.connect() as c,
     ):
         c.execute(text("SELECT pg_sleep(10)"))
-    assert time.monotonic() - started < 5
 
 
 def test_a_write_whose_request_was_answered_rolls_back(bounded: SqlStorage) -> None:

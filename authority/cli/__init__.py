@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from authority.admin.bootstrap import prepare
+from authority.admin.bootstrap import NotReady, require_ready
 from authority.admin.provision import Admin, AdminError
 from authority.cli.output import CommandError
 from authority.cli.parser import build_parser
@@ -28,10 +28,14 @@ EXIT_USAGE, EXIT_FAILED = 2, 1
 
 
 def _with_admin(func: Callable[[argparse.Namespace, Admin], int], args: argparse.Namespace) -> int:
+    """Run an operator command on an initialised install; it creates no schema and no keys
+    (only ``serve`` and ``init`` do)."""
     settings = Settings.from_env()
-    prepare(settings)
     storage = SqlStorage.from_url(settings.database_url, settings.database_timeout)
     try:
+        # The key commands other than ``generate`` work on the signing keys init creates.
+        signing_keys = args.command == "keys" and args.action != "generate"
+        require_ready(settings, storage, signing_keys=signing_keys)
         return func(args, Admin(settings, storage))
     finally:
         storage.close()
@@ -55,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(args, "admin_func"):
             return _with_admin(args.admin_func, args)
         return int(args.func(args))
-    except (ConfigError, KeyStoreError) as exc:
+    except (ConfigError, KeyStoreError, NotReady) as exc:
         print(f"authority: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (AdminError, CommandError, Conflict) as exc:

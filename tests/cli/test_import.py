@@ -75,7 +75,7 @@ def test_imports_a_dumpdata_file_and_is_idempotent(run: Run, dump: Path) -> None
 
 @pytest.mark.parametrize("username", sorted(PASSWORDS))
 def test_an_imported_user_logs_in_with_the_django_password_and_is_rehashed(
-    run: Run,
+    run_bare: Run,
     dump: Path,
     http: TestClient,
     app_client: Registered,
@@ -83,8 +83,8 @@ def test_an_imported_user_logs_in_with_the_django_password_and_is_rehashed(
     username: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AUTHORITY_KEYS_DIR", str(authority.settings.keys_dir))  # one key store
-    assert run("users", "import", str(dump), "--json").json()["created"] == 5
+    monkeypatch.setenv("AUTHORITY_KEYS_DIR", str(authority.settings.keys_dir))  # its install
+    assert run_bare("users", "import", str(dump), "--json").json()["created"] == 5
     stored = authority.storage.get_user_by_username(username)
     assert stored is not None and not stored.password_hash.startswith("$argon2id$")
     data = {"grant_type": "password", "username": username, "password": "wrong"}
@@ -97,7 +97,7 @@ def test_an_imported_user_logs_in_with_the_django_password_and_is_rehashed(
 
 
 def test_an_unusable_or_disabled_django_user_cannot_log_in(
-    run: Run,
+    run_bare: Run,
     dump: Path,
     http: TestClient,
     app_client: Registered,
@@ -105,7 +105,7 @@ def test_an_unusable_or_disabled_django_user_cannot_log_in(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AUTHORITY_KEYS_DIR", str(authority.settings.keys_dir))
-    assert run("users", "import", str(dump), "--json").json()["created"] == 5
+    assert run_bare("users", "import", str(dump), "--json").json()["created"] == 5
     for username, password in (("nopass", ""), ("nopass", "!"), ("gone", "gone password")):
         data = {"grant_type": "password", "username": username, "password": password or "x"}
         assert post_token(http, data, app_client).status_code == 400

@@ -60,6 +60,7 @@ def test_a_caching_verifier_accepts_every_token_through_three_rotations(
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     env = environment(database_url, tmp_path / "keys", issuer, **FAST_KEYS)
+    cli(env, "init")
     svc = cli(env, "clients", "create", "svc", "--grant", "client_credentials")
     auth = (svc["client_id"], svc["client_secret"])
     with serve(env, port, log=tmp_path / "serve.log"):
@@ -112,6 +113,7 @@ def test_two_replicas_due_for_rotation_rotate_once_and_both_sign_with_the_new_ke
     env = environment(
         database_url, tmp_path / "keys", issuer, **FAST_KEYS, AUTHORITY_KEY_ROTATION_DAYS="30"
     )
+    cli(env, "init")
     svc = cli(env, "clients", "create", "svc", "--grant", "client_credentials")
     auth = (svc["client_id"], svc["client_secret"])
     before = {k["state"]: k["kid"] for k in cli(env, "keys", "list")["keys"]}
@@ -287,6 +289,7 @@ def test_an_emergency_rotation_applies_while_scheduled_rotations_fail_on_a_read_
         AUTHORITY_KEY_ROTATION_DAYS="30",
         AUTHORITY_ID_TOKEN_ALG="EdDSA",
     )
+    cli(env, "init")
     svc = cli(env, "clients", "create", "svc", "--grant", "client_credentials")
     auth = (svc["client_id"], svc["client_secret"])
     log = tmp_path / "serve.log"

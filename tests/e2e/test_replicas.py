@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.servers import USER_PASSWORD, environment, free_port, serve, web_app_and_alice
+from tests.e2e.servers import USER_PASSWORD, cli, environment, free_port, serve, web_app_and_alice
 
 pytestmark = pytest.mark.e2e
 RACERS = 50
@@ -30,6 +30,7 @@ def test_concurrent_refreshes_across_two_replicas_leave_at_most_one_live_token(
     ports = [free_port(), free_port()]
     issuer = "http://localhost:8000"  # one issuer behind a load balancer
     env = environment(database_url, tmp_path / "keys", issuer)
+    cli(env, "init")
     auth, _ = web_app_and_alice(env)
     urls = [f"http://127.0.0.1:{p}/token" for p in ports]
 

@@ -69,6 +69,7 @@ def stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     issuer = f"http://127.0.0.1:{port}"
     keys_dir = tmp_path / "keys"
     env = environment(database_url, keys_dir, issuer, **FAST_KEYS)
+    cli(env, "init")
     writer = _client(env, "writer", "read write")
     reader = _client(env, "reader", "read")
     with (

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.servers import USER_PASSWORD, environment, free_port, serve, web_app_and_alice
+from tests.e2e.servers import USER_PASSWORD, cli, environment, free_port, serve, web_app_and_alice
 
 pytestmark = pytest.mark.e2e
 ROUNDS = 150
@@ -28,6 +28,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = environment(database_url, tmp_path / "keys", url)
+    cli(env, "init")
     auth, _ = web_app_and_alice(env)
     with serve(env, port, log=tmp_path / "serve.log"):
         yield Server(url, auth)

@@ -33,6 +33,7 @@ def test_a_server_that_cannot_reload_its_keys_stops_signing_and_signs_the_new_ke
     url = issuer = f"http://127.0.0.1:{port}"
     keys_dir = tmp_path / "keys"
     operator = environment(database_url, keys_dir, issuer, **FAST)  # straight to PostgreSQL
+    cli(operator, "init")
     svc = cli(operator, "clients", "create", "svc", "--grant", "client_credentials")
     auth = (svc["client_id"], svc["client_secret"])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from authority.keys import DirectoryKeyStore, lifecycle, private_keys
+from authority.keys import DirectoryKeyStore, KeyState, lifecycle, private_keys
 from authority.settings import Settings
 from authority.storage import migrate
 from authority.storage.sql import SqlStorage
@@ -65,7 +65,7 @@ def require_ready(settings: Settings, storage: SqlStorage, signing_keys: bool = 
             f"({migrate.HEAD}) knows; run the release that migrated it"
         )
     if signing_keys:
-        active = {k.alg for k in storage.list_signing_keys() if k.state == lifecycle.ACTIVE}
+        active = {k.alg for k in storage.list_signing_keys() if k.state == KeyState.ACTIVE}
         missing = [alg for alg in _algorithms(settings) if alg not in active]
         if missing:
             raise NotReady(f"no active {' or '.join(missing)} signing key; {INIT}")

@@ -1,6 +1,6 @@
 """OAuth errors carry their wire form: error code, description, HTTP status, extra headers.
 
-``OAuthError`` is the one base; the one renderer is ``authority.web.http.error_response``.
+``OAuthError`` is the one base; the one renderer is ``authority.web.responses.error_response``.
 """
 
 from __future__ import annotations

@@ -37,13 +37,8 @@ from authority.web.endpoints.revocation import revoke
 from authority.web.endpoints.sessions import end_all_sessions, end_session, list_sessions
 from authority.web.endpoints.token import token
 from authority.web.endpoints.userinfo import userinfo
-from authority.web.http import (
-    Outages,
-    answers_in_html,
-    error_response,
-    http_error_response,
-    outage_kind,
-)
+from authority.web.outages import Outages, outage_kind
+from authority.web.responses import answers_in_html, error_response, http_error_response
 
 log = logging.getLogger("authority")
 RELOAD_RETRY_SECONDS = 1.0

@@ -398,7 +398,7 @@ def run(settings: Settings, host: str, port: int, workers: int, access_log: bool
         log_level=settings.log_level.lower(),
         access_log=access_log,
         server_header=False,
-        # The app's own rule (authority.web.http.client_ip) is the only one: uvicorn would
+        # The app's own rule (authority.web.requests.client_ip) is the only one: uvicorn would
         # otherwise take X-Forwarded-For from 127.0.0.1 as the client address.
         proxy_headers=False,
     )

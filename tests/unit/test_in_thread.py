@@ -1,4 +1,4 @@
-"""``http.in_thread``: a request's blocking work runs in a thread under a deadline; past it,
+"""``in_thread``: a request's blocking work runs in a thread under a deadline; past it,
 the request answers 503, the thread is left behind, and it holds nobody up."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from authority.errors import Overdue
 from authority.storage.engine import abandoned
-from authority.web.http import in_thread
+from authority.web.threads import in_thread
 
 DEADLINE = 1
 HANG = DEADLINE + 10  # far short of forever, far past any scheduling delay

@@ -1,4 +1,4 @@
-"""``http.Outages``: at most one line a second per kind of outage, the rest counted."""
+"""``Outages``: at most one line a second per kind of outage, the rest counted."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from authority.web.http import Outages
+from authority.web.outages import Outages
 from tests.conftest import FakeClock
 
 

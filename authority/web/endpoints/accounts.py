@@ -16,17 +16,9 @@ from authority.errors import InvalidLink, RegistrationClosed, WeakPassword
 from authority.runtime import Authority
 from authority.storage import PASSWORD_RESET, VERIFY_EMAIL
 from authority.web import pages
-from authority.web.http import (
-    answer_in_html,
-    bearer_token,
-    client_ip,
-    html_response,
-    in_thread,
-    no_store,
-    query_token,
-    read_fields,
-    wants_html,
-)
+from authority.web.requests import bearer_token, client_ip, query_token, read_fields, wants_html
+from authority.web.responses import answer_in_html, html_response, no_store
+from authority.web.threads import in_thread
 
 # The same answer for every address, known or not, throttled or not (no enumeration).
 RESET_REQUESTED = {

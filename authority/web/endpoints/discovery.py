@@ -10,7 +10,8 @@ from starlette.responses import Response
 from authority.oauth import client_auth
 from authority.oauth.tokens import CLAIMS_SUPPORTED
 from authority.runtime import Authority
-from authority.web.http import in_thread, json_response
+from authority.web.responses import json_response
+from authority.web.threads import in_thread
 
 
 def metadata(authority: Authority, url_for: Any, scopes: list[str]) -> dict[str, Any]:

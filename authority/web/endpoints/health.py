@@ -9,7 +9,9 @@ from authority.errors import TemporarilyUnavailable
 from authority.keys import KeyStoreError
 from authority.runtime import Authority
 from authority.storage.engine import DatabaseError
-from authority.web.http import Outages, in_thread, json_response, outage_kind
+from authority.web.outages import Outages, outage_kind
+from authority.web.responses import json_response
+from authority.web.threads import in_thread
 
 
 async def healthz(request: Request) -> Response:

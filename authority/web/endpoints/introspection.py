@@ -6,7 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authority.runtime import Authority
-from authority.web.http import authenticate_client, in_thread, limiter, no_store, read_form
+from authority.web.requests import authenticate_client, read_form
+from authority.web.responses import no_store
+from authority.web.threads import in_thread, limiter
 
 # Threads for the lookups at once. More only contend with the event loop for the GIL: on
 # one core, 32 connections ran at about 60 % of the throughput with the shared limiter

@@ -6,7 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authority.runtime import Authority
-from authority.web.http import NO_STORE, authenticate_client, in_thread, read_form
+from authority.web.requests import authenticate_client, read_form
+from authority.web.responses import NO_STORE
+from authority.web.threads import in_thread
 
 
 async def revoke(request: Request) -> Response:

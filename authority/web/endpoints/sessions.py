@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authority.runtime import Authority
-from authority.web.http import NO_STORE, bearer_token, in_thread, no_store
+from authority.web.requests import bearer_token
+from authority.web.responses import NO_STORE, no_store
+from authority.web.threads import in_thread
 
 NO_SUCH_SESSION = {"error": "not_found", "error_description": "no such session"}
 # What a session id can look like (``hashing.new_id``, at most the column's 64 characters).

@@ -9,14 +9,9 @@ from starlette.responses import Response
 from authority.errors import InvalidRequestError
 from authority.oauth.grants import Grant, TokenRequest
 from authority.runtime import Authority
-from authority.web.http import (
-    authenticate_client,
-    client_ip,
-    in_thread,
-    limiter,
-    no_store,
-    read_form,
-)
+from authority.web.requests import authenticate_client, client_ip, read_form
+from authority.web.responses import no_store
+from authority.web.threads import in_thread, limiter
 
 
 async def token(request: Request) -> Response:

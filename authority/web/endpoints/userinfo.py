@@ -8,7 +8,9 @@ from starlette.responses import Response
 from authority.errors import InsufficientScope
 from authority.oauth.tokens import user_claims
 from authority.runtime import Authority
-from authority.web.http import bearer_token, in_thread, no_store
+from authority.web.requests import bearer_token
+from authority.web.responses import no_store
+from authority.web.threads import in_thread
 
 
 async def userinfo(request: Request) -> Response:

@@ -23,10 +23,12 @@ from authority.storage.sql import SqlStorage
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    overrides: dict[str, object] = {}
     if not os.environ.get("AUTHORITY_ISSUER"):
         host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
-        os.environ["AUTHORITY_ISSUER"] = f"http://{host}:{args.port}"
-    settings = Settings.from_env()
+        overrides["issuer"] = f"http://{host}:{args.port}"
+    # The workers get these settings with the server's configuration, not from os.environ.
+    settings = Settings.from_env(None, **overrides)
     mail.from_url(settings.email_url)  # a bad AUTHORITY_EMAIL_URL stops here, in one line
     created = prepare(settings)
     logging.getLogger("authority").info(

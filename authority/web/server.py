@@ -19,8 +19,9 @@ connections. So ``LimitedHttpToolsProtocol`` adds the four limits to the httptoo
 
 Every refusal ends the connection with ``Connection: close`` after a short linger, so that a
 client still sending reads the answer instead of a reset. ``ServerConfig`` carries the limits
-into every worker (uvicorn pickles its config into each process of ``--workers N``), and the
-logging configuration, applied again in each worker, redacts the access log.
+into every worker (uvicorn pickles its config into each process of ``--workers N``), with the
+settings the app is built from (``AppFactory``); and the logging configuration, applied
+again in each worker, redacts the access log.
 """
 
 from __future__ import annotations
@@ -41,14 +42,15 @@ from urllib.parse import unquote_plus
 
 import httptools
 import uvicorn
+from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 from uvicorn.supervisors import Multiprocess
 
 from authority.settings import Settings
+from authority.web.app import create_app
 
-APP = "authority.web.app:create_app"
 # Descriptors a worker keeps for itself beyond its connections: database pool, key files,
 # logs, the pipes to its supervisor.
 FILES_RESERVED = 100
@@ -74,10 +76,22 @@ class HttpLimits:
     max_connections: int = 1000
 
 
+@dataclass(frozen=True)
+class AppFactory:
+    """Builds the app from the settings it carries: pickled into every worker with the
+    configuration, so a worker reads no environment of its own (``authority serve`` may
+    have set the issuer from its options)."""
+
+    settings: Settings
+
+    def __call__(self) -> Starlette:
+        return create_app(self.settings)
+
+
 class ServerConfig(uvicorn.Config):
     """uvicorn's configuration and the limits of our protocol, pickled whole into workers."""
 
-    def __init__(self, app: str, limits: HttpLimits, **options: Any) -> None:
+    def __init__(self, app: str | AppFactory, limits: HttpLimits, **options: Any) -> None:
         super().__init__(app, **options)
         self.limits = limits
 
@@ -386,7 +400,7 @@ def run(settings: Settings, host: str, port: int, workers: int, access_log: bool
     """Serve the app with ``workers`` processes until a signal stops it (uvicorn.run's
     logic, with our protocol and its limits in the configuration)."""
     config = ServerConfig(
-        APP,
+        AppFactory(settings),
         limits=http_limits(settings, raise_open_files_limit()),
         factory=True,
         host=host,

@@ -10,6 +10,7 @@ import httpx
 import jwt
 import pytest
 
+from tests.e2e.raw_http import sqlite_url
 from tests.e2e.servers import (
     USER_PASSWORD,
     cli,
@@ -20,6 +21,7 @@ from tests.e2e.servers import (
     web_app_and_alice,
 )
 
+__all__ = ["sqlite_url"]  # a fixture
 pytestmark = pytest.mark.e2e
 API = "https://api.example"
 Server = tuple[dict[str, str], str]  # the environment it runs in, its issuer
@@ -131,3 +133,18 @@ def test_a_disabled_client_is_refused_by_the_running_server(server: Server) -> N
         "error": "invalid_client",
         "error_description": "client authentication failed",
     }
+
+
+def test_serve_without_an_issuer_gives_every_worker_the_one_it_picked(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = environment(sqlite_url, tmp_path / "keys", "unused")
+    del env["AUTHORITY_ISSUER"]  # serve picks http://localhost:PORT from its options
+    with serve(env, port, "--workers", "2"):
+        # A new connection each, which either worker may accept.
+        issuers = {
+            httpx.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration").json()["issuer"]
+            for _ in range(20)
+        }
+    assert issuers == {f"http://localhost:{port}"}

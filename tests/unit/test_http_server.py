@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import pickle
 
 import pytest
 
+from authority.cli import commands
 from authority.settings import ConfigError, Settings
 from authority.web import server as http_server
 from authority.web.server import (
+    AppFactory,
     HttpLimits,
     LimitedHttpToolsProtocol,
     RedactQuerySecrets,
@@ -84,15 +88,30 @@ def test_max_connections_is_lowered_to_fit_in_the_open_files(
     )
 
 
-def test_the_limits_travel_with_the_configuration_into_workers() -> None:
+def test_the_limits_and_the_settings_travel_with_the_configuration_into_workers() -> None:
     limits = HttpLimits(max_header_bytes=4096, header_timeout=3, body_timeout=4, max_connections=9)
+    settings = Settings.from_env({}, issuer="https://id.example.com")
     config = ServerConfig(
-        http_server.APP, limits=limits, http=LimitedHttpToolsProtocol, log_config=None
+        AppFactory(settings), limits=limits, http=LimitedHttpToolsProtocol, log_config=None
     )
     # uvicorn pickles its configuration into every process of --workers N.
     copy = pickle.loads(pickle.dumps(config))  # noqa: S301 (bytes made just above)
     assert copy.limits == limits
     assert copy.http is LimitedHttpToolsProtocol
+    assert copy.app == AppFactory(settings)
+
+
+def test_serve_hands_the_issuer_it_picks_to_the_server_not_to_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served: list[Settings] = []
+    monkeypatch.delenv("AUTHORITY_ISSUER", raising=False)
+    monkeypatch.setattr(commands, "prepare", lambda settings: [])
+    monkeypatch.setattr(http_server, "run", lambda settings, *_: served.append(settings))
+    args = argparse.Namespace(host="127.0.0.1", port=8123, workers=2, access_log=False)
+    assert commands.cmd_serve(args) == 0
+    assert [s.issuer for s in served] == ["http://localhost:8123"]
+    assert "AUTHORITY_ISSUER" not in os.environ
 
 
 # -- the access log -----------------------------------------------------------------------

@@ -20,7 +20,9 @@ from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.engine import OUTAGE_ERRORS
 from authority.storage.sql import SqlStorage
+from authority.web.edge import Edge
 from authority.web.endpoints.accounts import (
+    AccountEndpoints,
     change_password,
     confirm_reset,
     register,
@@ -29,14 +31,19 @@ from authority.web.endpoints.accounts import (
     verify_email,
     verify_page,
 )
-from authority.web.endpoints.discovery import discovery
-from authority.web.endpoints.health import healthz, readyz
-from authority.web.endpoints.introspection import introspect
-from authority.web.endpoints.jwks import jwks
-from authority.web.endpoints.revocation import revoke
-from authority.web.endpoints.sessions import end_all_sessions, end_session, list_sessions
-from authority.web.endpoints.token import token
-from authority.web.endpoints.userinfo import userinfo
+from authority.web.endpoints.discovery import DiscoveryEndpoint, discovery
+from authority.web.endpoints.health import Readiness, healthz, readyz
+from authority.web.endpoints.introspection import IntrospectionEndpoint, introspect
+from authority.web.endpoints.jwks import JwksEndpoint, jwks
+from authority.web.endpoints.revocation import RevocationEndpoint, revoke
+from authority.web.endpoints.sessions import (
+    SessionEndpoints,
+    end_all_sessions,
+    end_session,
+    list_sessions,
+)
+from authority.web.endpoints.token import TokenEndpoint, token
+from authority.web.endpoints.userinfo import UserinfoEndpoint, userinfo
 from authority.web.outages import Outages, outage_kind
 from authority.web.responses import answers_in_html, error_response, http_error_response
 
@@ -100,17 +107,53 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return response
 
 
+def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
+    """What each endpoint module uses of the runtime, keyed by the class it declares it in
+    (``authority.web.edge.needs``)."""
+    settings = authority.settings
+    edge = Edge(authority.now, settings.database_timeout, settings.trusted_proxy_header)
+    views: list[object] = [
+        TokenEndpoint(edge, authority.grants, authority.clients, authority.limiters),
+        IntrospectionEndpoint(
+            edge, authority.clients, authority.introspector, authority.limiters["introspection"]
+        ),
+        RevocationEndpoint(edge, authority.clients, authority.revoker),
+        SessionEndpoints(edge, authority.sessions),
+        UserinfoEndpoint(edge, authority.sessions),
+        AccountEndpoints(
+            edge, authority.accounts, authority.sessions, settings.password_min_length
+        ),
+        DiscoveryEndpoint(
+            edge,
+            settings.issuer,
+            authority.grants.grant_types,
+            settings.id_token_alg,
+            authority.keys,
+            authority.storage.scopes_in_use,
+        ),
+        JwksEndpoint(authority.keys, settings.jwks_max_age),
+        Readiness(
+            edge,
+            authority.storage.schema_problem,
+            authority.keys,
+            settings.access_token_alg,
+            outages,
+        ),
+    ]
+    return {type(view): view for view in views}
+
+
 async def _maintain_keys(authority: Authority) -> None:
-    """Rotate when due, prune, purge, and pick up rotations made elsewhere, every reload
-    period: that period bounds how long a replica signs with a key another process retired.
-    A failed reload is retried every second (nothing else is), so the keys are confirmed
+    """Rotate when due, prune, and pick up rotations made elsewhere, every reload period:
+    that period bounds how long a replica signs with a key another process retired. A
+    failed reload is retried every second (nothing else is), so the keys are confirmed
     again soon after the database is back."""
     loop = asyncio.get_running_loop()
     period = authority.settings.key_reload_seconds
     due = loop.time() + period
     while True:
         wait = due - loop.time()
-        if authority.reload_failing:
+        if authority.keys.failing:
             wait = min(wait, RELOAD_RETRY_SECONDS)
         await asyncio.sleep(max(wait, 0))
         try:
@@ -118,9 +161,21 @@ async def _maintain_keys(authority: Authority) -> None:
                 due = loop.time() + period
                 await run_in_threadpool(authority.maintain_keys)
             else:
-                await run_in_threadpool(authority.try_reload)
+                await run_in_threadpool(authority.keys.try_reload)
         except Exception as exc:  # each step guards itself; this keeps the task alive
             log.error("key maintenance failed: %s", type(exc).__name__)
+
+
+async def _housekeep(authority: Authority) -> None:
+    """Purge what has expired, every reload period, on its own task: a slow purge never
+    delays a key reload."""
+    period = authority.settings.key_reload_seconds
+    while True:
+        await asyncio.sleep(period)
+        try:
+            await run_in_threadpool(authority.housekeep)
+        except Exception as exc:  # each step guards itself; this keeps the task alive
+            log.error("housekeeping failed: %s", type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, authority: Authority | None = None) -> Starlette:
@@ -134,11 +189,17 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
             app.state.authority = Authority(
                 config, SqlStorage.from_url(config.database_url, config.database_timeout)
             )
-        reloader = asyncio.create_task(_maintain_keys(app.state.authority))
+        authority: Authority = app.state.authority
+        app.state.endpoints = endpoints(authority, app.state.outages)
+        jobs = [
+            asyncio.create_task(_maintain_keys(authority)),
+            asyncio.create_task(_housekeep(authority)),
+        ]
         try:
             yield
         finally:
-            reloader.cancel()
+            for job in jobs:
+                job.cancel()
             if owned:
                 app.state.authority.close()
 

@@ -1,6 +1,5 @@
 """Reading a request: its body (size-limited), a form or a JSON object held to a form's
-rules, a link's token, the caller's address, the bearer token, and the client it
-authenticates as."""
+rules, a link's token, the caller's address and the bearer token."""
 
 from __future__ import annotations
 
@@ -18,12 +17,8 @@ from authority.errors import (
     PayloadTooLarge,
     quoted,
 )
-from authority.oauth import client_auth
 from authority.oauth.params import Params
-from authority.runtime import Authority
-from authority.storage import Client
 from authority.verify import bearer
-from authority.web.threads import in_thread
 
 MAX_BODY_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -136,10 +131,9 @@ def query_token(request: Request) -> str | None:
     return values[0] if len(values) == 1 else None
 
 
-def client_ip(request: Request, authority: Authority) -> str | None:
-    """The caller's address: the last hop of AUTHORITY_TRUSTED_PROXY_HEADER (the one our own
-    proxy appended) when that is configured, else the TCP peer."""
-    header = authority.settings.trusted_proxy_header
+def client_ip(request: Request, header: str | None) -> str | None:
+    """The caller's address: the last hop of ``header`` (AUTHORITY_TRUSTED_PROXY_HEADER, the
+    one our own proxy appended) when that is configured, else the TCP peer."""
     if header:
         # RFC 9110 §5.3: the lines of a repeated field are one list, in order. A proxy may
         # append a line of its own (HAProxy's `option forwardfor`) rather than extend the
@@ -159,13 +153,3 @@ def bearer_token(request: Request) -> str:
     if token is None:
         raise InvalidToken(bearer.MALFORMED)
     return token
-
-
-async def authenticate_client(request: Request, params: Params, authority: Authority) -> Client:
-    """Client authentication for the token, revocation and introspection endpoints: on the
-    event loop when the client is cached, else in a thread (the lookup reads the database)."""
-    credentials = client_auth.credentials(request.headers.get("authorization"), params)
-    client = authority.clients.authenticate_cached(credentials)
-    if client is None:
-        client = await in_thread(authority, authority.clients.authenticate, credentials)
-    return client

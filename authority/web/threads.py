@@ -1,5 +1,6 @@
 """Blocking work off the event loop: every storage call and password hash of a request runs
-in a thread, under AUTHORITY_DATABASE_TIMEOUT, some under a thread limiter of their own."""
+in a thread, under AUTHORITY_DATABASE_TIMEOUT, some under a thread limiter of their own
+(``Authority.limiters``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import TypeVar, TypeVarTuple
 import anyio
 
 from authority.errors import Overdue
-from authority.runtime import Authority
 from authority.storage.engine import abandoned
 
 T = TypeVar("T")
@@ -18,13 +18,14 @@ Args = TypeVarTuple("Args")
 
 
 async def in_thread(
-    authority: Authority,
+    deadline: float,
     work: Callable[[*Args], T],
     *args: *Args,
     limiter: anyio.CapacityLimiter | None = None,
 ) -> T:
     """Run a request's blocking work (storage, password hashing) in a worker thread, off the
-    event loop, within AUTHORITY_DATABASE_TIMEOUT, the wait for a free thread included.
+    event loop, within ``deadline`` seconds (AUTHORITY_DATABASE_TIMEOUT), the wait for a free
+    thread included.
 
     When the deadline passes the request answers 503 (``Overdue``) and the thread is left to
     finish alone: it no longer holds a place of the thread limiter, so threads stuck on a
@@ -34,7 +35,7 @@ async def in_thread(
     flag = threading.Event()
     token = abandoned.set(flag)
     try:
-        with anyio.move_on_after(authority.settings.database_timeout):
+        with anyio.move_on_after(deadline):
             return await anyio.to_thread.run_sync(
                 work, *args, abandon_on_cancel=True, limiter=limiter
             )
@@ -42,13 +43,3 @@ async def in_thread(
         raise Overdue()
     finally:
         abandoned.reset(token)
-
-
-def limiter(authority: Authority, name: str, threads: int) -> anyio.CapacityLimiter:
-    """The thread limiter of its own that ``name`` runs under (made on first use): work
-    capped this way queues on the event loop, under its deadline, and never takes the
-    threads the rest needs."""
-    found = authority.limiters.get(name)
-    if found is None:
-        found = authority.limiters[name] = anyio.CapacityLimiter(threads)
-    return found

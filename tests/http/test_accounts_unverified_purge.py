@@ -43,11 +43,11 @@ def test_the_maintenance_purges_registrations_abandoned_for_the_ttl(
     assert login(http, app_client, NEW_PASSWORD, username="signed-in").status_code == 200
 
     clock.advance(WEEK - 1)
-    authority.maintain_keys()
+    authority.housekeep()
     assert authority.storage.get_user(abandoned) is not None  # not old enough yet
 
     clock.advance(1)
-    authority.maintain_keys()
+    authority.housekeep()
 
     assert authority.storage.get_user(abandoned) is None
     for kept in (verified, signed_in, alice):  # alice: made by the operator, never purged
@@ -71,7 +71,7 @@ def test_a_ttl_of_zero_keeps_every_account(
     authority.settings = authority.settings.replace(unverified_account_ttl=0)
 
     clock.advance(400 * 86400)
-    authority.maintain_keys()
+    authority.housekeep()
 
     assert authority.storage.get_user(sub) is not None
 

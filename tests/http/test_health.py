@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from authority.keys import KeyRing
 from authority.runtime import Authority
 from authority.storage.sql import SqlStorage
 from tests.http.helpers import database_unreachable
@@ -37,9 +36,11 @@ def test_readiness_recovers_when_the_database_is_back(
 
 
 def test_readiness_fails_without_an_active_signing_key(
-    http: TestClient, authority: Authority, monkeypatch: pytest.MonkeyPatch
+    http: TestClient, authority: Authority, storage: SqlStorage
 ) -> None:
-    monkeypatch.setattr(authority, "ring", KeyRing([], {}))
+    for key in storage.list_signing_keys():
+        storage.delete_signing_key(key.kid)
+    authority.keys.reload()
     response = http.get("/readyz")
     assert (response.status_code, response.json()) == (
         503,

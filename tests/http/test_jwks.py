@@ -29,7 +29,7 @@ def every_key_type(authority: Authority) -> None:
     """Publish next keys for RS256 and EdDSA beside the ES256 keys."""
     for alg in ("RS256", "EdDSA"):
         lifecycle.add_next(authority.storage, authority.private_keys, alg, authority.now())
-    authority.reload_keys()
+    authority.keys.reload()
 
 
 def keys(http: TestClient) -> list[dict[str, Any]]:
@@ -140,7 +140,7 @@ def test_answers_200_when_if_none_match_does_not_match(
 def test_changes_the_etag_when_a_key_is_published(http: TestClient, authority: Authority) -> None:
     before = http.get("/jwks.json")
     lifecycle.add_next(authority.storage, authority.private_keys, "RS256", authority.now())
-    authority.reload_keys()
+    authority.keys.reload()
     response = http.get("/jwks.json", headers={"If-None-Match": before.headers["etag"]})
     assert response.status_code == 200
     assert response.headers["etag"] != before.headers["etag"]

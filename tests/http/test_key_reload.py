@@ -92,8 +92,8 @@ def test_a_reload_that_works_again_is_logged_once_each_way(
     with caplog.at_level(logging.INFO, logger="authority"):
         with database_unreachable(storage, monkeypatch, tmp_path):
             for _ in range(3):
-                authority.try_reload()
-        authority.try_reload()
+                authority.keys.try_reload()
+        authority.keys.try_reload()
     messages = [r.getMessage() for r in caplog.records if r.name == "authority"]
     assert len(messages) == 2
     assert messages[0].startswith("key maintenance: key reload failed: ")

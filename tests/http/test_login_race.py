@@ -17,7 +17,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from authority.credentials.hashing import PasswordCheck
-from authority.oauth.grants.password import PasswordGrant
 from authority.runtime import Authority
 from authority.settings import Settings
 from tests.conftest import Registered
@@ -49,9 +48,9 @@ def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def many_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+def many_threads(authority: Authority) -> None:
     """As many password grants at once as there are guesses, as behind many replicas."""
-    monkeypatch.setattr(PasswordGrant, "max_threads", BURST + 8)
+    authority.limiters["password"].total_tokens = BURST + 8
 
 
 class HeldChecks:

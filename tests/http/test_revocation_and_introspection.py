@@ -94,8 +94,8 @@ def test_garbage_forged_and_foreign_tokens_are_inactive(
     real = service_token(http, service_client)
     header_b64, payload_b64, _ = real.split(".")
     payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=="))
-    kid = authority.ring.active("ES256").kid
-    public_jwk = json.dumps(authority.ring.active("ES256").public_jwk).encode()
+    kid = authority.keys.published.active("ES256").kid
+    public_jwk = json.dumps(authority.keys.published.active("ES256").public_jwk).encode()
     hs = _forge({"alg": "HS256", "typ": "at+jwt", "kid": kid}, payload)
     signing_input = hs.rsplit(".", 1)[0].encode()
     hs_with_public_key = (

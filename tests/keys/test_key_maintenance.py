@@ -1,4 +1,5 @@
-"""The periodic key task: every step runs on its own, and the key reload always runs."""
+"""The periodic jobs, key maintenance and housekeeping: every step runs on its own, and the
+key reload always runs."""
 
 from __future__ import annotations
 
@@ -14,15 +15,15 @@ from authority.keys.lifecycle import Timings
 from authority.runtime import Authority
 from tests.conftest import FakeClock
 
-# What each step calls, by the name its failure is logged under.
+# What each step calls, by the line its failure is logged in.
 STEPS = ("rotate_if_due", "prune", "sweep", "purge", "purge_failures", "purge_links")
 LOGGED = {
-    "rotate_if_due": "scheduled ES256 key rotation",
-    "prune": "key pruning",
-    "sweep": "temporary key file sweep",
-    "purge": "session purge",
-    "purge_failures": "login failure purge",
-    "purge_links": "link purge",
+    "rotate_if_due": "key maintenance: scheduled ES256 key rotation",
+    "prune": "key maintenance: key pruning",
+    "sweep": "key maintenance: temporary key file sweep",
+    "purge": "housekeeping: session purge",
+    "purge_failures": "housekeeping: login failure purge",
+    "purge_links": "housekeeping: link purge",
 }
 SECRET_DETAIL = "[parameters: ('a3f9c1-secret-token-hash',)]"
 
@@ -82,16 +83,15 @@ def test_a_failing_step_is_logged_in_one_line_and_every_other_step_and_the_reloa
 
     with caplog.at_level(logging.INFO, logger="authority"):
         authority.maintain_keys()
+        authority.housekeep()
 
     assert {name: n for name, n in calls.items() if name != failing} == {
         name: 1 for name in STEPS if name != failing
     }
-    assert authority.ring.active("ES256").kid == promoted
-    assert authority.ring.trusted(revoked) is None
+    assert authority.keys.current().active("ES256").kid == promoted
+    assert authority.keys.current().trusted(revoked) is None
     errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert [r.getMessage() for r in errors] == [
-        f"key maintenance: {LOGGED[failing]} failed: RuntimeError"
-    ]
+    assert [r.getMessage() for r in errors] == [f"{LOGGED[failing]} failed: RuntimeError"]
     assert errors[0].exc_info is None  # one line: no traceback, no statement, no parameters
 
 

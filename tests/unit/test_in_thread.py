@@ -6,8 +6,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from types import SimpleNamespace
-from typing import Any
 
 import anyio
 import pytest
@@ -18,14 +16,13 @@ from authority.web.threads import in_thread
 
 DEADLINE = 1
 HANG = DEADLINE + 10  # far short of forever, far past any scheduling delay
-AUTHORITY: Any = SimpleNamespace(settings=SimpleNamespace(database_timeout=DEADLINE))
 
 
 def test_returns_what_the_work_returns_and_raises_what_it_raises() -> None:
     async def main() -> None:
-        assert await in_thread(AUTHORITY, lambda a, b: a + b, 2, 3) == 5
+        assert await in_thread(DEADLINE, lambda a, b: a + b, 2, 3) == 5
         with pytest.raises(ZeroDivisionError):
-            await in_thread(AUTHORITY, lambda: 1 / 0)
+            await in_thread(DEADLINE, lambda: 1 / 0)
 
     anyio.run(main)
 
@@ -37,10 +34,10 @@ def test_work_past_the_deadline_is_overdue_and_frees_its_thread_place() -> None:
     async def main() -> float:
         started = time.monotonic()
         with pytest.raises(Overdue):
-            await in_thread(AUTHORITY, release.wait, limiter=limiter)
+            await in_thread(DEADLINE, release.wait, limiter=limiter)
         took = time.monotonic() - started
         # The stuck thread no longer counts against the limiter: the next call runs at once.
-        assert await in_thread(AUTHORITY, lambda: "ran", limiter=limiter) == "ran"
+        assert await in_thread(DEADLINE, lambda: "ran", limiter=limiter) == "ran"
         return took
 
     try:
@@ -58,7 +55,7 @@ def test_waiting_for_a_thread_counts_against_the_deadline() -> None:
 
     async def call() -> None:
         try:
-            await in_thread(AUTHORITY, release.wait, limiter=limiter)
+            await in_thread(DEADLINE, release.wait, limiter=limiter)
             outcomes.append("done")
         except Overdue:
             outcomes.append("overdue")
@@ -88,7 +85,7 @@ def test_the_abandoned_thread_is_told_so_and_its_write_would_roll_back() -> None
 
     async def main() -> None:
         with pytest.raises(Overdue):
-            await in_thread(AUTHORITY, work)
+            await in_thread(DEADLINE, work)
 
     anyio.run(main)
     release.set()

@@ -9,16 +9,19 @@ from the Authorization header, which a browser never adds by itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authority.accounts import Accounts
+from authority.accounts.sessions import SessionService
 from authority.errors import InvalidLink, RegistrationClosed, WeakPassword
-from authority.runtime import Authority
 from authority.storage import PASSWORD_RESET, VERIFY_EMAIL
 from authority.web import pages
-from authority.web.requests import bearer_token, client_ip, query_token, read_fields, wants_html
+from authority.web.edge import Edge, needs
+from authority.web.requests import bearer_token, query_token, read_fields, wants_html
 from authority.web.responses import answer_in_html, html_response, no_store
-from authority.web.threads import in_thread
 
 # The same answer for every address, known or not, throttled or not (no enumeration).
 RESET_REQUESTED = {
@@ -27,37 +30,41 @@ RESET_REQUESTED = {
 }
 
 
-def _authority(request: Request) -> Authority:
-    authority: Authority = request.app.state.authority
-    return authority
+@dataclass(frozen=True)
+class AccountEndpoints:
+    edge: Edge
+    accounts: Accounts
+    sessions: SessionService  # who a bearer token of the password change belongs to
+    min_length: int  # of a password, as the reset form tells it
 
 
 async def register(request: Request) -> Response:
-    authority = _authority(request)
-    if not authority.accounts.registration_open:
+    endpoint = needs(request, AccountEndpoints)
+    edge = endpoint.edge
+    if not endpoint.accounts.registration_open:
         raise RegistrationClosed()
     params = await read_fields(request)
     username = params.required("username")
     email = params.required("email")
     password = params.required("password")
-    sub, mail_job = await in_thread(
-        authority,
-        authority.accounts.register,
+    sub, mail_job = await edge.in_thread(
+        endpoint.accounts.register,
         username,
         email,
         password,
-        client_ip(request, authority),
-        authority.now(),
+        edge.client_ip(request),
+        edge.now(),
     )
     return no_store({"sub": sub}, 201, after=mail_job)
 
 
-async def _usable_link(request: Request, authority: Authority, purpose: str) -> str:
+async def _usable_link(request: Request, endpoint: AccountEndpoints, purpose: str) -> str:
     """The token of the link a page was opened with, if it can still be used (read only)."""
     answer_in_html(request)
     token = query_token(request)
-    if token is None or not await in_thread(
-        authority, authority.accounts.link_is_usable, token, purpose, authority.now()
+    edge = endpoint.edge
+    if token is None or not await edge.in_thread(
+        endpoint.accounts.link_is_usable, token, purpose, edge.now()
     ):
         raise InvalidLink()
     return token
@@ -69,18 +76,19 @@ async def _usable_link(request: Request, authority: Authority, purpose: str) -> 
 async def verify_page(request: Request) -> Response:
     """The verification link opens this page; only its button, a POST, verifies: mail
     scanners and link previews fetch links too, and a GET must change nothing."""
-    authority = _authority(request)
-    token = await _usable_link(request, authority, VERIFY_EMAIL)
+    endpoint = needs(request, AccountEndpoints)
+    token = await _usable_link(request, endpoint, VERIFY_EMAIL)
     return html_response(pages.verify_form(token))
 
 
 async def verify_email(request: Request) -> Response:
-    authority = _authority(request)
+    endpoint = needs(request, AccountEndpoints)
+    edge = endpoint.edge
     html = wants_html(request)
     answer_in_html(request, html)
     params = await read_fields(request)
     token = params.required("token")
-    await in_thread(authority, authority.accounts.verify_email, token, authority.now())
+    await edge.in_thread(endpoint.accounts.verify_email, token, edge.now())
     if html:
         return html_response(
             pages.message("Email address confirmed", "Thank you: your address is confirmed.")
@@ -95,42 +103,41 @@ async def request_reset(request: Request) -> Response:
     """Always 202 with one body. The request path does the same work for every address
     (parse, count for the throttle); looking the address up and mailing the link run after
     the answer, so neither its outcome nor its latency shows."""
-    authority = _authority(request)
+    endpoint = needs(request, AccountEndpoints)
+    edge = endpoint.edge
     params = await read_fields(request)
     email = params.required("email")
-    mail_job = await in_thread(
-        authority,
-        authority.accounts.request_reset,
+    mail_job = await edge.in_thread(
+        endpoint.accounts.request_reset,
         email,
-        client_ip(request, authority),
-        authority.now(),
+        edge.client_ip(request),
+        edge.now(),
     )
     return no_store(RESET_REQUESTED, 202, after=mail_job)
 
 
 async def reset_page(request: Request) -> Response:
     """The reset link opens this form; it posts to ``/accounts/password/reset/confirm``."""
-    authority = _authority(request)
-    token = await _usable_link(request, authority, PASSWORD_RESET)
-    return html_response(pages.reset_form(token, authority.accounts.policy.min_length))
+    endpoint = needs(request, AccountEndpoints)
+    token = await _usable_link(request, endpoint, PASSWORD_RESET)
+    return html_response(pages.reset_form(token, endpoint.min_length))
 
 
 async def confirm_reset(request: Request) -> Response:
-    authority = _authority(request)
+    endpoint = needs(request, AccountEndpoints)
+    edge = endpoint.edge
     html = wants_html(request)
     answer_in_html(request, html)
     params = await read_fields(request)
     token = params.required("token")
     new_password = params.required("new_password")
     try:
-        await in_thread(
-            authority, authority.accounts.reset_password, token, new_password, authority.now()
-        )
+        await edge.in_thread(endpoint.accounts.reset_password, token, new_password, edge.now())
     except WeakPassword as refused:
         if not html:
             raise
         # The link is still good (a refused password does not use it): the form again.
-        min_length = authority.accounts.policy.min_length
+        min_length = endpoint.min_length
         return html_response(pages.reset_form(token, min_length, refused.description), 400)
     if html:
         return html_response(
@@ -149,22 +156,22 @@ async def confirm_reset(request: Request) -> Response:
 async def change_password(request: Request) -> Response:
     """A signed-in user's change: an access token for the authority (``aud`` = issuer) and
     the current password. Every other session ends; this one stays (see Accounts)."""
-    authority = _authority(request)
-    now = authority.now()
+    endpoint = needs(request, AccountEndpoints)
+    edge = endpoint.edge
+    now = edge.now()
     token = bearer_token(request)
-    user, claims = await in_thread(authority, authority.sessions.authenticate, token, now)
+    user, claims = await edge.in_thread(endpoint.sessions.authenticate, token, now)
     params = await read_fields(request)
     current = params.required("current_password")
     new = params.required("new_password")
     sid = claims.get("sid")
-    ended = await in_thread(
-        authority,
-        authority.accounts.change_password,
+    ended = await edge.in_thread(
+        endpoint.accounts.change_password,
         user,
         sid if isinstance(sid, str) else None,
         current,
         new,
-        client_ip(request, authority),
+        edge.client_ip(request),
         now,
     )
     return no_store({"status": "password_changed", "sessions_ended": ended})

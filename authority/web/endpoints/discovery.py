@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -9,13 +11,23 @@ from starlette.responses import Response
 
 from authority.oauth import client_auth
 from authority.oauth.tokens import CLAIMS_SUPPORTED
-from authority.runtime import Authority
+from authority.runtime import LoadedKeys
+from authority.web.edge import Edge, needs
 from authority.web.responses import json_response
-from authority.web.threads import in_thread
 
 
-def metadata(authority: Authority, url_for: Any, scopes: list[str]) -> dict[str, Any]:
-    issuer = authority.settings.issuer
+@dataclass(frozen=True)
+class DiscoveryEndpoint:
+    edge: Edge
+    issuer: str
+    grant_types: list[str]
+    id_token_alg: str
+    keys: LoadedKeys
+    scopes_in_use: Callable[[], list[str]]  # reads storage
+
+
+def metadata(endpoint: DiscoveryEndpoint, url_for: Any, scopes: list[str]) -> dict[str, Any]:
+    issuer = endpoint.issuer
 
     def absolute(name: str) -> str:
         return issuer + str(url_for(name))
@@ -29,20 +41,20 @@ def metadata(authority: Authority, url_for: Any, scopes: list[str]) -> dict[str,
         "revocation_endpoint_auth_methods_supported": list(client_auth.METHODS),
         "introspection_endpoint": absolute("introspection"),
         "introspection_endpoint_auth_methods_supported": list(client_auth.METHODS),
-        "grant_types_supported": authority.grants.grant_types,
+        "grant_types_supported": list(endpoint.grant_types),
         "token_endpoint_auth_methods_supported": list(client_auth.METHODS),
         "scopes_supported": scopes,
         "response_types_supported": [],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [authority.settings.id_token_alg],
+        "id_token_signing_alg_values_supported": [endpoint.id_token_alg],
         "token_endpoint_auth_signing_alg_values_supported": [],
-        "access_token_signing_alg_values_supported": authority.ring.algorithms(),
+        "access_token_signing_alg_values_supported": endpoint.keys.published.algorithms(),
         "claims_supported": list(CLAIMS_SUPPORTED),
     }
 
 
 async def discovery(request: Request) -> Response:
-    authority: Authority = request.app.state.authority
-    scopes = await in_thread(authority, authority.storage.scopes_in_use)
-    body = metadata(authority, request.app.router.url_path_for, scopes)
+    endpoint = needs(request, DiscoveryEndpoint)
+    scopes = await endpoint.edge.in_thread(endpoint.scopes_in_use)
+    body = metadata(endpoint, request.app.router.url_path_for, scopes)
     return json_response(body, headers={"Cache-Control": "public, max-age=300"})

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authority.errors import TemporarilyUnavailable
 from authority.keys import KeyStoreError
-from authority.runtime import Authority
+from authority.runtime import LoadedKeys
 from authority.storage.engine import DatabaseError
+from authority.web.edge import Edge, needs
 from authority.web.outages import Outages, outage_kind
 from authority.web.responses import json_response
-from authority.web.threads import in_thread
+
+
+@dataclass(frozen=True)
+class Readiness:
+    edge: Edge
+    schema_problem: Callable[[], str | None]  # reads storage
+    keys: LoadedKeys
+    access_token_alg: str  # a key of it must be loaded
+    outages: Outages
 
 
 async def healthz(request: Request) -> Response:
@@ -22,11 +34,11 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """The database answers, its schema is the one this release expects (every table there,
     at the migration head), and a signing key is loaded: safe to route traffic here."""
-    authority: Authority = request.app.state.authority
-    outages: Outages = request.app.state.outages
+    readiness = needs(request, Readiness)
+    outages = readiness.outages
     checks = {"database": "ok", "signing_key": "ok"}
     try:
-        problem = await in_thread(authority, authority.storage.schema_problem)
+        problem = await readiness.edge.in_thread(readiness.schema_problem)
     except (TemporarilyUnavailable, DatabaseError) as exc:
         outages.record(outage_kind(exc), "GET /readyz")
         checks["database"] = "unreachable"
@@ -35,7 +47,7 @@ async def readyz(request: Request) -> Response:
             outages.record(problem, "GET /readyz")
             checks["database"] = problem
     try:
-        authority.ring.active(authority.settings.access_token_alg)
+        readiness.keys.published.active(readiness.access_token_alg)
     except KeyStoreError:
         checks["signing_key"] = "missing"
     ready = all(v == "ok" for v in checks.values())

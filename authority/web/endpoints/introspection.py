@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.runtime import Authority
-from authority.web.requests import authenticate_client, read_form
+from authority.oauth.client_auth import ClientAuthenticator
+from authority.oauth.introspection import Introspector
+from authority.web.edge import Edge, authenticate_client, needs
+from authority.web.requests import read_form
 from authority.web.responses import no_store
-from authority.web.threads import in_thread, limiter
 
-# Threads for the lookups at once. More only contend with the event loop for the GIL: on
-# one core, 32 connections ran at about 60 % of the throughput with the shared limiter
-# (up to 40 threads) than with 8, which still overlap the database's round trips.
-MAX_THREADS = 8
+
+@dataclass(frozen=True)
+class IntrospectionEndpoint:
+    edge: Edge
+    clients: ClientAuthenticator
+    introspector: Introspector
+    threads: anyio.CapacityLimiter  # the lookups' own (runtime.INTROSPECTION_THREADS)
 
 
 async def introspect(request: Request) -> Response:
-    authority: Authority = request.app.state.authority
+    endpoint = needs(request, IntrospectionEndpoint)
+    edge = endpoint.edge
     params = await read_form(request)
-    client = await authenticate_client(request, params, authority)
+    client = await authenticate_client(request, params, endpoint.clients, edge)
     token = params.required("token")
     params.one("token_type_hint")  # a hint only (§2.1)
-    now = authority.now()
+    now = edge.now()
     # The signature check stays on the event loop: in a thread its CPU work held the GIL
     # against the loop, at a third of the throughput. Only the storage lookup goes to one.
-    claims = authority.introspector.access_claims(token, now)
-    answer = authority.introspector.answer
-    threads = limiter(authority, "introspection", MAX_THREADS)
-    return no_store(await in_thread(authority, answer, token, claims, client, now, limiter=threads))
+    claims = endpoint.introspector.access_claims(token, now)
+    answer = endpoint.introspector.answer
+    return no_store(
+        await edge.in_thread(answer, token, claims, client, now, limiter=endpoint.threads)
+    )

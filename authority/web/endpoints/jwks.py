@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.runtime import Authority
+from authority.runtime import LoadedKeys
+from authority.web.edge import needs
+
+
+@dataclass(frozen=True)
+class JwksEndpoint:
+    keys: LoadedKeys
+    max_age: int  # AUTHORITY_JWKS_MAX_AGE
 
 
 async def jwks(request: Request) -> Response:
-    authority: Authority = request.app.state.authority
-    ring = authority.ring
+    endpoint = needs(request, JwksEndpoint)
+    ring = endpoint.keys.published
     headers = {
-        "Cache-Control": f"public, max-age={authority.settings.jwks_max_age}",
+        "Cache-Control": f"public, max-age={endpoint.max_age}",
         "ETag": ring.etag,
     }
     match = request.headers.get("if-none-match")

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.runtime import Authority
-from authority.web.requests import authenticate_client, read_form
+from authority.oauth.client_auth import ClientAuthenticator
+from authority.oauth.revocation import Revoker
+from authority.web.edge import Edge, authenticate_client, needs
+from authority.web.requests import read_form
 from authority.web.responses import NO_STORE
-from authority.web.threads import in_thread
+
+
+@dataclass(frozen=True)
+class RevocationEndpoint:
+    edge: Edge
+    clients: ClientAuthenticator
+    revoker: Revoker
 
 
 async def revoke(request: Request) -> Response:
-    authority: Authority = request.app.state.authority
+    endpoint = needs(request, RevocationEndpoint)
+    edge = endpoint.edge
     params = await read_form(request)
-    client = await authenticate_client(request, params, authority)
+    client = await authenticate_client(request, params, endpoint.clients, edge)
     token = params.required("token")
     params.one("token_type_hint")  # a hint only (§2.1); repeated is still invalid_request
-    await in_thread(authority, authority.revoker.revoke, token, client, authority.now())
+    await edge.in_thread(endpoint.revoker.revoke, token, client, edge.now())
     # §2.2: 200 whether or not the token was known, valid or this client's.
     return Response(status_code=200, headers=NO_STORE)

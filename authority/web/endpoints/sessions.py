@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.runtime import Authority
+from authority.accounts.sessions import SessionService
+from authority.web.edge import Edge, needs
 from authority.web.requests import bearer_token
 from authority.web.responses import NO_STORE, no_store
-from authority.web.threads import in_thread
 
 NO_SUCH_SESSION = {"error": "not_found", "error_description": "no such session"}
 # What a session id can look like (``hashing.new_id``, at most the column's 64 characters).
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class SessionEndpoints:
+    edge: Edge
+    sessions: SessionService
 
 
 def _session_id(request: Request) -> str | None:
@@ -27,41 +34,41 @@ def _session_id(request: Request) -> str | None:
 
 
 async def list_sessions(request: Request) -> Response:
-    authority: Authority = request.app.state.authority
-    now = authority.now()
+    endpoint = needs(request, SessionEndpoints)
+    sessions, now = endpoint.sessions, endpoint.edge.now()
     token = bearer_token(request)
 
     def listed() -> list[dict[str, Any]]:
-        user, claims = authority.sessions.authenticate(token, now)
-        return authority.sessions.list(user, now, claims.get("sid"))
+        user, claims = sessions.authenticate(token, now)
+        return sessions.list(user, now, claims.get("sid"))
 
-    return no_store({"sessions": await in_thread(authority, listed)})
+    return no_store({"sessions": await endpoint.edge.in_thread(listed)})
 
 
 async def end_session(request: Request) -> Response:
-    authority: Authority = request.app.state.authority
-    now = authority.now()
+    endpoint = needs(request, SessionEndpoints)
+    sessions, now = endpoint.sessions, endpoint.edge.now()
     token = bearer_token(request)
     session_id = _session_id(request)
 
     def ended() -> int:
-        user, _ = authority.sessions.authenticate(token, now)
-        return 0 if session_id is None else authority.sessions.end(user, now, session_id)
+        user, _ = sessions.authenticate(token, now)
+        return 0 if session_id is None else sessions.end(user, now, session_id)
 
-    if not await in_thread(authority, ended):
+    if not await endpoint.edge.in_thread(ended):
         return no_store(NO_SUCH_SESSION, 404)
     return Response(status_code=204, headers=NO_STORE)
 
 
 async def end_all_sessions(request: Request) -> Response:
     """Log out everywhere: every session ends and its access tokens are denied."""
-    authority: Authority = request.app.state.authority
-    now = authority.now()
+    endpoint = needs(request, SessionEndpoints)
+    sessions, now = endpoint.sessions, endpoint.edge.now()
     token = bearer_token(request)
 
     def ended() -> None:
-        user, _ = authority.sessions.authenticate(token, now)
-        authority.sessions.end(user, now, None)
+        user, _ = sessions.authenticate(token, now)
+        sessions.end(user, now, None)
 
-    await in_thread(authority, ended)
+    await endpoint.edge.in_thread(ended)
     return Response(status_code=204, headers=NO_STORE)

@@ -2,39 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authority.errors import InvalidRequestError
-from authority.oauth.grants import Grant, TokenRequest
-from authority.runtime import Authority
-from authority.web.requests import authenticate_client, client_ip, read_form
+from authority.oauth.client_auth import ClientAuthenticator
+from authority.oauth.grants import GrantRegistry, TokenRequest
+from authority.web.edge import Edge, authenticate_client, needs
+from authority.web.requests import read_form
 from authority.web.responses import no_store
-from authority.web.threads import in_thread, limiter
+
+
+@dataclass(frozen=True)
+class TokenEndpoint:
+    edge: Edge
+    grants: GrantRegistry
+    clients: ClientAuthenticator
+    # A grant that caps itself has a limiter of its own, by grant type (slow logins queue
+    # on the event loop and never take the threads that refreshes need).
+    limiters: Mapping[str, anyio.CapacityLimiter]
 
 
 async def token(request: Request) -> Response:
-    authority: Authority = request.app.state.authority
+    endpoint = needs(request, TokenEndpoint)
+    edge = endpoint.edge
     params = await read_form(request)
     grant_type = params.one("grant_type")
     if grant_type is None:
         raise InvalidRequestError("missing parameter: grant_type")
-    grant = authority.grants.get(grant_type)
-    client = await authenticate_client(request, params, authority)
-    authority.grants.check_allowed(grant, client)
+    grant = endpoint.grants.get(grant_type)
+    client = await authenticate_client(request, params, endpoint.clients, edge)
+    endpoint.grants.check_allowed(grant, client)
     token_request = TokenRequest(
-        client=client, params=params, now=authority.now(), client_ip=client_ip(request, authority)
+        client=client, params=params, now=edge.now(), client_ip=edge.client_ip(request)
     )
     if grant.blocking:
-        threads = _limiter(authority, grant)
-        result = await in_thread(authority, grant.issue, token_request, limiter=threads)
+        threads = endpoint.limiters.get(grant.grant_type)
+        result = await edge.in_thread(grant.issue, token_request, limiter=threads)
     else:
         result = grant.issue(token_request)
     return no_store(result.as_dict())
-
-
-def _limiter(authority: Authority, grant: Grant) -> anyio.CapacityLimiter | None:
-    """A grant that caps itself has a limiter of its own (slow logins queue on the event
-    loop and never take the threads that refreshes need)."""
-    return limiter(authority, grant.grant_type, grant.max_threads) if grant.max_threads else None

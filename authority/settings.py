@@ -1,4 +1,9 @@
-"""One immutable Settings object, built once from ``AUTHORITY_*`` environment variables."""
+"""One immutable Settings object, built once from ``AUTHORITY_*`` environment variables.
+
+Each variable is defined once, as a field of ``Settings``: its name, how its text is read,
+its range or choices, its default and the line that documents it. The environment is read,
+and README's table is written, from those fields (``python -m authority.settings --markdown``).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,19 @@ import dataclasses
 import ipaddress
 import os
 import re
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+DAY = 86400
 # Seconds a request may wait for the database (AUTHORITY_DATABASE_TIMEOUT).
 DATABASE_TIMEOUT = 5
 
@@ -23,61 +32,476 @@ class ConfigError(ValueError):
     """A setting is invalid; the message is one line naming the variable and what is allowed."""
 
 
+class Kind(Enum):
+    """How a variable's text becomes its value."""
+
+    TEXT = "text"  # stripped
+    UPPER = "upper"  # stripped, upper case
+    LOWER = "lower"  # stripped, lower case
+    PATH = "path"
+    DURATION = "duration"  # seconds, or N[s|m|h|d]
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    HEX = "hex"  # bytes, written in hex
+    BYTES = "bytes"  # the text's UTF-8 bytes, as given
+
+
+TEXT, UPPER, LOWER, PATH, DURATION, INTEGER, BOOLEAN, HEX, BYTES = Kind
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One variable: its name, kind, range or choices, default and documentation."""
+
+    name: str  # the field of Settings
+    var: str
+    kind: Kind
+    default: Any
+    doc: str  # one line of README's table (Markdown)
+    bounds: tuple[int, int] | None = None
+    choices: tuple[str, ...] = ()
+    shown: str | None = None  # the default as README shows it, when not the value itself
+    secret: bool = False  # never in repr
+
+    def parse(self, raw: str) -> object:
+        """The value of ``raw``, or ConfigError in one line naming the variable. Choices
+        and the rules between variables are checked by Settings itself."""
+        if self.kind is Kind.DURATION:
+            assert self.bounds is not None
+            return _duration(self.var, raw, *self.bounds)
+        if self.kind is Kind.INTEGER:
+            assert self.bounds is not None
+            return _integer(self.var, raw, *self.bounds)
+        if self.kind is Kind.BOOLEAN:
+            return _boolean(self.var, raw)
+        if self.kind is Kind.HEX:
+            try:
+                return bytes.fromhex(raw.strip())
+            except ValueError:
+                raise ConfigError(f"{self.var} must be hex (64+ hex digits)") from None
+        if self.kind is Kind.BYTES:
+            return raw.encode()
+        if self.kind is Kind.PATH:
+            return Path(raw)
+        text = raw.strip()
+        if self.kind is Kind.UPPER:
+            return text.upper()
+        if self.kind is Kind.LOWER:
+            return text.lower()
+        return text
+
+    def allowed(self) -> str:
+        if len(self.choices) == 2:
+            return " or ".join(self.choices)
+        return "one of " + ", ".join(self.choices)
+
+    def shown_default(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        if self.default is None:
+            return "none"
+        if isinstance(self.default, bool):
+            return f"`{str(self.default).lower()}`"
+        if self.kind is Kind.DURATION:
+            return f"`{_as_duration(self.default)}`"
+        return f"`{self.default}`"
+
+
+def setting(
+    var: str,
+    kind: Kind,
+    default: object,
+    doc: str,
+    *,
+    bounds: tuple[int, int] | None = None,
+    choices: tuple[str, ...] = (),
+    shown: str | None = None,
+    secret: bool = False,
+) -> Any:
+    """A field of Settings defined by its variable (see ``Spec``)."""
+    spec = Spec("", var, kind, default, doc, bounds, choices, shown, secret)
+    return dataclasses.field(default=default, repr=not secret, metadata={"spec": spec})
+
+
 @dataclass(frozen=True)
 class Settings:
-    issuer: str = "http://localhost:8000"
-    database_url: str = "sqlite:///./authority.db"
-    database_timeout: int = DATABASE_TIMEOUT
-    keys_dir: Path = Path("./keys")
-    access_token_alg: str = "ES256"  # noqa: S105 (an algorithm name, not a secret)
-    access_token_ttl: int = 900
-    refresh_token_ttl: int = 30 * 86400
-    session_max_age: int = 90 * 86400
-    refresh_reuse_window: int = 10
-    jwks_max_age: int = 300
-    client_cache_ttl: int = 5
-    argon2_time_cost: int = 2
-    argon2_memory_cost: int = 19456
-    argon2_parallelism: int = 1
-    hash_key: bytes | None = field(default=None, repr=False)
-    log_level: str = "INFO"
-    keys_store: str = "dir"
-    keys_passphrase: bytes | None = field(default=None, repr=False)
-    key_rotation_days: int = 30
-    key_reload_seconds: int = 30
-    clock_leeway: int = 60
-    # accounts
-    email_url: str = field(default="console:", repr=False)
-    email_from: str = "authority@localhost"
-    public_url: str | None = None  # base of links in emails; the issuer when unset
-    registration: str = "closed"
-    require_verified_email: bool = False
-    password_min_length: int = 10
-    verify_email_ttl: int = 86400
-    password_reset_ttl: int = 1800
-    id_token_alg: str = "RS256"  # noqa: S105 (an algorithm name, not a secret)
-    # brute-force protection
-    trusted_proxy_header: str | None = None
-    login_max_failures: int = 5
-    login_max_failures_per_ip: int = 50
-    login_lockout: int = 900
-    registration_max_per_ip: int = 20  # per hour
-    unverified_account_ttl: int = 7 * 86400  # 0: never purge
-    redis_url: str | None = field(default=None, repr=False)
-    # HTTP limits, per worker (authority.web.server)
-    max_header_bytes: int = 16 * 1024
-    header_timeout: int = 10
-    body_timeout: int = 30
-    keepalive_timeout: int = 5
-    max_connections: int = 1000
+    issuer: str = setting(
+        "AUTHORITY_ISSUER",
+        TEXT,
+        "http://localhost:8000",
+        "the `iss` of every token; https unless the host is loopback",
+        shown="`http://localhost:PORT`",
+    )
+    database_url: str = setting(
+        "AUTHORITY_DATABASE_URL",
+        TEXT,
+        "sqlite:///./authority.db",
+        "or `postgresql+psycopg://user:pass@host:5432/db`",
+    )
+    database_timeout: int = setting(
+        "AUTHORITY_DATABASE_TIMEOUT",
+        DURATION,
+        DATABASE_TIMEOUT,
+        (
+            "how long a request may wait for the database (1 s..5 m): past it the request answers "
+            "503 `temporarily_unavailable` with `Retry-After`. Also the PostgreSQL "
+            "`statement_timeout` (twice it: `idle_in_transaction_session_timeout`, "
+            "`tcp_user_timeout`), the connect timeout, half of it the wait for a pooled "
+            "connection, and SQLite's busy timeout; options in the URL's own `options=` win"
+        ),
+        bounds=(1, 300),
+    )
+    keys_dir: Path = setting(
+        "AUTHORITY_KEYS_DIR",
+        PATH,
+        Path("./keys"),
+        "signing keys (PKCS#8 PEM, 0600) and `hash.key`",
+        shown="`./keys`",
+    )
+    access_token_alg: str = setting(
+        "AUTHORITY_ACCESS_TOKEN_ALG",
+        TEXT,
+        "ES256",
+        "`ES256`, `RS256` or `EdDSA`",
+        choices=ALGORITHMS,
+    )
+    id_token_alg: str = setting(
+        "AUTHORITY_ID_TOKEN_ALG",
+        TEXT,
+        "RS256",
+        (
+            "signs the id_token a password login with scope `openid` returns (OIDC requires RS256 "
+            "support)"
+        ),
+        choices=ALGORITHMS,
+    )
+    access_token_ttl: int = setting(
+        "AUTHORITY_ACCESS_TOKEN_TTL",
+        DURATION,
+        900,
+        "seconds or `N[s|m|h|d]`",
+        bounds=(60, DAY),
+    )
+    refresh_token_ttl: int = setting(
+        "AUTHORITY_REFRESH_TOKEN_TTL",
+        DURATION,
+        30 * DAY,
+        "lifetime of one refresh token (each use issues a new one)",
+        bounds=(60, 400 * DAY),
+    )
+    session_max_age: int = setting(
+        "AUTHORITY_SESSION_MAX_AGE",
+        DURATION,
+        90 * DAY,
+        "absolute lifetime of a refresh-token family",
+        bounds=(60, 400 * DAY),
+    )
+    refresh_reuse_window: int = setting(
+        "AUTHORITY_REFRESH_REUSE_WINDOW",
+        DURATION,
+        10,
+        (
+            "for how long after its use a refresh token may be presented again by its own client, "
+            "as a retry of a refresh whose answer it never got (see Sessions); `0` makes every "
+            "second use a reuse that ends the session; at most `5m`"
+        ),
+        bounds=(0, 300),
+    )
+    jwks_max_age: int = setting(
+        "AUTHORITY_JWKS_MAX_AGE",
+        DURATION,
+        300,
+        "`Cache-Control: max-age` of the JWKS",
+        bounds=(0, DAY),
+    )
+    client_cache_ttl: int = setting(
+        "AUTHORITY_CLIENT_CACHE_TTL",
+        DURATION,
+        5,
+        "how long a process caches a client: a disabled client is refused within this bound",
+        bounds=(0, 300),
+    )
+    hash_key: bytes | None = setting(
+        "AUTHORITY_HASH_KEY",
+        HEX,
+        None,
+        "hex, 32+ bytes: key of the hash that stores client secrets and refresh tokens",
+        shown="from `keys/hash.key`",
+        secret=True,
+    )
+    argon2_time_cost: int = setting(
+        "AUTHORITY_ARGON2_TIME_COST",
+        INTEGER,
+        2,
+        "argon2id passes (OWASP parameters)",
+        bounds=(1, 20),
+    )
+    argon2_memory_cost: int = setting(
+        "AUTHORITY_ARGON2_MEMORY_COST",
+        INTEGER,
+        19456,
+        "argon2id memory in KiB (OWASP parameters)",
+        bounds=(8, 4 * 1024 * 1024),
+    )
+    argon2_parallelism: int = setting(
+        "AUTHORITY_ARGON2_PARALLELISM",
+        INTEGER,
+        1,
+        "argon2id lanes (OWASP parameters)",
+        bounds=(1, 16),
+    )
+    keys_store: str = setting(
+        "AUTHORITY_KEYS_STORE",
+        LOWER,
+        "dir",
+        (
+            "`dir` (PEM files in `AUTHORITY_KEYS_DIR`) or `database` (encrypted, for replicas that "
+            "share no disk; needs the passphrase and `AUTHORITY_HASH_KEY`)"
+        ),
+        choices=("dir", "database"),
+    )
+    keys_passphrase: bytes | None = setting(
+        "AUTHORITY_KEYS_PASSPHRASE",
+        BYTES,
+        None,
+        "encrypts private keys (PKCS#8); a wrong one stops the start",
+        secret=True,
+    )
+    key_rotation_days: int = setting(
+        "AUTHORITY_KEY_ROTATION_DAYS",
+        INTEGER,
+        30,
+        "scheduled rotation of the active key; `0` turns it off",
+        bounds=(0, 3650),
+    )
+    key_reload_seconds: int = setting(
+        "AUTHORITY_KEY_RELOAD_SECONDS",
+        DURATION,
+        30,
+        (
+            "how often each replica re-reads keys, rotates when due and purges; bounds how long a "
+            "replica signs with a key rotated elsewhere (twice this when its reloads fail: it then "
+            "stops signing)"
+        ),
+        bounds=(1, 3600),
+        shown="`30`",
+    )
+    clock_leeway: int = setting(
+        "AUTHORITY_CLOCK_LEEWAY",
+        DURATION,
+        60,
+        "clock skew allowed for between servers and verifiers",
+        bounds=(0, 600),
+        shown="`60`",
+    )
+    log_level: str = setting(
+        "AUTHORITY_LOG_LEVEL",
+        UPPER,
+        "INFO",
+        (
+            "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`; auth failures log at `WARNING`, "
+            "never with a secret"
+        ),
+        choices=LOG_LEVELS,
+    )
+    email_url: str = setting(
+        "AUTHORITY_EMAIL_URL",
+        TEXT,
+        "console:",
+        (
+            "where mail goes: `console:` (the log, at INFO: for development only, the links in it "
+            "work), `file:///DIR` (one `.eml` per message), `smtp://user:pass@host:port` (STARTTLS "
+            "when offered; `?starttls=require\\|off`, `?cafile=PATH`, `?timeout=S`) or "
+            "`smtps://...` (TLS from the start); a password is only sent over TLS"
+        ),
+        secret=True,
+    )
+    email_from: str = setting(
+        "AUTHORITY_EMAIL_FROM",
+        TEXT,
+        "authority@localhost",
+        "the sender of every message",
+    )
+    public_url: str | None = setting(
+        "AUTHORITY_PUBLIC_URL",
+        TEXT,
+        None,
+        "the base URL of links in emails (where browsers reach the server)",
+        shown="the issuer",
+    )
+    registration: str = setting(
+        "AUTHORITY_REGISTRATION",
+        TEXT,
+        "closed",
+        (
+            "`open` lets anyone register at `POST /accounts/register`; `closed`: operators create "
+            "users with the CLI"
+        ),
+        choices=("closed", "open"),
+    )
+    require_verified_email: bool = setting(
+        "AUTHORITY_REQUIRE_VERIFIED_EMAIL",
+        BOOLEAN,
+        False,
+        "`true`: the password grant refuses an account whose address is not verified yet",
+    )
+    password_min_length: int = setting(
+        "AUTHORITY_PASSWORD_MIN_LENGTH",
+        INTEGER,
+        10,
+        (
+            "minimum characters of a new password (8..128); every password also holds at most 1024 "
+            "bytes and must pass a strength estimate (zxcvbn, score 3 of 4, on its first 32 "
+            "characters, its cost bounded: see `bench/password_policy.py`) that knows the username "
+            "and email address"
+        ),
+        bounds=(8, 128),
+    )
+    verify_email_ttl: int = setting(
+        "AUTHORITY_VERIFY_EMAIL_TTL",
+        DURATION,
+        DAY,
+        "lifetime of an email verification link",
+        bounds=(60, 30 * DAY),
+    )
+    password_reset_ttl: int = setting(
+        "AUTHORITY_PASSWORD_RESET_TTL",
+        DURATION,
+        1800,
+        "lifetime of a password reset link (60 s..1 d)",
+        bounds=(60, DAY),
+    )
+    login_max_failures: int = setting(
+        "AUTHORITY_LOGIN_MAX_FAILURES",
+        INTEGER,
+        5,
+        (
+            "failed logins (or password changes) per username before a lockout; from the third, a "
+            "growing back-off. Each attempt is counted before its password is checked, so racing "
+            "guesses get no more checks than this. Also the emails sent to one address per "
+            "`AUTHORITY_LOGIN_LOCKOUT` (a fixed window from the first; refused requests count "
+            "nothing)"
+        ),
+        bounds=(1, 1000),
+    )
+    login_max_failures_per_ip: int = setting(
+        "AUTHORITY_LOGIN_MAX_FAILURES_PER_IP",
+        INTEGER,
+        50,
+        (
+            "failures per client address before it is locked out (a success gives its place back); "
+            "also the emails one client address may cause per window"
+        ),
+        bounds=(1, 100000),
+    )
+    login_lockout: int = setting(
+        "AUTHORITY_LOGIN_LOCKOUT",
+        DURATION,
+        900,
+        "how long a lockout lasts, and the window failures are counted in",
+        bounds=(1, DAY),
+    )
+    registration_max_per_ip: int = setting(
+        "AUTHORITY_REGISTRATION_MAX_PER_IP",
+        INTEGER,
+        20,
+        (
+            "registrations one client address may attempt per hour (a fixed window from the "
+            "first); beyond, `429 too_many_requests`"
+        ),
+        bounds=(1, 100000),
+    )
+    unverified_account_ttl: int = setting(
+        "AUTHORITY_UNVERIFIED_ACCOUNT_TTL",
+        DURATION,
+        7 * DAY,
+        (
+            "a self-registered account whose address was never verified and that never signed in "
+            "is deleted this long after it was created (by the server's maintenance and `authority "
+            "prune`); `0` keeps them; at least `AUTHORITY_VERIFY_EMAIL_TTL`"
+        ),
+        bounds=(0, 400 * DAY),
+    )
+    trusted_proxy_header: str | None = setting(
+        "AUTHORITY_TRUSTED_PROXY_HEADER",
+        TEXT,
+        None,
+        (
+            "e.g. `X-Forwarded-For`: the client address is its last hop (the one your own proxy "
+            "appended); unset, the TCP peer"
+        ),
+    )
+    redis_url: str | None = setting(
+        "AUTHORITY_REDIS_URL",
+        TEXT,
+        None,
+        (
+            "keep the failure counters in Redis (`pip install 'authority[redis]'`) instead of the "
+            "database"
+        ),
+        secret=True,
+    )
+    max_header_bytes: int = setting(
+        "AUTHORITY_MAX_HEADER_BYTES",
+        INTEGER,
+        16 * 1024,
+        (
+            "the largest request head (request line and header fields) a client may send "
+            "(1024..1048576); a larger one gets 431 and its connection is closed, before much more "
+            "than this is read"
+        ),
+        bounds=(1024, 1024 * 1024),
+    )
+    header_timeout: int = setting(
+        "AUTHORITY_HEADER_TIMEOUT",
+        DURATION,
+        10,
+        (
+            "time a client has to send a request's head, counted from the connection's opening "
+            "(or, on a kept-alive connection, from the head's first byte); then 408 and the "
+            "connection is closed"
+        ),
+        bounds=(1, 300),
+    )
+    body_timeout: int = setting(
+        "AUTHORITY_BODY_TIMEOUT",
+        DURATION,
+        30,
+        (
+            "time a request's body has to arrive after its head; then 408 and the connection is "
+            "closed"
+        ),
+        bounds=(1, 600),
+    )
+    keepalive_timeout: int = setting(
+        "AUTHORITY_KEEPALIVE_TIMEOUT",
+        DURATION,
+        5,
+        (
+            "an idle kept-alive connection is closed after this; behind a load balancer, make it "
+            "longer than the balancer's own idle timeout"
+        ),
+        bounds=(1, 3600),
+    )
+    max_connections: int = setting(
+        "AUTHORITY_MAX_CONNECTIONS",
+        INTEGER,
+        1000,
+        (
+            "open connections per worker; past it, the connection that has waited longest for a "
+            "request is closed (never one whose request is being answered), so slow clients cannot "
+            "crowd out `/healthz`. At start the open-file limit is raised to its hard limit, and "
+            "this is lowered (with a warning) to fit in it"
+        ),
+        bounds=(1, 1000000),
+    )
 
     def __post_init__(self) -> None:
         _check_issuer(self.issuer)
-        if self.access_token_alg not in ALGORITHMS:
-            raise ConfigError(
-                f"AUTHORITY_ACCESS_TOKEN_ALG={self.access_token_alg!r} is not allowed; "
-                f"use one of {', '.join(ALGORITHMS)}"
-            )
+        for spec in SPECS.values():
+            value = getattr(self, spec.name)
+            if spec.choices and value not in spec.choices:
+                raise ConfigError(f"{spec.var}={value!r} is not allowed; use {spec.allowed()}")
         if not self.database_url.startswith(("sqlite://", "postgresql", "postgres://")):
             raise ConfigError(
                 "AUTHORITY_DATABASE_URL must be sqlite:///PATH or "
@@ -88,28 +512,10 @@ class Settings:
                 f"AUTHORITY_DATABASE_TIMEOUT={self.database_timeout!r} is out of range; "
                 "allowed 1..300 seconds"
             )
-        if self.log_level not in LOG_LEVELS:
-            raise ConfigError(
-                f"AUTHORITY_LOG_LEVEL={self.log_level!r} is not allowed; "
-                f"use one of {', '.join(LOG_LEVELS)}"
-            )
-        if self.registration not in ("closed", "open"):
-            raise ConfigError(
-                f"AUTHORITY_REGISTRATION={self.registration!r} is not allowed; use closed or open"
-            )
-        if self.id_token_alg not in ALGORITHMS:
-            raise ConfigError(
-                f"AUTHORITY_ID_TOKEN_ALG={self.id_token_alg!r} is not allowed; "
-                f"use one of {', '.join(ALGORITHMS)}"
-            )
         if not self.email_url.startswith(("console:", "file://", "smtp://", "smtps://")):
             raise ConfigError(
                 "AUTHORITY_EMAIL_URL must be console:, file:///DIR, smtp://[user:pass@]host:port "
                 "or smtps://..."
-            )
-        if self.keys_store not in ("dir", "database"):
-            raise ConfigError(
-                f"AUTHORITY_KEYS_STORE={self.keys_store!r} is not allowed; use dir or database"
             )
         if self.keys_store == "database" and not self.keys_passphrase:
             raise ConfigError(
@@ -135,80 +541,37 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Every variable set (an empty one counts as unset), then ``overrides`` on top."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        text = {
-            "issuer": "AUTHORITY_ISSUER",
-            "database_url": "AUTHORITY_DATABASE_URL",
-            "access_token_alg": "AUTHORITY_ACCESS_TOKEN_ALG",
-            "log_level": "AUTHORITY_LOG_LEVEL",
-            "keys_store": "AUTHORITY_KEYS_STORE",
-            "email_url": "AUTHORITY_EMAIL_URL",
-            "email_from": "AUTHORITY_EMAIL_FROM",
-            "public_url": "AUTHORITY_PUBLIC_URL",
-            "registration": "AUTHORITY_REGISTRATION",
-            "id_token_alg": "AUTHORITY_ID_TOKEN_ALG",
-            "trusted_proxy_header": "AUTHORITY_TRUSTED_PROXY_HEADER",
-            "redis_url": "AUTHORITY_REDIS_URL",
-        }
-        for name, var in text.items():
-            if env.get(var):
-                values[name] = env[var].strip()
-        if "log_level" in values:
-            values["log_level"] = str(values["log_level"]).upper()
-        if "keys_store" in values:
-            values["keys_store"] = str(values["keys_store"]).lower()
-        if env.get("AUTHORITY_KEYS_DIR"):
-            values["keys_dir"] = Path(env["AUTHORITY_KEYS_DIR"])
-        durations = {
-            "access_token_ttl": ("AUTHORITY_ACCESS_TOKEN_TTL", 60, 86400),
-            "refresh_token_ttl": ("AUTHORITY_REFRESH_TOKEN_TTL", 60, 400 * 86400),
-            "session_max_age": ("AUTHORITY_SESSION_MAX_AGE", 60, 400 * 86400),
-            "refresh_reuse_window": ("AUTHORITY_REFRESH_REUSE_WINDOW", 0, 300),
-            "jwks_max_age": ("AUTHORITY_JWKS_MAX_AGE", 0, 86400),
-            "client_cache_ttl": ("AUTHORITY_CLIENT_CACHE_TTL", 0, 300),
-            "database_timeout": ("AUTHORITY_DATABASE_TIMEOUT", 1, 300),
-            "key_reload_seconds": ("AUTHORITY_KEY_RELOAD_SECONDS", 1, 3600),
-            "clock_leeway": ("AUTHORITY_CLOCK_LEEWAY", 0, 600),
-            "verify_email_ttl": ("AUTHORITY_VERIFY_EMAIL_TTL", 60, 30 * 86400),
-            "password_reset_ttl": ("AUTHORITY_PASSWORD_RESET_TTL", 60, 86400),
-            "login_lockout": ("AUTHORITY_LOGIN_LOCKOUT", 1, 86400),
-            "header_timeout": ("AUTHORITY_HEADER_TIMEOUT", 1, 300),
-            "body_timeout": ("AUTHORITY_BODY_TIMEOUT", 1, 600),
-            "keepalive_timeout": ("AUTHORITY_KEEPALIVE_TIMEOUT", 1, 3600),
-            "unverified_account_ttl": ("AUTHORITY_UNVERIFIED_ACCOUNT_TTL", 0, 400 * 86400),
-        }
-        for name, (var, low, high) in durations.items():
-            if env.get(var):
-                values[name] = _duration(var, env[var], low, high)
-        integers = {
-            "argon2_time_cost": ("AUTHORITY_ARGON2_TIME_COST", 1, 20),
-            "argon2_memory_cost": ("AUTHORITY_ARGON2_MEMORY_COST", 8, 4 * 1024 * 1024),
-            "argon2_parallelism": ("AUTHORITY_ARGON2_PARALLELISM", 1, 16),
-            "key_rotation_days": ("AUTHORITY_KEY_ROTATION_DAYS", 0, 3650),
-            "password_min_length": ("AUTHORITY_PASSWORD_MIN_LENGTH", 8, 128),
-            "login_max_failures": ("AUTHORITY_LOGIN_MAX_FAILURES", 1, 1000),
-            "login_max_failures_per_ip": ("AUTHORITY_LOGIN_MAX_FAILURES_PER_IP", 1, 100000),
-            "max_header_bytes": ("AUTHORITY_MAX_HEADER_BYTES", 1024, 1024 * 1024),
-            "max_connections": ("AUTHORITY_MAX_CONNECTIONS", 1, 1000000),
-            "registration_max_per_ip": ("AUTHORITY_REGISTRATION_MAX_PER_IP", 1, 100000),
-        }
-        for name, (var, low, high) in integers.items():
-            if env.get(var):
-                values[name] = _integer(var, env[var], low, high)
-        if env.get("AUTHORITY_HASH_KEY"):
-            try:
-                values["hash_key"] = bytes.fromhex(env["AUTHORITY_HASH_KEY"].strip())
-            except ValueError:
-                raise ConfigError("AUTHORITY_HASH_KEY must be hex (64+ hex digits)") from None
-        if env.get("AUTHORITY_REQUIRE_VERIFIED_EMAIL"):
-            values["require_verified_email"] = _boolean(
-                "AUTHORITY_REQUIRE_VERIFIED_EMAIL", env["AUTHORITY_REQUIRE_VERIFIED_EMAIL"]
-            )
-        if env.get("AUTHORITY_KEYS_PASSPHRASE"):
-            values["keys_passphrase"] = env["AUTHORITY_KEYS_PASSPHRASE"].encode()
+        for spec in SPECS.values():
+            raw = env.get(spec.var)
+            if raw:
+                values[spec.name] = spec.parse(raw)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+# The spec of every variable, by field name, in README's order.
+SPECS: dict[str, Spec] = {
+    f.name: dataclasses.replace(f.metadata["spec"], name=f.name)
+    for f in dataclasses.fields(Settings)
+}
+
+
+def markdown_table() -> str:
+    """README's table of the variables, as ``python -m authority.settings --markdown`` prints it."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for spec in SPECS.values():
+        lines.append(f"| `{spec.var}` | {spec.shown_default()} | {spec.doc} |")
+    return "\n".join(lines) + "\n"
+
+
+def _as_duration(seconds: int) -> str:
+    for unit, size in (("d", DAY), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _duration(var: str, raw: str, low: int, high: int) -> int:
@@ -270,3 +633,9 @@ def _check_issuer(issuer: str) -> None:
             f"AUTHORITY_ISSUER={issuer!r} uses plain http; only https is allowed "
             "unless the host is loopback (localhost, 127.0.0.1, ::1)"
         )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m authority.settings --markdown")
+    sys.stdout.write(markdown_table())

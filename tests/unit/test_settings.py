@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from authority.settings import ConfigError, Settings
+from authority.settings import SPECS, ConfigError, Settings, markdown_table
 
 HASH_KEY_HEX = "ab" * 32
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _error(env: dict[str, str]) -> str:
@@ -340,3 +343,73 @@ def test_refuses_a_bad_registration_setting_in_one_line(env: dict[str, str], var
 
     assert var in message
     assert "\n" not in message
+
+
+# -- the spec and README -------------------------------------------------------------------
+
+
+def test_readme_documents_every_variable_as_its_spec_does() -> None:
+    assert markdown_table() in README.read_text(), (
+        "README's table of settings differs from their spec in authority/settings.py: "
+        "replace it with the output of `python -m authority.settings --markdown`"
+    )
+
+
+def test_every_variable_is_read_by_the_name_it_always_had() -> None:
+    assert {spec.var for spec in SPECS.values()} == {
+        f"AUTHORITY_{name}"
+        for name in [
+            "ACCESS_TOKEN_ALG",
+            "ACCESS_TOKEN_TTL",
+            "ARGON2_MEMORY_COST",
+            "ARGON2_PARALLELISM",
+            "ARGON2_TIME_COST",
+            "BODY_TIMEOUT",
+            "CLIENT_CACHE_TTL",
+            "CLOCK_LEEWAY",
+            "DATABASE_TIMEOUT",
+            "DATABASE_URL",
+            "EMAIL_FROM",
+            "EMAIL_URL",
+            "HASH_KEY",
+            "HEADER_TIMEOUT",
+            "ID_TOKEN_ALG",
+            "ISSUER",
+            "JWKS_MAX_AGE",
+            "KEEPALIVE_TIMEOUT",
+            "KEYS_DIR",
+            "KEYS_PASSPHRASE",
+            "KEYS_STORE",
+            "KEY_RELOAD_SECONDS",
+            "KEY_ROTATION_DAYS",
+            "LOGIN_LOCKOUT",
+            "LOGIN_MAX_FAILURES",
+            "LOGIN_MAX_FAILURES_PER_IP",
+            "LOG_LEVEL",
+            "MAX_CONNECTIONS",
+            "MAX_HEADER_BYTES",
+            "PASSWORD_MIN_LENGTH",
+            "PASSWORD_RESET_TTL",
+            "PUBLIC_URL",
+            "REDIS_URL",
+            "REFRESH_REUSE_WINDOW",
+            "REFRESH_TOKEN_TTL",
+            "REGISTRATION",
+            "REGISTRATION_MAX_PER_IP",
+            "REQUIRE_VERIFIED_EMAIL",
+            "SESSION_MAX_AGE",
+            "TRUSTED_PROXY_HEADER",
+            "UNVERIFIED_ACCOUNT_TTL",
+            "VERIFY_EMAIL_TTL",
+        ]
+    }
+
+
+def test_the_markdown_table_is_printed_by_the_module() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "authority.settings", "--markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == markdown_table()

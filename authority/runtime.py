@@ -18,6 +18,7 @@ import anyio
 
 from authority import mail
 from authority.accounts import Accounts, Letters
+from authority.accounts.browser import BrowserSignIns
 from authority.accounts.sessions import SessionService
 from authority.credentials import throttle
 from authority.credentials.hashing import Passwords, SecretDigest
@@ -163,6 +164,7 @@ class Authority:
         self.introspector = Introspector(presented, cached_clients)
         self.revoker = Revoker(presented)
         self.sessions = SessionService(presented, storage)
+        self.browser = BrowserSignIns(storage, self.digest, settings.browser_session_max_age)
         letters = Letters.from_settings(settings)
         self.mailer = mail.from_url(settings.email_url, helo=letters.domain)
         self.accounts = Accounts(
@@ -240,6 +242,7 @@ class Authority:
                 partial(storage.purge_failures, now - throttle.LONGEST_WINDOW, now),
             ),
             ("link purge", partial(storage.purge_links, now)),
+            ("sign-in purge", partial(storage.purge_sign_ins, now)),
             ("unverified account purge", partial(self._purge_unconfirmed, now)),
         ]
         for name, step in steps:

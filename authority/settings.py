@@ -339,6 +339,33 @@ class Settings:
         ),
         choices=("closed", "open"),
     )
+    authorization_code_ttl: int = setting(
+        "AUTHORITY_AUTHORIZATION_CODE_TTL",
+        DURATION,
+        60,
+        "lifetime of an authorization code (single use, 10 s..10 m)",
+        bounds=(10, 600),
+    )
+    browser_session_max_age: int = setting(
+        "AUTHORITY_BROWSER_SESSION_MAX_AGE",
+        DURATION,
+        14 * DAY,
+        (
+            "how long a sign-in on the hosted pages lasts (single sign-on): later `/authorize` "
+            "requests from that browser get a code without the login form"
+        ),
+        bounds=(300, 400 * DAY),
+    )
+    templates_dir: Path | None = setting(
+        "AUTHORITY_TEMPLATES_DIR",
+        PATH,
+        None,
+        (
+            "a folder of templates (and `authority.css`) that replace the hosted pages' own, "
+            "file by file"
+        ),
+        shown="the built-in pages",
+    )
     require_verified_email: bool = setting(
         "AUTHORITY_REQUIRE_VERIFIED_EMAIL",
         BOOLEAN,

@@ -7,12 +7,17 @@ from typing import Protocol
 from authority.storage.records import (
     PASSWORD_RESET,
     VERIFY_EMAIL,
+    AuthorizationCode,
+    BrowserSession,
     Client,
     Conflict,
+    Consent,
     Family,
     IssuedAccess,
     KeyState,
     LinkToken,
+    Redemption,
+    RedemptionFailure,
     RefreshTokenState,
     Registration,
     Rotation,
@@ -27,14 +32,22 @@ __all__ = [
     "PASSWORD_RESET",
     "VERIFY_EMAIL",
     "AccountStore",
+    "AuthorizationCode",
+    "BrowserSession",
+    "BrowserSessionStore",
     "Client",
     "ClientStore",
+    "CodeStore",
     "Conflict",
+    "Consent",
+    "ConsentStore",
     "Family",
     "IssuedAccess",
     "KeyState",
     "KeyStore",
     "LinkToken",
+    "Redemption",
+    "RedemptionFailure",
     "RefreshTokenState",
     "Registration",
     "Rotation",
@@ -108,6 +121,33 @@ class SessionStore(Protocol):
     def list_sessions(self, sub: str, now: int) -> list[Family]: ...
     def deny_access_token(self, jti: str, expires_at: int, now: int) -> None: ...
     def is_access_token_denied(self, jti: str) -> bool: ...
+
+
+class BrowserSessionStore(Protocol):
+    """Single sign-on: who is signed in on the hosted pages, in which browser."""
+
+    def start_browser_session(self, session: BrowserSession, secret_hash: str) -> None: ...
+    def find_browser_session(self, secret_hash: str, now: int) -> BrowserSession | None: ...
+    def list_browser_sessions(self, sub: str, now: int) -> list[BrowserSession]: ...
+    def end_browser_session(self, session_id: str, now: int, sub: str | None = None) -> bool: ...
+
+
+class CodeStore(Protocol):
+    """Authorization codes (RFC 6749 §4.1.2): single use, and what their first use started."""
+
+    def add_code(self, code: AuthorizationCode) -> None: ...
+    def redeem_code(
+        self, code_hash: str, client_id: str, family_id: str, now: int
+    ) -> Redemption: ...
+
+
+class ConsentStore(Protocol):
+    """The scopes each user approved for each third-party client."""
+
+    def get_consent(self, sub: str, client_id: str) -> Consent | None: ...
+    def grant_consent(self, consent: Consent) -> None: ...
+    def list_consents(self, sub: str) -> list[Consent]: ...
+    def withdraw_consent(self, sub: str, client_id: str) -> bool: ...
 
 
 class KeyStore(Protocol):

@@ -30,6 +30,13 @@ class Client:
     # audiences (it serves them), or every token.
     resource_servers: tuple[str, ...] = ()
     introspect_any: bool = False
+    # Browser sign-in (authorization code + PKCE): the exact redirect URIs it may use, where
+    # RP-initiated logout may send the browser, whether it has no secret (SPAs, native apps:
+    # token_endpoint_auth_method "none"), and whether the user must approve its scopes.
+    redirect_uris: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    public: bool = False
+    consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,71 @@ class Family:
     expires_at: int
     revoked_at: int | None = None
     refreshable: bool = True
+    # The browser session (hosted sign-in) it started from: ending that ends this family.
+    browser_session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """A person signed in on the authority's own pages (single sign-on), in one browser.
+
+    The browser holds a secret in a cookie; storage keeps only its hash. ``session_id`` is
+    public: the id_token's ``sid``, the id in the session listings.
+    """
+
+    session_id: str
+    sub: str
+    auth_time: int
+    amr: tuple[str, ...]
+    created_at: int
+    last_seen_at: int
+    expires_at: int
+    ended_at: int | None = None
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    """An authorization code (RFC 6749 §4.1.2), stored as its hash: single use, short-lived,
+    bound to its client, redirect URI, PKCE challenge (RFC 7636), audience and nonce."""
+
+    code_hash: str
+    client_id: str
+    redirect_uri: str
+    code_challenge: str  # S256 only
+    sub: str
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    nonce: str | None
+    auth_time: int
+    amr: tuple[str, ...]
+    browser_session_id: str | None
+    created_at: int
+    expires_at: int
+
+
+class RedemptionFailure(Enum):
+    UNKNOWN = "unknown"  # no such code, or it expired
+    USED = "used"  # redeemed before: ``Redemption.family_id`` is what that use started
+    OTHER_CLIENT = "other_client"  # issued to another client; nothing changed
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """What storage found redeeming a code; on success the code is used from now on."""
+
+    code: AuthorizationCode | None
+    failure: RedemptionFailure | None = None
+    family_id: str | None = None  # with USED: the session its first use started
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The scopes a user approved for a client (remembered until withdrawn)."""
+
+    sub: str
+    client_id: str
+    scopes: tuple[str, ...]
+    granted_at: int
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authority.settings import DATABASE_TIMEOUT
 from authority.storage.engine import make_engine
+from authority.storage.sql_browser import BrowserSql
 from authority.storage.sql_clients import ClientsSql
 from authority.storage.sql_keys import KeysSql
 from authority.storage.sql_links import LinksSql
@@ -13,9 +14,11 @@ from authority.storage.sql_throttle import ThrottleSql
 from authority.storage.sql_users import UsersSql
 
 
-class SqlStorage(ClientsSql, UsersSql, LinksSql, SessionsSql, DenyListSql, KeysSql, ThrottleSql):
-    """Clients, users, link tokens, sessions and their deny-list, keys and login-failure
-    counters on one engine."""
+class SqlStorage(
+    ClientsSql, UsersSql, LinksSql, SessionsSql, DenyListSql, BrowserSql, KeysSql, ThrottleSql
+):
+    """Clients, users, link tokens, sessions and their deny-list, browser sign-in, keys and
+    login-failure counters on one engine."""
 
     @classmethod
     def from_url(cls, url: str, timeout: float = DATABASE_TIMEOUT) -> SqlStorage:

@@ -10,7 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from authority.storage.records import Client, Conflict
 from authority.storage.sql_base import SqlBase, join, split
 from authority.storage.sql_revocation import end_client_sessions
-from authority.storage.tables import clients, families, refresh_tokens
+from authority.storage.tables import (
+    authorization_codes,
+    clients,
+    consents,
+    families,
+    refresh_tokens,
+)
 
 
 def _client(row: Any) -> Client:
@@ -27,6 +33,10 @@ def _client(row: Any) -> Client:
         access_token_alg=row.access_token_alg,
         resource_servers=split(row.resource_servers),
         introspect_any=bool(row.introspect_any),
+        redirect_uris=split(row.redirect_uris),
+        post_logout_redirect_uris=split(row.post_logout_redirect_uris),
+        public=bool(row.public),
+        consent=bool(row.consent),
     )
 
 
@@ -53,6 +63,10 @@ class ClientsSql(SqlBase):
             "access_token_alg": client.access_token_alg,
             "resource_servers": join(client.resource_servers),
             "introspect_any": client.introspect_any,
+            "redirect_uris": join(client.redirect_uris),
+            "post_logout_redirect_uris": join(client.post_logout_redirect_uris),
+            "public": client.public,
+            "consent": client.consent,
         }
         try:
             self._write(lambda conn: conn.execute(insert(clients).values(**values)))
@@ -82,6 +96,25 @@ class ClientsSql(SqlBase):
         )
         return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
 
+    def set_client_browser_sign_in(
+        self,
+        client_id: str,
+        redirect_uris: tuple[str, ...],
+        post_logout_redirect_uris: tuple[str, ...],
+        consent: bool,
+    ) -> bool:
+        """Replace a client's redirect URIs, logout redirect URIs and consent flag."""
+        stmt = (
+            update(clients)
+            .where(clients.c.client_id == client_id)
+            .values(
+                redirect_uris=join(redirect_uris),
+                post_logout_redirect_uris=join(post_logout_redirect_uris),
+                consent=consent,
+            )
+        )
+        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+
     def delete_client(self, client_id: str, now: int) -> bool:
         """Delete a client; its sessions end first, so their access tokens are denied."""
 
@@ -91,6 +124,10 @@ class ClientsSql(SqlBase):
             # Explicit, so SQLite files created without foreign keys enforced lose nothing stale.
             conn.execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(fams)))
             conn.execute(delete(families).where(families.c.client_id == client_id))
+            conn.execute(
+                delete(authorization_codes).where(authorization_codes.c.client_id == client_id)
+            )
+            conn.execute(delete(consents).where(consents.c.client_id == client_id))
             return conn.execute(delete(clients).where(clients.c.client_id == client_id)).rowcount
 
         return self._write(work) == 1

@@ -11,7 +11,12 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from authority.storage.sql_base import SqlBase
-from authority.storage.tables import families, refresh_tokens, revoked_access_tokens
+from authority.storage.tables import (
+    browser_sessions,
+    families,
+    refresh_tokens,
+    revoked_access_tokens,
+)
 
 # Introspection's one lookup, on every call: built once, as the rotation's statements are.
 _DENIED = select(revoked_access_tokens.c.jti).where(revoked_access_tokens.c.jti == bindparam("jti"))
@@ -28,6 +33,8 @@ class DenyListSql(SqlBase):
 def end_user_sessions(
     conn: Connection, sub: str, now: int, family_id: str | None = None, keep: str | None = None
 ) -> int:
+    """End one of a user's sessions, or all of them but ``keep``. Ending all of them also
+    signs the user out of every browser (but the one ``keep`` started from)."""
     query = select(families.c.family_id).where(
         families.c.sub == sub, families.c.revoked_at.is_(None)
     )
@@ -36,7 +43,40 @@ def end_user_sessions(
     if keep is not None:
         query = query.where(families.c.family_id != keep)
     ids = [r.family_id for r in conn.execute(query)]
+    if family_id is None:
+        browsers = update(browser_sessions).where(
+            browser_sessions.c.sub == sub, browser_sessions.c.ended_at.is_(None)
+        )
+        if keep is not None:
+            kept = select(families.c.browser_session_id).where(
+                families.c.family_id == keep, families.c.browser_session_id.is_not(None)
+            )
+            browsers = browsers.where(browser_sessions.c.session_id.not_in(kept))
+        conn.execute(browsers.values(ended_at=now))
     return revoke_families(conn, ids, now)
+
+
+def end_browser_sessions(
+    conn: Connection, session_ids: list[str], now: int, sub: str | None = None
+) -> int:
+    """Sign browsers out (logout, the user's own choice): each browser session ends, and so
+    does every session (refresh family) started from it. Returns how many browser sessions
+    ended; with ``sub``, only that user's."""
+    if not session_ids:
+        return 0
+    ending = update(browser_sessions).where(
+        browser_sessions.c.session_id.in_(session_ids), browser_sessions.c.ended_at.is_(None)
+    )
+    if sub is not None:
+        ending = ending.where(browser_sessions.c.sub == sub)
+    ended = int(conn.execute(ending.values(ended_at=now)).rowcount)
+    started = select(families.c.family_id).where(
+        families.c.browser_session_id.in_(session_ids), families.c.revoked_at.is_(None)
+    )
+    if sub is not None:
+        started = started.where(families.c.sub == sub)
+    revoke_families(conn, [r.family_id for r in conn.execute(started)], now)
+    return ended
 
 
 def end_client_sessions(conn: Connection, client_id: str, now: int) -> int:

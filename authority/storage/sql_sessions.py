@@ -32,6 +32,7 @@ def _family(row: Any) -> Family:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         refreshable=bool(row.refreshable),
+        browser_session_id=row.browser_session_id,
     )
 
 
@@ -130,6 +131,7 @@ class SessionsSql(SqlBase):
                     last_used_at=family.last_used_at,
                     expires_at=family.expires_at,
                     refreshable=family.refreshable,
+                    browser_session_id=family.browser_session_id,
                 )
             )
             if token_hash is None:

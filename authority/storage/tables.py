@@ -23,6 +23,12 @@ class ClientRow(SQLModel, table=True):
         default="", max_length=4000, sa_column_kwargs={"server_default": ""}
     )
     introspect_any: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    redirect_uris: str = Field(default="", max_length=8000, sa_column_kwargs={"server_default": ""})
+    post_logout_redirect_uris: str = Field(
+        default="", max_length=8000, sa_column_kwargs={"server_default": ""}
+    )
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    consent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class UserRow(SQLModel, table=True):
@@ -88,6 +94,7 @@ class RefreshFamilyRow(SQLModel, table=True):
     expires_at: int = Field(index=True)
     revoked_at: int | None = Field(default=None)
     refreshable: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    browser_session_id: str | None = Field(default=None, max_length=64, index=True)
 
 
 class RefreshTokenRow(SQLModel, table=True):
@@ -117,6 +124,63 @@ class RevokedAccessTokenRow(SQLModel, table=True):
     revoked_at: int
 
 
+class BrowserSessionRow(SQLModel, table=True):
+    """A person signed in on the hosted pages in one browser; the cookie's secret is hashed."""
+
+    __tablename__ = "browser_sessions"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    secret_hash: str = Field(max_length=64, unique=True)
+    sub: str = Field(max_length=64, index=True, foreign_key="users.sub", ondelete="CASCADE")
+    auth_time: int
+    amr: str = Field(default="", max_length=200)
+    created_at: int
+    last_seen_at: int
+    expires_at: int = Field(index=True)
+    ended_at: int | None = Field(default=None)
+
+
+class AuthorizationCodeRow(SQLModel, table=True):
+    """An authorization code as its hash; ``family_id`` is the session its redemption started."""
+
+    __tablename__ = "authorization_codes"
+
+    code_hash: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(
+        max_length=64, index=True, foreign_key="clients.client_id", ondelete="CASCADE"
+    )
+    redirect_uri: str = Field(max_length=2000)
+    code_challenge: str = Field(max_length=128)
+    sub: str = Field(max_length=64, index=True, foreign_key="users.sub", ondelete="CASCADE")
+    scope: str = Field(default="", max_length=2000)
+    audience: str = Field(default="", max_length=4000)
+    nonce: str | None = Field(default=None, max_length=512)
+    auth_time: int
+    amr: str = Field(default="", max_length=200)
+    browser_session_id: str | None = Field(default=None, max_length=64)
+    created_at: int
+    expires_at: int = Field(index=True)
+    used_at: int | None = Field(default=None)
+    family_id: str | None = Field(default=None, max_length=64)
+
+
+class ConsentRow(SQLModel, table=True):
+    """The scopes a user approved for a client."""
+
+    __tablename__ = "consents"
+
+    sub: str = Field(primary_key=True, max_length=64, foreign_key="users.sub", ondelete="CASCADE")
+    client_id: str = Field(
+        primary_key=True,
+        max_length=64,
+        index=True,
+        foreign_key="clients.client_id",
+        ondelete="CASCADE",
+    )
+    scopes: str = Field(default="", max_length=2000)
+    granted_at: int
+
+
 class SigningKeyRow(SQLModel, table=True):
     __tablename__ = "signing_keys"
 
@@ -140,4 +204,7 @@ signing_keys = SigningKeyRow.__table__  # type: ignore[attr-defined]
 revoked_access_tokens = RevokedAccessTokenRow.__table__  # type: ignore[attr-defined]
 one_time_tokens = OneTimeTokenRow.__table__  # type: ignore[attr-defined]
 login_failures = LoginFailureRow.__table__  # type: ignore[attr-defined]
+browser_sessions = BrowserSessionRow.__table__  # type: ignore[attr-defined]
+authorization_codes = AuthorizationCodeRow.__table__  # type: ignore[attr-defined]
+consents = ConsentRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -45,7 +45,13 @@ from authority.web.endpoints.sessions import (
 from authority.web.endpoints.token import TokenEndpoint, token
 from authority.web.endpoints.userinfo import UserinfoEndpoint, userinfo
 from authority.web.outages import Outages, outage_kind
-from authority.web.responses import answers_in_html, error_response, http_error_response
+from authority.web.pages import Pages
+from authority.web.responses import (
+    browser_or_none,
+    error_response,
+    http_error_response,
+    stylesheet,
+)
 
 log = logging.getLogger("authority")
 RELOAD_RETRY_SECONDS = 1.0
@@ -70,6 +76,7 @@ ROUTES = [
     Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
     Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
     Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),
+    Route("/assets/authority.css", stylesheet, methods=["GET"], name="stylesheet"),
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
     Route("/readyz", readyz, methods=["GET"], name="readyz"),
 ]
@@ -77,7 +84,7 @@ ROUTES = [
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OAuthError)
-    return error_response(exc, answers_in_html(request))
+    return error_response(exc, browser_or_none(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -95,12 +102,12 @@ async def _outage(request: Request, exc: Exception) -> Response:
     # Our own 503s say why (a deadline, a busy estimator); a driver's error text never
     # reaches the client.
     error = exc if isinstance(exc, TemporarilyUnavailable) else TemporarilyUnavailable()
-    return error_response(error, answers_in_html(request))
+    return error_response(error, browser_or_none(request))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s", request.url.path, exc_info=exc)
-    response = error_response(ServerError(), answers_in_html(request))
+    response = error_response(ServerError(), browser_or_none(request))
     # What broke may have left the request half read: the client must not reuse this
     # connection, and uvicorn closes it once the answer is sent.
     response.headers["Connection"] = "close"
@@ -190,6 +197,8 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
                 config, SqlStorage.from_url(config.database_url, config.database_timeout)
             )
         authority: Authority = app.state.authority
+        app.state.pages = Pages(authority.settings.templates_dir)
+        app.state.pages.check()
         app.state.endpoints = endpoints(authority, app.state.outages)
         jobs = [
             asyncio.create_task(_maintain_keys(authority)),

@@ -18,10 +18,9 @@ from authority.accounts import Accounts
 from authority.accounts.sessions import SessionService
 from authority.errors import InvalidLink, RegistrationClosed, WeakPassword
 from authority.storage import PASSWORD_RESET, VERIFY_EMAIL
-from authority.web import pages
 from authority.web.edge import Edge, needs
 from authority.web.requests import bearer_token, query_token, read_fields, wants_html
-from authority.web.responses import answer_in_html, html_response, no_store
+from authority.web.responses import answer_in_html, no_store, page
 
 # The same answer for every address, known or not, throttled or not (no enumeration).
 RESET_REQUESTED = {
@@ -78,7 +77,7 @@ async def verify_page(request: Request) -> Response:
     scanners and link previews fetch links too, and a GET must change nothing."""
     endpoint = needs(request, AccountEndpoints)
     token = await _usable_link(request, endpoint, VERIFY_EMAIL)
-    return html_response(pages.verify_form(token))
+    return page(request, "verify.html", token=token)
 
 
 async def verify_email(request: Request) -> Response:
@@ -90,8 +89,11 @@ async def verify_email(request: Request) -> Response:
     token = params.required("token")
     await edge.in_thread(endpoint.accounts.verify_email, token, edge.now())
     if html:
-        return html_response(
-            pages.message("Email address confirmed", "Thank you: your address is confirmed.")
+        return page(
+            request,
+            "message.html",
+            title="Email address confirmed",
+            text="Thank you: your address is confirmed.",
         )
     return no_store({"status": "email_verified"})
 
@@ -120,7 +122,7 @@ async def reset_page(request: Request) -> Response:
     """The reset link opens this form; it posts to ``/accounts/password/reset/confirm``."""
     endpoint = needs(request, AccountEndpoints)
     token = await _usable_link(request, endpoint, PASSWORD_RESET)
-    return html_response(pages.reset_form(token, endpoint.min_length))
+    return page(request, "reset.html", token=token, min_length=endpoint.min_length, problem=None)
 
 
 async def confirm_reset(request: Request) -> Response:
@@ -137,15 +139,23 @@ async def confirm_reset(request: Request) -> Response:
         if not html:
             raise
         # The link is still good (a refused password does not use it): the form again.
-        min_length = endpoint.min_length
-        return html_response(pages.reset_form(token, min_length, refused.description), 400)
+        return page(
+            request,
+            "reset.html",
+            400,
+            token=token,
+            min_length=endpoint.min_length,
+            problem=refused.description,
+        )
     if html:
-        return html_response(
-            pages.message(
-                "Password changed",
+        return page(
+            request,
+            "message.html",
+            title="Password changed",
+            text=(
                 "Your new password is set, and every session of your account has ended: "
-                "sign in again with the new password.",
-            )
+                "sign in again with the new password."
+            ),
         )
     return no_store({"status": "password_reset"})
 

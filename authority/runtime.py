@@ -158,6 +158,7 @@ class Authority:
                 ),
                 require_verified_email=settings.require_verified_email,
                 refresh_reuse_window=settings.refresh_reuse_window,
+                codes=storage,
             )
         )
         presented = PresentedTokens(settings.issuer, ring, storage, self.digest)

@@ -1,4 +1,6 @@
-"""Client authentication at the token endpoint (RFC 6749 §2.3.1): secret_basic and secret_post."""
+"""Client authentication at the token endpoint (RFC 6749 §2.3.1): secret_basic and
+secret_post; a public client (RFC 6749 §2.1, no secret) names itself with ``client_id``
+alone (``none``)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from authority.errors import BasicInvalidClient, InvalidClientError, InvalidRequ
 from authority.oauth.params import Params
 from authority.storage import Client, ClientStore
 
-BASIC, POST = "client_secret_basic", "client_secret_post"
-METHODS = (BASIC, POST)
+BASIC, POST, NONE = "client_secret_basic", "client_secret_post", "none"
+METHODS = (BASIC, POST)  # what a confidential client uses
+PUBLIC_METHODS = (*METHODS, NONE)  # at the endpoints a public client may call
 log = logging.getLogger("authority.audit")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -65,8 +68,10 @@ def credentials(authorization: str | None, params: Params) -> Credentials:
         if body_id is not None and body_id != found.client_id:
             raise InvalidRequestError("client_id does not match the Basic credentials")
         return found
-    if body_id is None or body_secret is None:
+    if body_id is None:
         raise InvalidClientError("client authentication is required")
+    if body_secret is None:
+        return Credentials(body_id, "", NONE)
     return Credentials(body_id, body_secret, POST)
 
 
@@ -130,8 +135,15 @@ class ClientAuthenticator:
         return self._check(creds, client)
 
     def _check(self, creds: Credentials, client: Client | None) -> Client:
-        # The secret is hashed and compared even for an unknown client: same cost either way.
-        ok = self._digest.matches(creds.secret, client.secret_hash if client else None)
+        if creds.method == NONE and client is not None and not client.public:
+            raise InvalidClientError("client authentication is required")
+        if creds.method == NONE or (client is not None and client.public):
+            # A public client has no secret, and a confidential one must prove its own: each
+            # is refused the other's way, in the same words as a wrong secret.
+            ok = client is not None and client.public and creds.method == NONE
+        else:
+            # The secret is hashed and compared even for an unknown client: the same cost.
+            ok = self._digest.matches(creds.secret, client.secret_hash if client else None)
         if client is None or not ok or client.disabled:
             log.warning(
                 "client authentication failed client_id=%r method=%s reason=%s",

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from authlib.oidc.core.util import create_half_hash
+
 from authority.credentials.hashing import new_secret
 from authority.keys import KeyRing, b64url
 from authority.storage import Client, User
@@ -102,8 +104,21 @@ class IdTokenMinter:
         self._ring = ring
 
     def issue(
-        self, user: User, client: Client, scope: tuple[str, ...], now: int, auth_time: int
+        self,
+        user: User,
+        client: Client,
+        scope: tuple[str, ...],
+        now: int,
+        auth_time: int,
+        *,
+        amr: tuple[str, ...] = ("pwd",),
+        nonce: str | None = None,
+        sid: str | None = None,
+        access_token: str | None = None,
     ) -> str:
+        """OIDC Core §2 and §3.1.3.6: ``nonce`` as the authorization request sent it, ``sid``
+        the browser session (OIDC Front-/Back-Channel Logout), ``at_hash`` of the access
+        token issued beside it."""
         key = self._ring().active(self.alg)
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -112,8 +127,17 @@ class IdTokenMinter:
             "exp": now + self.ttl,
             "iat": now,
             "auth_time": auth_time,
-            "amr": ["pwd"],
+            "amr": list(amr),
         }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        if sid is not None:
+            claims["sid"] = sid
+        if access_token is not None:
+            # The left half of the access token's hash under the id_token's algorithm.
+            half = create_half_hash(access_token, key.alg)
+            assert isinstance(half, bytes)
+            claims["at_hash"] = half.decode("ascii")
         claims.update(user_claims(user, scope))
         header = {"alg": key.alg, "typ": "JWT", "kid": key.kid}
         signing_input = (
@@ -147,6 +171,8 @@ CLAIMS_SUPPORTED = (
     "client_id",
     "scope",
     "sid",
+    "nonce",
+    "at_hash",
     "preferred_username",
     "email",
     "email_verified",

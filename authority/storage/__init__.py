@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from authority.storage.records import (
@@ -22,6 +23,7 @@ from authority.storage.records import (
     Registration,
     Rotation,
     RotationFailure,
+    SessionStart,
     SigningKeyInfo,
     UsedToken,
     User,
@@ -52,6 +54,7 @@ __all__ = [
     "Registration",
     "Rotation",
     "RotationFailure",
+    "SessionStart",
     "SessionStore",
     "SigningKeyInfo",
     "UsedToken",
@@ -137,7 +140,12 @@ class CodeStore(Protocol):
 
     def add_code(self, code: AuthorizationCode) -> None: ...
     def redeem_code(
-        self, code_hash: str, client_id: str, family_id: str, now: int
+        self,
+        code_hash: str,
+        client_id: str,
+        family_id: str,
+        now: int,
+        start: Callable[[AuthorizationCode, User], SessionStart] | None = None,
     ) -> Redemption: ...
 
 

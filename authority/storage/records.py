@@ -121,12 +121,24 @@ class RedemptionFailure(Enum):
 
 
 @dataclass(frozen=True)
+class SessionStart:
+    """A session to record (``start_family``'s arguments), decided by a grant."""
+
+    family: Family
+    token_hash: str | None = None  # its first refresh token (None: not refreshable)
+    token_expires_at: int | None = None
+    access: IssuedAccess | None = None
+
+
+@dataclass(frozen=True)
 class Redemption:
-    """What storage found redeeming a code; on success the code is used from now on."""
+    """What storage found redeeming a code; on success the code is used from now on, and
+    ``user`` is its (enabled) user."""
 
     code: AuthorizationCode | None
     failure: RedemptionFailure | None = None
     family_id: str | None = None  # with USED: the session its first use started
+    user: User | None = None
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from authority.storage.records import (
@@ -13,9 +14,13 @@ from authority.storage.records import (
     Consent,
     Redemption,
     RedemptionFailure,
+    SessionStart,
+    User,
 )
 from authority.storage.sql_base import SqlBase, join, split
 from authority.storage.sql_revocation import end_browser_sessions
+from authority.storage.sql_sessions import insert_family
+from authority.storage.sql_users import user_from_row
 from authority.storage.tables import (
     authorization_codes,
     browser_sessions,
@@ -64,6 +69,34 @@ def _live_browser_session(now: int) -> Any:
         browser_sessions.c.expires_at > now,
         exists().where(users.c.sub == browser_sessions.c.sub, users.c.disabled.is_(False)),
     )
+
+
+def _redeem_statement() -> Any:
+    """The redemption, built once (it runs on every code exchange)."""
+    codes, bs = authorization_codes, browser_sessions
+    return (
+        update(codes)
+        .where(
+            codes.c.code_hash == bindparam("hash"),
+            codes.c.client_id == bindparam("client"),
+            codes.c.used_at.is_(None),
+            codes.c.expires_at > bindparam("now"),
+            exists().where(users.c.sub == codes.c.sub, users.c.disabled.is_(False)),
+            or_(
+                codes.c.browser_session_id.is_(None),
+                exists().where(
+                    bs.c.session_id == codes.c.browser_session_id, bs.c.ended_at.is_(None)
+                ),
+            ),
+        )
+        .values(used_at=bindparam("now"), family_id=bindparam("fid"))
+        .returning(*codes.c)
+    )
+
+
+_REDEEM = _redeem_statement()
+# The code's user, read in the redemption's transaction for the id_token's claims.
+_CODE_USER = select(users).where(users.c.sub == bindparam("sub"))
 
 
 class BrowserSql(SqlBase):
@@ -127,38 +160,40 @@ class BrowserSql(SqlBase):
         }
         self._write(lambda conn: conn.execute(insert(authorization_codes).values(**values)))
 
-    def redeem_code(self, code_hash: str, client_id: str, family_id: str, now: int) -> Redemption:
+    def redeem_code(
+        self,
+        code_hash: str,
+        client_id: str,
+        family_id: str,
+        now: int,
+        start: Callable[[AuthorizationCode, User], SessionStart] | None = None,
+    ) -> Redemption:
         """Use a code once (RFC 6749 §4.1.2): one conditional UPDATE marks it used and names
-        ``family_id`` as the session its use starts. Only an unexpired code of this client,
+        ``family_id`` as the session its use starts; ``start`` says what that session is,
+        and it is recorded in the same transaction. Only an unexpired code of this client,
         whose user is enabled and whose browser session (if any) has not ended, is used;
         otherwise nothing changes and the answer says what was found. The caller decides
         what a second use means."""
-        codes = authorization_codes
-        bs = browser_sessions
-        usable = (
-            codes.c.code_hash == code_hash,
-            codes.c.client_id == client_id,
-            codes.c.used_at.is_(None),
-            codes.c.expires_at > now,
-            exists().where(users.c.sub == codes.c.sub, users.c.disabled.is_(False)),
-            or_(
-                codes.c.browser_session_id.is_(None),
-                exists().where(
-                    bs.c.session_id == codes.c.browser_session_id, bs.c.ended_at.is_(None)
-                ),
-            ),
-        )
-        redeem = (
-            update(codes)
-            .where(*usable)
-            .values(used_at=now, family_id=family_id)
-            .returning(*codes.c)
-        )
 
         def work(conn: Connection) -> Redemption:
-            row = conn.execute(redeem).first()
+            row = conn.execute(
+                _REDEEM, {"hash": code_hash, "client": client_id, "now": now, "fid": family_id}
+            ).first()
             if row is not None:
-                return Redemption(_code(row))
+                code = _code(row)
+                user = user_from_row(conn.execute(_CODE_USER, {"sub": code.sub}).one())
+                if start is not None:
+                    session = start(code, user)
+                    assert session.family.family_id == family_id
+                    insert_family(
+                        conn,
+                        session.family,
+                        session.token_hash,
+                        session.token_expires_at,
+                        session.access,
+                    )
+                return Redemption(code, user=user)
+            codes = authorization_codes
             found = conn.execute(select(codes).where(codes.c.code_hash == code_hash)).first()
             if found is None:
                 return Redemption(None, RedemptionFailure.UNKNOWN)

@@ -118,36 +118,7 @@ class SessionsSql(SqlBase):
         ``token_expires_at`` or the family's end, whichever is first), or, for a family that
         is not ``refreshable``, the family alone (one insert)."""
 
-        def work(conn: Connection) -> None:
-            conn.execute(
-                insert(families).values(
-                    family_id=family.family_id,
-                    client_id=family.client_id,
-                    sub=family.sub,
-                    scope=join(family.scope),
-                    audience=join(family.audience),
-                    auth_time=family.auth_time,
-                    created_at=family.created_at,
-                    last_used_at=family.last_used_at,
-                    expires_at=family.expires_at,
-                    refreshable=family.refreshable,
-                    browser_session_id=family.browser_session_id,
-                )
-            )
-            if token_hash is None:
-                return
-            assert family.refreshable and token_expires_at is not None
-            conn.execute(
-                insert(refresh_tokens).values(
-                    token_hash=token_hash,
-                    family_id=family.family_id,
-                    issued_at=family.created_at,
-                    expires_at=_token_expiry(token_expires_at, family.expires_at),
-                    **_access_values(access),
-                )
-            )
-
-        self._write(work)
+        self._write(lambda conn: insert_family(conn, family, token_hash, token_expires_at, access))
 
     def rotate_refresh_token(
         self,
@@ -365,6 +336,44 @@ class SessionsSql(SqlBase):
             if max(done.values()) < batch:
                 break
         return total
+
+
+def insert_family(
+    conn: Connection,
+    family: Family,
+    token_hash: str | None = None,
+    token_expires_at: int | None = None,
+    access: IssuedAccess | None = None,
+) -> None:
+    """The statements of ``start_family``, for a transaction that starts a session among
+    other work (the redemption of an authorization code)."""
+    conn.execute(
+        insert(families).values(
+            family_id=family.family_id,
+            client_id=family.client_id,
+            sub=family.sub,
+            scope=join(family.scope),
+            audience=join(family.audience),
+            auth_time=family.auth_time,
+            created_at=family.created_at,
+            last_used_at=family.last_used_at,
+            expires_at=family.expires_at,
+            refreshable=family.refreshable,
+            browser_session_id=family.browser_session_id,
+        )
+    )
+    if token_hash is None:
+        return
+    assert family.refreshable and token_expires_at is not None
+    conn.execute(
+        insert(refresh_tokens).values(
+            token_hash=token_hash,
+            family_id=family.family_id,
+            issued_at=family.created_at,
+            expires_at=_token_expiry(token_expires_at, family.expires_at),
+            **_access_values(access),
+        )
+    )
 
 
 def _purge_batch(conn: Connection, now: int, batch: int) -> dict[str, int]:

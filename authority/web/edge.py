@@ -15,6 +15,7 @@ from typing import TypeVar, TypeVarTuple
 import anyio
 from starlette.requests import Request
 
+from authority.errors import InvalidClientError
 from authority.oauth import client_auth
 from authority.oauth.client_auth import ClientAuthenticator
 from authority.oauth.params import Params
@@ -56,12 +57,19 @@ def needs(request: Request, kind: type[T]) -> T:
 
 
 async def authenticate_client(
-    request: Request, params: Params, clients: ClientAuthenticator, edge: Edge
+    request: Request,
+    params: Params,
+    clients: ClientAuthenticator,
+    edge: Edge,
+    public: bool = True,
 ) -> Client:
     """Client authentication for the token, revocation and introspection endpoints: on the
-    event loop when the client is cached, else in a thread (the lookup reads the database)."""
+    event loop when the client is cached, else in a thread (the lookup reads the database).
+    ``public`` False: an endpoint a public client may not call (it proves nothing)."""
     credentials = client_auth.credentials(request.headers.get("authorization"), params)
     client = clients.authenticate_cached(credentials)
     if client is None:
         client = await edge.in_thread(clients.authenticate, credentials)
+    if client.public and not public:
+        raise InvalidClientError("a public client may not use this endpoint")
     return client

@@ -36,7 +36,7 @@ def _stored_clients(database_url: str) -> list[dict[str, object]]:
     ("extra", "word"),
     [
         (("--grant", "implicit"), "--grant"),
-        (("--grant", "authorization_code"), "--grant"),
+        (("--grant", "urn:ietf:params:oauth:grant-type:device_code"), "--grant"),
         (("--audience", "api.example"), "--audience"),
         (("--audience", "https://api.example/#top"), "--audience"),
         (("--scope", 'bad"scope'), "scope"),

@@ -62,8 +62,24 @@ def test_lists_only_endpoints_that_are_served(http: TestClient, url: str) -> Non
 @pytest.mark.parametrize("url", URLS)
 def test_lists_the_grant_types_and_client_auth_methods(http: TestClient, url: str) -> None:
     body = metadata(http, url)
-    assert body["grant_types_supported"] == ["client_credentials", "password", "refresh_token"]
+    assert body["grant_types_supported"] == [
+        "authorization_code",
+        "client_credentials",
+        "password",
+        "refresh_token",
+    ]
+    # "none": a public client names itself with client_id alone.
     assert body["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
+    assert body["revocation_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
+    assert body["introspection_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
     ]

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from authority.errors import UnauthorizedClientError, UnsupportedGrantTypeError, quoted
+from authority.oauth.grants.authorization_code import AuthorizationCodeGrant
 from authority.oauth.grants.base import Grant, GrantContext, TokenRequest, TokenResponse
 from authority.oauth.grants.client_credentials import ClientCredentialsGrant
 from authority.oauth.grants.password import PasswordGrant
 from authority.oauth.grants.refresh_token import RefreshTokenGrant
 from authority.storage import Client
 
-__all__ = ["Grant", "GrantContext", "GrantRegistry", "TokenRequest", "TokenResponse"]
+__all__ = [
+    "PUBLIC_GRANT_TYPES",
+    "Grant",
+    "GrantContext",
+    "GrantRegistry",
+    "TokenRequest",
+    "TokenResponse",
+]
 
-GRANT_CLASSES = (ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant)
+GRANT_CLASSES = (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    PasswordGrant,
+    RefreshTokenGrant,
+)
+# What a public client (no secret, RFC 6749 §2.1) may use: it proves nothing by itself, so
+# only grants bound to a user's sign-in, never client_credentials or password.
+PUBLIC_GRANT_TYPES = (AuthorizationCodeGrant.grant_type, RefreshTokenGrant.grant_type)
 GRANT_TYPES = tuple(g.grant_type for g in GRANT_CLASSES)
 
 
@@ -33,5 +49,7 @@ class GrantRegistry:
 
     @staticmethod
     def check_allowed(grant: Grant, client: Client) -> None:
-        if grant.grant_type not in client.grant_types:
+        if grant.grant_type not in client.grant_types or (
+            client.public and grant.grant_type not in PUBLIC_GRANT_TYPES
+        ):
             raise UnauthorizedClientError(f"this client may not use the {grant.grant_type} grant")

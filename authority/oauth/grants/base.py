@@ -9,7 +9,7 @@ from authority.credentials.hashing import Passwords, SecretDigest
 from authority.credentials.throttle import LoginThrottle, Unthrottled
 from authority.oauth.params import Params
 from authority.oauth.tokens import AccessToken, Minter
-from authority.storage import Client, SessionStore, User, UserStore
+from authority.storage import Client, CodeStore, SessionStore, User, UserStore
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,20 @@ class TokenRequest:
 
 
 class IdTokens(Protocol):
-    """OIDC Core §2 id_tokens, issued by the password grant when scope holds ``openid``."""
+    """OIDC Core §2 id_tokens, issued by the user grants when scope holds ``openid``."""
 
     def issue(
-        self, user: User, client: Client, scope: tuple[str, ...], now: int, auth_time: int
+        self,
+        user: User,
+        client: Client,
+        scope: tuple[str, ...],
+        now: int,
+        auth_time: int,
+        *,
+        amr: tuple[str, ...] = ("pwd",),
+        nonce: str | None = None,
+        sid: str | None = None,
+        access_token: str | None = None,
     ) -> str: ...
 
 
@@ -66,6 +76,7 @@ class GrantContext:
     require_verified_email: bool = False
     # Seconds after its use in which a refresh token's own client may retry it (0: never).
     refresh_reuse_window: int = 10
+    codes: CodeStore | None = None  # the authorization_code grant's
 
 
 class Grant(Protocol):

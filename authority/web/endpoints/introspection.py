@@ -27,7 +27,7 @@ async def introspect(request: Request) -> Response:
     endpoint = needs(request, IntrospectionEndpoint)
     edge = endpoint.edge
     params = await read_form(request)
-    client = await authenticate_client(request, params, endpoint.clients, edge)
+    client = await authenticate_client(request, params, endpoint.clients, edge, public=False)
     token = params.required("token")
     params.one("token_type_hint")  # a hint only (§2.1)
     now = edge.now()

@@ -264,7 +264,7 @@ def test_accepts_a_repeated_resource(http: TestClient, app_client: Registered, a
 @pytest.mark.parametrize(
     ("grant_type", "shown"),
     [
-        ("authorization_code", "authorization_code"),
+        ("implicit", "implicit"),
         (DEVICE_CODE, DEVICE_CODE),
         ('a"b\\c', "a'b/c"),  # quotes and backslashes as every description writes them
         ("grânt ✓", "gr?nt ?"),

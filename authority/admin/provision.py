@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
+from authority.admin.errors import AdminError
+from authority.admin.sign_in import (
+    CODE_GRANT,
+    CREATE_FLAGS,
+    UPDATE_FLAGS,
+    ClientUpdate,
+    check_redirect_uris,
+    check_sign_in,
+    edited_uris,
+)
 from authority.credentials import throttle
 from authority.credentials.hashing import Passwords, SecretDigest, new_id, new_secret
 from authority.credentials.password_policy import PasswordPolicy
@@ -18,12 +28,10 @@ from authority.oauth import audience as audiences
 from authority.oauth import scopes
 from authority.oauth.grants import GRANT_TYPES
 from authority.settings import ALGORITHMS, Settings
-from authority.storage import Client, KeyState, SigningKeyInfo, User
+from authority.storage import Client, Consent, KeyState, SigningKeyInfo, User
 from authority.storage.sql import SqlStorage
 
-
-class AdminError(ValueError):
-    """A provisioning request is invalid; the message says what to change."""
+__all__ = ["Admin", "AdminError", "ClientUpdate", "client_view", "consent_view", "user_view"]
 
 
 class Admin:
@@ -49,7 +57,12 @@ class Admin:
         access_token_alg: str | None = None,
         resource_servers: list[str] | None = None,
         introspect_any: bool = False,
-    ) -> tuple[Client, str]:
+        redirect_uris: list[str] | None = None,
+        post_logout_redirect_uris: list[str] | None = None,
+        public: bool = False,
+        consent: bool = False,
+    ) -> tuple[Client, str | None]:
+        """A new client, and its secret (shown once), or None for a public client."""
         if not name.strip() or len(name) > 200:
             raise AdminError("a client name must hold 1 to 200 characters")
         unknown = [g for g in grant_types if g not in GRANT_TYPES]
@@ -65,13 +78,18 @@ class Admin:
             raise AdminError("--default-scope must be a subset of --scope")
         aud = _check_resources("--audience", audiences)
         served = _check_resources("--resource-server", resource_servers or [])
+        redirect = check_redirect_uris("--redirect-uri", redirect_uris or [], public)
+        logout = check_redirect_uris(
+            "--post-logout-redirect-uri", post_logout_redirect_uris or [], public
+        )
         if access_token_alg is not None:
             self._check_signing_alg(access_token_alg)
-        secret = new_secret()
+        # A public client has no secret: an empty hash, which no presented secret matches.
+        secret = None if public else new_secret()
         client = Client(
             client_id=new_id(),
             name=name.strip(),
-            secret_hash=self.digest.digest(secret),
+            secret_hash="" if secret is None else self.digest.digest(secret),
             grant_types=tuple(dict.fromkeys(grant_types)),
             scopes=tuple(dict.fromkeys(scope)),
             default_scopes=tuple(dict.fromkeys(defaults)),
@@ -81,9 +99,48 @@ class Admin:
             access_token_alg=access_token_alg,
             resource_servers=served,
             introspect_any=introspect_any,
+            redirect_uris=redirect,
+            post_logout_redirect_uris=logout,
+            public=public,
+            consent=consent,
         )
+        check_sign_in(client, CREATE_FLAGS)
         self.storage.add_client(client)
         return client, secret
+
+    def update_client(self, client_id: str, change: ClientUpdate) -> Client:
+        """Add or remove a client's redirect URIs and logout redirect URIs, set or clear
+        consent; the other settings stay as they are."""
+        if change == ClientUpdate():
+            raise AdminError("name at least one change (see 'authority clients update --help')")
+        client = self.client(client_id)
+        redirect = edited_uris(
+            "redirect-uri",
+            client.redirect_uris,
+            change.add_redirect_uris,
+            change.remove_redirect_uris,
+            client.public,
+        )
+        if CODE_GRANT in client.grant_types and client.redirect_uris and not redirect:
+            raise AdminError(
+                f"--remove-redirect-uri would remove the last redirect URI of {client_id!r}: "
+                "its authorization_code grant needs one to send the code to"
+            )
+        logout = edited_uris(
+            "post-logout-redirect-uri",
+            client.post_logout_redirect_uris,
+            change.add_post_logout_redirect_uris,
+            change.remove_post_logout_redirect_uris,
+            client.public,
+        )
+        consent = client.consent if change.consent is None else change.consent
+        updated = replace(
+            client, redirect_uris=redirect, post_logout_redirect_uris=logout, consent=consent
+        )
+        check_sign_in(updated, UPDATE_FLAGS)
+        if not self.storage.set_client_browser_sign_in(client_id, redirect, logout, consent):
+            raise AdminError(f"no client {client_id!r}")
+        return self.client(client_id)
 
     def set_introspection(
         self, client_id: str, resource_servers: list[str], introspect_any: bool
@@ -144,6 +201,20 @@ class Admin:
         user = self.user(username)
         self._check_password(password, user.username, user.email)
         self.storage.set_password_hash(user.sub, self._passwords().hash(password))
+        return user
+
+    def consents(self, username: str) -> list[tuple[Consent, Client | None]]:
+        """The scopes the user approved, per client, newest first."""
+        user = self.user(username)
+        return [
+            (c, self.storage.get_client(c.client_id)) for c in self.storage.list_consents(user.sub)
+        ]
+
+    def withdraw_consent(self, username: str, client_id: str) -> User:
+        """Forget the user's approval: the client's next sign-in asks again."""
+        user = self.user(username)
+        if not self.storage.withdraw_consent(user.sub, client_id):
+            raise AdminError(f"{user.username} has no remembered consent for client {client_id!r}")
         return user
 
     def _check_password(self, password: str, username: str, email: str | None) -> None:
@@ -228,9 +299,21 @@ def key_view(key: SigningKeyInfo) -> dict[str, Any]:
 def client_view(client: Client) -> dict[str, Any]:
     view = asdict(client)
     del view["secret_hash"]
-    for key in ("grant_types", "scopes", "default_scopes", "audiences", "resource_servers"):
+    lists = ("grant_types", "scopes", "default_scopes", "audiences", "resource_servers")
+    for key in (*lists, "redirect_uris", "post_logout_redirect_uris"):
         view[key] = list(view[key])
+    # How it authenticates at /token (RFC 7591 §2): a public client has no secret.
+    view["token_endpoint_auth_method"] = "none" if client.public else "client_secret_basic"
     return view
+
+
+def consent_view(consent: Consent, client: Client | None) -> dict[str, Any]:
+    return {
+        "client_id": consent.client_id,
+        "client_name": client.name if client else None,
+        "scopes": list(consent.scopes),
+        "granted_at": consent.granted_at,
+    }
 
 
 def user_view(user: User) -> dict[str, Any]:

@@ -14,7 +14,15 @@ from authority import mail
 from authority.accounts.sessions import view as session_view
 from authority.admin import importer
 from authority.admin.bootstrap import prepare
-from authority.admin.provision import Admin, AdminError, client_view, key_view, user_view
+from authority.admin.provision import (
+    Admin,
+    AdminError,
+    ClientUpdate,
+    client_view,
+    consent_view,
+    key_view,
+    user_view,
+)
 from authority.cli.output import CommandError, emit, read_password, table, when, words
 from authority.settings import Settings, is_loopback
 from authority.storage.sql import SqlStorage
@@ -67,14 +75,21 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             args.alg,
             args.resource_server or [],
             args.introspect_any,
+            args.redirect_uri or [],
+            args.post_logout_redirect_uri or [],
+            args.public,
+            args.consent,
         )
-        data = {**client_view(client), "client_secret": secret}
-        emit(
-            args,
-            data,
-            f"client_id:     {client.client_id}\nclient_secret: {secret}\n"
-            "(the secret is shown once; it is stored only as a hash)",
-        )
+        if secret is None:
+            data = client_view(client)
+            human = f"client_id: {client.client_id}\n(a public client: it has no secret)"
+        else:
+            data = {**client_view(client), "client_secret": secret}
+            human = (
+                f"client_id:     {client.client_id}\nclient_secret: {secret}\n"
+                "(the secret is shown once; it is stored only as a hash)"
+            )
+        emit(args, data, human)
     elif args.action == "list":
         views = [client_view(c) for c in storage.list_clients()]
         rows = [
@@ -96,6 +111,16 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         storage.set_client_disabled(args.client_id, args.action == "disable", int(time.time()))
         view = client_view(admin.client(args.client_id))
         emit(args, view, f"client {args.client_id} {args.action}d")
+    elif args.action == "update":
+        change = ClientUpdate(
+            add_redirect_uris=tuple(args.add_redirect_uri),
+            remove_redirect_uris=tuple(args.remove_redirect_uri),
+            add_post_logout_redirect_uris=tuple(args.add_post_logout_redirect_uri),
+            remove_post_logout_redirect_uris=tuple(args.remove_post_logout_redirect_uri),
+            consent=args.consent,
+        )
+        view = client_view(admin.update_client(args.client_id, change))
+        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
     elif args.action == "set-introspection":
         client = admin.set_introspection(
             args.client_id, args.resource_server or [], args.introspect_any
@@ -170,10 +195,31 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
             {"username": user.username, "unlocked": True},
             f"{user.username} may try to log in again",
         )
+    elif args.action == "consents":
+        _consents(args, admin)
     elif args.action == "set-password":
         user = admin.set_password(args.username, read_password(args))
         emit(args, user_view(user), f"password of {user.username} changed")
     return 0
+
+
+def _consents(args: argparse.Namespace, admin: Admin) -> None:
+    """List a user's remembered consents, or withdraw one."""
+    if args.withdraw is not None:
+        user = admin.withdraw_consent(args.username, args.withdraw)
+        emit(
+            args,
+            {"username": user.username, "client_id": args.withdraw, "withdrawn": True},
+            f"{user.username}'s consent for client {args.withdraw} withdrawn",
+        )
+        return
+    views = [consent_view(c, client) for c, client in admin.consents(args.username)]
+    rows = [
+        {**v, "scopes": " ".join(v["scopes"]), "granted_at": when(v["granted_at"])} for v in views
+    ]
+    emit(
+        args, {"consents": views}, table(rows, ["client_id", "client_name", "scopes", "granted_at"])
+    )
 
 
 def _show_progress(done: int) -> None:

@@ -13,6 +13,7 @@ from authority.cli.commands import (
     cmd_serve,
     cmd_users,
 )
+from authority.oauth.grants import GRANT_TYPES
 from authority.settings import ALGORITHMS
 
 
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--grant",
         action="append",
         required=True,
-        help="client_credentials, password or refresh_token (repeatable)",
+        help=f"{', '.join(GRANT_TYPES)} (repeatable)",
     )
     create.add_argument("--scope", action="append", help='allowed scopes, e.g. "read write"')
     create.add_argument(
@@ -75,6 +76,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign this client's access tokens with ALG (default: the server's)",
     )
     introspection_flags(create)
+    create.add_argument(
+        "--redirect-uri",
+        action="append",
+        metavar="URI",
+        help="where the browser brings the authorization code back, matched exactly "
+        "(repeatable; https, or http on a loopback host)",
+    )
+    create.add_argument(
+        "--post-logout-redirect-uri",
+        action="append",
+        metavar="URI",
+        help="where logout may send the browser back (repeatable)",
+    )
+    create.add_argument(
+        "--public",
+        action="store_true",
+        help="no secret (a single-page or native app): token_endpoint_auth_method none, "
+        "and a private-use scheme redirect URI is allowed",
+    )
+    create.add_argument(
+        "--consent",
+        action="store_true",
+        help="a third-party client: the user approves its scopes (default: first-party)",
+    )
     json_flag(create)
     listing = clients.add_parser("list", help="list clients")
     json_flag(listing)
@@ -82,6 +107,42 @@ def build_parser() -> argparse.ArgumentParser:
         p = clients.add_parser(action, help=f"{action} a client")
         p.add_argument("client_id")
         json_flag(p)
+    update = clients.add_parser(
+        "update", help="change a client's redirect URIs and consent; prints the client"
+    )
+    update.add_argument("client_id")
+    for kind, what in (
+        ("redirect-uri", "redirect URI"),
+        ("post-logout-redirect-uri", "post-logout redirect URI"),
+    ):
+        update.add_argument(
+            f"--add-{kind}",
+            action="append",
+            default=[],
+            metavar="URI",
+            help=f"register a {what} (repeatable; one already registered stays once)",
+        )
+        update.add_argument(
+            f"--remove-{kind}",
+            action="append",
+            default=[],
+            metavar="URI",
+            help=f"remove a registered {what} (repeatable)",
+        )
+    consent = update.add_mutually_exclusive_group()
+    update.set_defaults(consent=None)  # neither flag: consent stays as it is
+    consent.add_argument(
+        "--consent",
+        action="store_true",
+        help="the user must approve the client's scopes (third-party)",
+    )
+    consent.add_argument(
+        "--no-consent",
+        action="store_false",
+        dest="consent",
+        help="no consent screen (first-party)",
+    )
+    json_flag(update)
     rights = clients.add_parser(
         "set-introspection",
         help="replace whose access tokens a client may introspect (no flag: its own only)",
@@ -122,6 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
     logout.add_argument("username")
     logout.add_argument("--session", help="the session id (default: every session)")
     json_flag(logout)
+    consents = users.add_parser(
+        "consents", help="list the clients a user approved, or withdraw one approval"
+    )
+    consents.add_argument("username")
+    consents.add_argument(
+        "--withdraw",
+        metavar="CLIENT_ID",
+        help="forget the approval of this client: its next sign-in asks again",
+    )
+    json_flag(consents)
     setpw = users.add_parser("set-password", help="set a user's password from stdin")
     setpw.add_argument("username")
     setpw.add_argument("--password-stdin", action="store_true", required=True)

@@ -61,8 +61,8 @@ class Admin:
         post_logout_redirect_uris: list[str] | None = None,
         public: bool = False,
         consent: bool = False,
-    ) -> tuple[Client, str | None]:
-        """A new client, and its secret (shown once), or None for a public client."""
+    ) -> tuple[Client, str]:
+        """A new client and its secret, to show once ("" for a public client: it has none)."""
         if not name.strip() or len(name) > 200:
             raise AdminError("a client name must hold 1 to 200 characters")
         unknown = [g for g in grant_types if g not in GRANT_TYPES]
@@ -85,11 +85,11 @@ class Admin:
         if access_token_alg is not None:
             self._check_signing_alg(access_token_alg)
         # A public client has no secret: an empty hash, which no presented secret matches.
-        secret = None if public else new_secret()
+        secret = "" if public else new_secret()
         client = Client(
             client_id=new_id(),
             name=name.strip(),
-            secret_hash="" if secret is None else self.digest.digest(secret),
+            secret_hash=self.digest.digest(secret) if secret else "",
             grant_types=tuple(dict.fromkeys(grant_types)),
             scopes=tuple(dict.fromkeys(scope)),
             default_scopes=tuple(dict.fromkeys(defaults)),

@@ -80,7 +80,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             args.public,
             args.consent,
         )
-        if secret is None:
+        if client.public:
             data = client_view(client)
             human = f"client_id: {client.client_id}\n(a public client: it has no secret)"
         else:

@@ -75,10 +75,10 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             args.alg,
             args.resource_server or [],
             args.introspect_any,
-            args.redirect_uri or [],
-            args.post_logout_redirect_uri or [],
-            args.public,
-            args.consent,
+            redirect_uris=args.redirect_uri or [],
+            post_logout_redirect_uris=args.post_logout_redirect_uri or [],
+            public=args.public,
+            consent=args.consent,
         )
         if client.public:
             data = client_view(client)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from authority.admin.errors import AdminError
 from authority.oauth import redirects
+from authority.oauth.grants import PUBLIC_GRANT_TYPES
+from authority.oauth.grants.authorization_code import AuthorizationCodeGrant
 from authority.storage import Client
 
-# Browser sign-in (the authorization code flow) and the grants a client without a secret may
-# use: it cannot authenticate, so only a flow where the user signs in (RFC 9700 §2.1.1).
-CODE_GRANT = "authorization_code"
-PUBLIC_GRANTS = (CODE_GRANT, "refresh_token")
+# Browser sign-in is the authorization code flow; what a public client may use is the grants'.
+CODE_GRANT = AuthorizationCodeGrant.grant_type
 # How each browser sign-in setting is named on the command line, for `create` and `update`.
 CREATE_FLAGS = {
     "redirect_uris": "--redirect-uri",
@@ -58,11 +58,11 @@ def sign_in_problem(client: Client, flags: dict[str, str]) -> str | None:
     """Why a client's browser sign-in settings do not fit its grants, or None when they do."""
     code = CODE_GRANT in client.grant_types
     if client.public:
-        others = [g for g in client.grant_types if g not in PUBLIC_GRANTS]
+        others = [g for g in client.grant_types if g not in PUBLIC_GRANT_TYPES]
         if others:
             return (
                 "a public client (--public) has no secret to authenticate with, so it may use "
-                f"only the {' and '.join(PUBLIC_GRANTS)} grants, not {', '.join(others)}"
+                f"only the {' and '.join(PUBLIC_GRANT_TYPES)} grants, not {', '.join(others)}"
             )
         if not code:
             return "a public client (--public) signs users in: add --grant authorization_code"

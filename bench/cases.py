@@ -2,24 +2,41 @@
 
 Provisioning goes through the CLI, as an operator would: ``authority init`` once per algorithm
 (one active key each, so the JWKS holds ES256, RS256 and EdDSA keys), a client_credentials
-client, a password + refresh_token client and a user. Refresh tokens are single-use, so the
-refresh_token case takes them from a pool made straight through the storage API.
+client, a password + refresh_token client, a client that signs users in (authorization_code +
+refresh_token, its redirect URI) and a user. Straight through the storage API: the user's
+browser session (single sign-on: the authorize case's cookie), and the pools of single-use
+credentials the refresh_token and authorization_code cases take one of per request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from bench.common import Database, basic, http
-from bench.load import CC_BODY, REFRESH_LUA, Load, describe, expect_token, static
+from bench.load import (
+    CC_BODY,
+    CHALLENGE,
+    POOL_LUA,
+    REDIRECT_LUA,
+    REDIRECT_URI,
+    VERIFIER,
+    Load,
+    authorize_path,
+    describe,
+    expect_code,
+    expect_token,
+    static,
+)
 
 ALGS = ("ES256", "RS256", "EdDSA")
 AUDIENCE, SCOPE = "https://api.example", "read write"
@@ -31,13 +48,18 @@ PW_BODY = urlencode(
 
 @dataclass(frozen=True)
 class Setup:
-    """A provisioned database: the two clients' Basic credentials, the user."""
+    """A provisioned database: the clients' Basic credentials, the user, the user's browser
+    session (its id and its cookie's secret)."""
 
     db: Database
     cc_auth: str
     web_auth: str
     web_client: str
     sub: str
+    sign_in_auth: str
+    sign_in_client: str
+    browser_session: str
+    browser_secret: str
 
 
 @dataclass(frozen=True)
@@ -59,8 +81,13 @@ CASES = [
     Case("jwks", "GET /jwks.json", "jwks"),
     Case("jwks_304", "GET /jwks.json, If-None-Match (304)", "jwks304"),
     Case("introspect", "POST /introspect, a valid ES256 access token", "introspect"),
+    Case("authorize", "GET /authorize, SSO session (302 with a code)", "authorize"),
+    Case("authorization_code", "authorization_code grant (PKCE, id_token)", "code"),
 ]
-STANDARD = ("client_credentials", "refresh_token", "introspect", "password")
+STANDARD = (
+    *("client_credentials", "refresh_token", "introspect", "password"),
+    *("authorize", "authorization_code"),
+)
 
 
 def provision(db: Database) -> Setup:
@@ -71,25 +98,54 @@ def provision(db: Database) -> Setup:
     grants = ["--grant", "password", "--grant", "refresh_token"]
     web = db.cli("clients", "create", "bench-app", *grants, *rights)
     user = db.cli("users", "create", USERNAME, "--password-stdin", stdin=PASSWORD + "\n")
+    grants = ["--grant", "authorization_code", "--grant", "refresh_token"]
+    app = db.cli("clients", "create", "bench-web", *grants, "--scope", "openid " + SCOPE)
+    session, secret = sign_in(db, app["client_id"], user["sub"])
     return Setup(
         db,
         basic(cc["client_id"], cc["client_secret"]),
         basic(web["client_id"], web["client_secret"]),
         web["client_id"],
         user["sub"],
+        basic(app["client_id"], app["client_secret"]),
+        app["client_id"],
+        session,
+        secret,
     )
+
+
+@contextlib.contextmanager
+def storage_of(db: Database) -> Iterator[tuple[Any, Any]]:
+    """The database's storage and its secret digest, as the server has them."""
+    from authority.credentials.hashing import SecretDigest
+    from authority.storage.sql import SqlStorage
+
+    url = db.url  # on PostgreSQL these sessions' commits need not wait for the disk
+    storage = SqlStorage.from_url(url + ("%20-csynchronous_commit%3Doff" if "?" in url else ""))
+    try:
+        yield storage, SecretDigest(bytes.fromhex((db.keys_dir / "hash.key").read_text().strip()))
+    finally:
+        storage.close()
+
+
+def sign_in(db: Database, client_id: str, sub: str) -> tuple[str, str]:
+    """The client's redirect URI registered, and the user signed in in one browser: the
+    browser session's id and its cookie's secret."""
+    from authority.accounts.browser import BrowserSignIns
+    from authority.settings import Settings
+
+    with storage_of(db) as (storage, digest):
+        storage.set_client_browser_sign_in(client_id, (REDIRECT_URI,), (), False)
+        browser = BrowserSignIns(storage, digest, Settings().browser_session_max_age)
+        secret, session = browser.start(storage.get_user(sub), ("pwd",), int(time.time()))
+    return session.session_id, secret
 
 
 def refresh_pool(setup: Setup, count: int) -> list[str]:
     """``count`` refresh tokens, each the first of its own family."""
-    from authority.credentials.hashing import SecretDigest
     from authority.settings import Settings
     from authority.storage import Family
-    from authority.storage.sql import SqlStorage
 
-    url = setup.db.url  # on PostgreSQL these sessions' commits need not wait for the disk
-    storage = SqlStorage.from_url(url + ("%20-csynchronous_commit%3Doff" if "?" in url else ""))
-    digest = SecretDigest(bytes.fromhex((setup.db.keys_dir / "hash.key").read_text().strip()))
     defaults, now = Settings(), int(time.time())
 
     def one(_: int) -> str:
@@ -108,11 +164,47 @@ def refresh_pool(setup: Setup, count: int) -> list[str]:
         storage.start_family(family, digest.digest(token), now + defaults.refresh_token_ttl)
         return token
 
-    try:  # SQLite writes one at a time anyway
-        with ThreadPoolExecutor(4 if setup.db.kind == "postgres" else 1) as pool:
-            return list(pool.map(one, range(count)))
-    finally:
-        storage.close()
+    with storage_of(setup.db) as (storage, digest):
+        return made(setup, one, count)
+
+
+def code_pool(setup: Setup, count: int, lifetime: int) -> list[str]:
+    """``count`` authorization codes of the browser session, as /authorize issues them: for
+    the sign-in client's redirect URI, with VERIFIER's S256 challenge; valid ``lifetime`` s."""
+    from authority.storage import AuthorizationCode
+
+    now = int(time.time())
+
+    def one(_: int) -> str:
+        code = secrets.token_urlsafe(32)
+        storage.add_code(
+            AuthorizationCode(
+                code_hash=digest.digest(code),
+                client_id=setup.sign_in_client,
+                redirect_uri=REDIRECT_URI,
+                code_challenge=CHALLENGE,
+                sub=setup.sub,
+                scope=("openid", *SCOPE.split()),
+                audience=(AUDIENCE,),
+                nonce="bench-nonce",
+                auth_time=now,
+                amr=("pwd",),
+                browser_session_id=setup.browser_session,
+                created_at=now,
+                expires_at=now + lifetime,
+            )
+        )
+        return code
+
+    with storage_of(setup.db) as (storage, digest):
+        return made(setup, one, count)
+
+
+def made(setup: Setup, one: Callable[[int], str], count: int) -> list[str]:
+    """``one(i)`` for i in range(count), in 4 threads on PostgreSQL (SQLite writes one at a
+    time anyway)."""
+    with ThreadPoolExecutor(4 if setup.db.kind == "postgres" else 1) as pool:
+        return list(pool.map(one, range(count)))
 
 
 @dataclass(frozen=True)
@@ -145,18 +237,60 @@ def password(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> 
     return static("POST", "/token", PW_BODY, s.web_auth), came_back
 
 
-def refresh(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+def pooled(
+    s: Setup, case: Case, port: int, run: Run, row: dict[str, Any], pool: Pool
+) -> tuple[Load, str, bytes]:
+    """A case of single-use credentials: a pool made by ``pool.make``, one of it for the sanity
+    request, and for wrk a file for the warm-up and one for the measured run, each credential
+    sent once (bench/wrk/pool.lua). The load, what came back and the sanity answer."""
     started = time.monotonic()
-    tokens = refresh_pool(s, 1 + run.refresh_rate * (run.duration + run.warmup))
+    tokens = pool.make(1 + run.refresh_rate * (run.duration + run.warmup))
     row.update(pool_size=len(tokens) - 1, pool_build_s=round(time.monotonic() - started, 1))
     warm_n = 1 + run.refresh_rate * run.warmup
-    for name, part in (("warm", tokens[1:warm_n]), ("run", tokens[warm_n:])):
-        (run.dir / f"{s.db.kind}-{name}.pool").write_text("\n".join(part) + "\n")
-    body = f"grant_type=refresh_token&refresh_token={tokens[0]}"
-    came_back, _ = token_post(port, s.web_auth, body, case.alg)
-    args = [s.web_auth, str(case.workers)]  # the token file, auth, wrk's thread count
-    pools = [str(run.dir / f"{s.db.kind}-{name}.pool") for name in ("run", "warm")]
-    return Load("/token", [pools[0], *args], REFRESH_LUA, [pools[1], *args]), came_back
+    files = {name: run.dir / f"{s.db.kind}-{case.name}-{name}.pool" for name in ("warm", "run")}
+    files["warm"].write_text("\n".join(tokens[1:warm_n]) + "\n")
+    files["run"].write_text("\n".join(tokens[warm_n:]) + "\n")
+    came_back, answer = token_post(port, pool.auth, pool.before + tokens[0] + pool.after, case.alg)
+
+    def args(name: str) -> list[str]:
+        return [str(files[name]), pool.auth, str(case.workers), pool.before, pool.after]
+
+    return Load("/token", args("run"), POOL_LUA, args("warm")), came_back, answer
+
+
+@dataclass(frozen=True)
+class Pool:
+    """How a pooled case makes its credentials and sends one: the body around it, the client."""
+
+    make: Callable[[int], list[str]]
+    auth: str
+    before: str
+    after: str = ""
+
+
+def refresh(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    pool = Pool(partial(refresh_pool, s), s.web_auth, "grant_type=refresh_token&refresh_token=")
+    load, came_back, _ = pooled(s, case, port, run, row, pool)
+    return load, came_back
+
+
+def code(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    lifetime = 600 + run.duration + run.warmup  # however long the pool takes to make
+    make = partial(code_pool, s, lifetime=lifetime)
+    after = "&" + urlencode({"redirect_uri": REDIRECT_URI, "code_verifier": VERIFIER})
+    pool = Pool(make, s.sign_in_auth, "grant_type=authorization_code&code=", after)
+    load, came_back, answer = pooled(s, case, port, run, row, pool)
+    if "id_token" not in json.loads(answer):
+        raise RuntimeError(f"an openid code exchanged without an id_token: {answer[:300]!r}")
+    return load, came_back + " +id_token"
+
+
+def authorize(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    path, expect = authorize_path("/authorize", s.sign_in_client), frozenset({302})
+    cookie = f"authority_session={s.browser_secret}"  # the cookie's name for an http issuer
+    status, headers, _ = http(port, "GET", path, headers={"Cookie": cookie})
+    came_back = expect_code(status, headers, expect)
+    return Load(path, [f"Cookie: {cookie}"], REDIRECT_LUA, expect=expect), came_back
 
 
 def jwks(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
@@ -192,6 +326,8 @@ PREPARE: dict[str, Callable[[Setup, Case, int, Run, dict[str, Any]], Prepared]] 
     "jwks": jwks,
     "jwks304": jwks_304,
     "introspect": introspect,
+    "authorize": authorize,
+    "code": code,
 }
 
 

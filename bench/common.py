@@ -27,7 +27,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 HOST = "127.0.0.1"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer to look at (``/authorize``'s code), never one to follow."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
 
 
 def authority_bin() -> str:
@@ -240,7 +249,8 @@ def http(
     headers: dict[str, str] | None = None,
     timeout: float = 30.0,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One request to 127.0.0.1:``port`` (a form body when ``body``): status, headers, body."""
+    """One request to 127.0.0.1:``port`` (a form body when ``body``): status, headers, body.
+    Redirects are not followed."""
     data = body.encode() if body is not None else None
     req = urllib.request.Request(f"http://{HOST}:{port}{path}", data=data, method=method)
     if data is not None:

@@ -4,6 +4,7 @@ command line and its output; and what a sanity request got back."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import subprocess
@@ -11,24 +12,44 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bench.common import HERE, HOST
 
 REQUEST_LUA = HERE / "wrk" / "request.lua"
-REFRESH_LUA = HERE / "wrk" / "refresh_pool.lua"
+POOL_LUA = HERE / "wrk" / "pool.lua"
+REDIRECT_LUA = HERE / "wrk" / "redirect.lua"
 CC_BODY = "grant_type=client_credentials&scope=read%20write&resource=https%3A%2F%2Fapi.example"
+# Browser sign-in: the one redirect URI of the clients that sign in, the PKCE verifier of every
+# request (RFC 7636; a fixed one does for a benchmark) and its S256 challenge.
+REDIRECT_URI = "https://bench.example/cb"
+VERIFIER = "bench-pkce-verifier-" + "v" * 40
+CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).decode()[:43]
 TIMEOUT = "30s"  # password logins queue for a second or more at 32 connections
 _UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 
 @dataclass(frozen=True)
 class Load:
-    """A wrk script and its arguments; ``warm_args`` for the warm-up, when they differ."""
+    """A wrk script and its arguments; ``warm_args`` for the warm-up, when they differ.
+    ``expect``: the only statuses a redirect case may get (with a code in each Location), for a
+    script that counts them (bench/wrk/redirect.lua); otherwise any status under 400 will do."""
 
     path: str
     run_args: list[str]
     lua: Path = REQUEST_LUA
     warm_args: list[str] | None = None
+    expect: frozenset[int] | None = None
+
+    def unexpected(self, found: dict[str, Any]) -> int:
+        """The answers of the measured run that should not have been."""
+        if self.expect is None:
+            return int(found["non2xx"])
+        if "statuses" not in found:  # the script did not count them: none is known good
+            return int(found["requests"])
+        statuses: dict[int, int] = found["statuses"]
+        other = sum(n for status, n in statuses.items() if status not in self.expect)
+        return other + int(found["codeless"])
 
     def argv(self, port: int, seconds: int, threads: int, conns: int, warm: bool) -> list[str]:
         args = self.warm_args if warm and self.warm_args is not None else self.run_args
@@ -72,6 +93,12 @@ def parse_wrk(out: str) -> dict[str, Any]:
     found["non2xx"] = int(match.group(1)) if match else 0
     match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     found["socket_errors"] = sum(int(g) for g in match.groups()) if match else 0
+    match = re.search(r"^Statuses:(.*)$", out, re.M)  # bench/wrk/redirect.lua
+    if match:
+        pairs = (part.split("=") for part in match.group(1).split())
+        found["statuses"] = {int(status): int(n) for status, n in pairs}
+        match = re.search(r"^Redirects without a code: (\d+)", out, re.M)
+        found["codeless"] = int(match.group(1)) if match else found["requests"]
     return found
 
 
@@ -97,3 +124,29 @@ def expect_token(status: int, body: bytes, alg: str) -> str:
     if f"alg={alg} " not in text:
         raise RuntimeError(f"expected an {alg} token, got {text}")
     return text
+
+
+def authorize_path(path: str, client_id: str) -> str:
+    """A code request (RFC 6749 §4.1.1 with PKCE, OpenID Connect) to the endpoint at ``path``."""
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT_URI,
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+        "scope": "openid",
+        "state": "bench-state",
+    }
+    return f"{path}?{urlencode(query)}"
+
+
+def expect_code(status: int, headers: dict[str, str], expect: frozenset[int]) -> str:
+    """A redirect to REDIRECT_URI with a code and the state: what it was, or RuntimeError."""
+    location = {k.lower(): v for k, v in headers.items()}.get("location", "")
+    target, query = urlsplit(location), parse_qs(urlsplit(location).query)
+    if status not in expect or location.split("?")[0] != REDIRECT_URI or "code" not in query:
+        raise RuntimeError(f"sanity request -> {status}, Location {location[:200]!r}")
+    if query.get("state") != ["bench-state"]:
+        raise RuntimeError(f"the redirect lost the state: {target.query[:200]!r}")
+    iss = " +iss" if "iss" in query else ""
+    return f"{status} to the redirect URI, code len={len(query['code'][0])} +state{iss}"

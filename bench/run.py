@@ -87,7 +87,8 @@ def measure(
         argv = wrk + load.argv(port, run.duration, workers, opts.connections, False)
         row.update(window(server, argv, opts, run.dir / f"{tag(row)}.wrk.txt"))
         row["rss_mb"] = server.rss_mb()
-        row["ok"] = bool(row.get("rps")) and row["non2xx"] == 0
+        row["unexpected"] = load.unexpected(row)
+        row["ok"] = bool(row.get("rps")) and row["unexpected"] == 0
     except Exception as exc:
         row.update(ok=False, error=f"{exc.__class__.__name__}: {exc}"[:300])
     finally:
@@ -132,7 +133,7 @@ def drain(server: Server, limit: float = 15.0) -> float:
 def one_line(row: Row) -> str:
     head = f"{row['db']:8} {row['case']:26}"
     if not row.get("ok"):
-        return f"{head} FAILED {row.get('error', '')} non-2xx {row.get('non2xx')}"
+        return f"{head} FAILED {row.get('error', '')} unexpected {row.get('unexpected')}"
     return (
         f"{head} {row['rps']:9.1f} req/s  p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f}"
         f" ms  cpu/req {row.get('cpu_ms_per_req', 0):.3f} ms  rss {row['rss_mb']} MB"
@@ -235,8 +236,9 @@ def peer_rows(home: Path, opts: Options) -> list[Row]:
         row: Row = {"case": name, "db": "-", "label": peer.label, "layout": "1 worker, core 0"}
         port = free_port()
         log = opts.run.dir / f"{tag(row)}.server.log"
-        server = peer.start(home, port, log, opts.placement.server_prefix(1))
-        rows.append(measure(row, server, port, peer.prepare, opts, ready=None))
+        with tempfile.TemporaryDirectory(prefix="authority-bench-peer-") as work:
+            server = peer.start(home, Path(work), port, log, opts.placement.server_prefix(1))
+            rows.append(measure(row, server, port, peer.prepare, opts, ready=None))
     return rows
 
 

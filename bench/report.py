@@ -64,27 +64,34 @@ def figure(row: Row, metric: str) -> float | None:
 
 
 def reference(target: Target, row: Row, rows: list[Row]) -> float | None:
-    """The same metric of what the figure is compared with: the row's own baseline or a peer."""
+    """The same metric of what the figure is compared with: the row's own baseline, a peer, or
+    another case on the same database."""
     assert target.relative_to is not None
     own = row.get("baseline", {}).get(target.relative_to)
     if own is not None:
         return float(own)
-    peers = [r for r in rows if r["case"] == target.relative_to and r.get("ok")]
-    return figure(peers[0], target.metric) if peers else None
+    found = [
+        r
+        for r in rows
+        if r["case"] == target.relative_to and r["db"] in ("-", row["db"]) and r.get("ok")
+    ]
+    return figure(found[0], target.metric) if found else None
 
 
 def measured(target: Target, row: Row | None, rows: list[Row]) -> tuple[str, str]:
     """What was measured against ``target`` in ``row`` (``None``: not run), and the verdict."""
-    value = figure(row, target.metric) if row and row.get("ok") else None
+    counted = row and (row.get("ok") or target.metric == "unexpected")  # a miss counts too
+    value = figure(row, target.metric) if row and counted else None
     if row is None:
         return "not run", "-"
     if value is None:
-        return f"failed: {str(row.get('error', 'non-2xx answers'))[:60]}", "MISS"
+        reason = row.get("error", f"{row.get('unexpected')} unexpected answers")
+        return f"failed: {str(reason)[:60]}", "MISS"
     text = f"{value:,.1f} {target.metric}"
     if target.relative_to:
         ref = reference(target, row, rows)
         if ref is None:
-            return f"{text}; no {target.relative_to} in this run (--peers)", "-"
+            return f"{text}; no {target.relative_to} in this run", "-"
         text, value = f"{value / ref:.2f}x ({value:,.1f} vs {ref:,.1f})", value / ref
     return text, "pass" if target.met(value) else "MISS"
 
@@ -195,7 +202,7 @@ def result_rows(rows: list[Row]) -> list[list[str]]:
                 rps,
                 _n(r["p50_ms"], ".1f"),
                 _n(r["p99_ms"], ".1f"),
-                str(r["non2xx"]),
+                unexpected(r),
                 _n(r.get("cpu_ms_per_req"), ".3f"),
                 _n(r.get("core0_other"), ".2f"),
                 "/".join(f"{v:.0f}" for v in r["rss_mb"]),
@@ -203,6 +210,15 @@ def result_rows(rows: list[Row]) -> list[list[str]]:
             ]
         )
     return out
+
+
+def unexpected(row: Row) -> str:
+    """The answers that should not have been; with the statuses, where the case counts them."""
+    count = str(row.get("unexpected", row["non2xx"]))
+    statuses = row.get("statuses")
+    if not statuses:
+        return count
+    return f"{count} ({', '.join(f'{s}: {n:,}' for s, n in sorted(statuses.items()))})"
 
 
 def header(result: dict[str, Any]) -> list[str]:
@@ -235,12 +251,16 @@ def render(result: dict[str, Any]) -> str:
         f"{', '.join(opts['db'])}, one sanity request (*came back*), a {opts['warmup']} s "
         f"warm-up, a wait until the server is idle, then `wrk -c{opts['connections']} "
         f"-d{opts['duration']}s --latency` with a script of `bench/wrk/` (`-t` = workers).",
+        "* *unexpected*: answers of 400 and above; for the cases answering with a redirect "
+        "(`bench/wrk/redirect.lua`), every status but the expected ones (302 for authority, "
+        "302 or 303 for oidc-provider) and every redirect without a code, with the count of "
+        "each status.",
         "* *CPU ms/req*: utime + stime of the server's process group over the measured window, "
         "per completed request. *core 0 other*: the share of the server's core taken by "
         "anything else (pinned runs only). *RSS*: `VmRSS` per worker after the run.",
         "* The machine may be shared: compare ratios within one run, and CPU per request.",
     ]
-    head = ["db", "case", "layout", "req/s", "p50 ms", "p99 ms", "non-2xx", "CPU ms/req"]
+    head = ["db", "case", "layout", "req/s", "p50 ms", "p99 ms", "unexpected", "CPU ms/req"]
     head += ["core 0 other", "RSS MB", "came back"]
     parts = [
         *header(result),

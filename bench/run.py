@@ -8,10 +8,11 @@ measures with wrk and a script of bench/wrk/: req/s, p50/p90/p99 latency, the se
 per request and each worker's RSS. The password case also measures the raw argon2id verify rate.
 
 Regenerate docs/PERFORMANCE.md, from a clean checkout of the commit to measure, on a quiet
-machine of 2 or more cores (about 6 minutes; `apt-get install wrk`; the peer harness set up in
+machine of 2 or more cores (about 9 minutes; `apt-get install wrk`; the peer harness set up in
 /tmp/peers as bench/peers.py says):
 
-    .venv/bin/python bench/run.py --cases client_credentials,refresh_token,introspect,password \\
+    .venv/bin/python bench/run.py \\
+        --cases client_credentials,refresh_token,introspect,password,authorize,authorization_code \\
         --db sqlite,postgres --pin --peers --report docs/PERFORMANCE.md
 
 Other uses:
@@ -182,7 +183,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--refresh-pool-rate",
         type=int,
         default=4000,
-        help="refresh tokens made per second of run; a pool that runs dry shows as non-2xx",
+        help="refresh tokens (and codes) made per second of run; a pool that runs dry shows as "
+        "unexpected answers",
     )
     ap.add_argument("--argon2-seconds", type=float, default=5.0)
     ap.add_argument("--report", type=Path, help="write the markdown report, e.g. docs/...")

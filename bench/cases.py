@@ -3,9 +3,9 @@
 Provisioning goes through the CLI, as an operator would: ``authority init`` once per algorithm
 (one active key each, so the JWKS holds ES256, RS256 and EdDSA keys), a client_credentials
 client, a password + refresh_token client, a client that signs users in (authorization_code +
-refresh_token, its redirect URI) and a user. Straight through the storage API: the user's
-browser session (single sign-on: the authorize case's cookie), and the pools of single-use
-credentials the refresh_token and authorization_code cases take one of per request.
+refresh_token, a redirect URI, no consent page) and a user. Straight through the storage API:
+the user's browser session (single sign-on: the authorize case's cookie), and the pools of
+single-use credentials the refresh_token and authorization_code cases take one of per request.
 """
 
 from __future__ import annotations
@@ -99,8 +99,9 @@ def provision(db: Database) -> Setup:
     web = db.cli("clients", "create", "bench-app", *grants, *rights)
     user = db.cli("users", "create", USERNAME, "--password-stdin", stdin=PASSWORD + "\n")
     grants = ["--grant", "authorization_code", "--grant", "refresh_token"]
-    app = db.cli("clients", "create", "bench-web", *grants, "--scope", "openid " + SCOPE)
-    session, secret = sign_in(db, app["client_id"], user["sub"])
+    rights = ["--scope", "openid " + SCOPE, "--audience", AUDIENCE, "--redirect-uri", REDIRECT_URI]
+    app = db.cli("clients", "create", "bench-web", *grants, *rights)
+    session, secret = sign_in(db, user["sub"])
     return Setup(
         db,
         basic(cc["client_id"], cc["client_secret"]),
@@ -128,14 +129,13 @@ def storage_of(db: Database) -> Iterator[tuple[Any, Any]]:
         storage.close()
 
 
-def sign_in(db: Database, client_id: str, sub: str) -> tuple[str, str]:
-    """The client's redirect URI registered, and the user signed in in one browser: the
-    browser session's id and its cookie's secret."""
+def sign_in(db: Database, sub: str) -> tuple[str, str]:
+    """The user signed in in one browser, as the login page does it: the browser session's id
+    and its cookie's secret."""
     from authority.accounts.browser import BrowserSignIns
     from authority.settings import Settings
 
     with storage_of(db) as (storage, digest):
-        storage.set_client_browser_sign_in(client_id, (REDIRECT_URI,), (), False)
         browser = BrowserSignIns(storage, digest, Settings().browser_session_max_age)
         secret, session = browser.start(storage.get_user(sub), ("pwd",), int(time.time()))
     return session.session_id, secret

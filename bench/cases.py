@@ -10,6 +10,7 @@ single-use credentials the refresh_token and authorization_code cases take one o
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import secrets
@@ -69,6 +70,7 @@ class Case:
     kind: str  # a key of PREPARE
     alg: str = "ES256"
     workers: int = 1
+    id_alg: str = "RS256"  # the id_token's, the server's default (OIDC requires RS256)
 
 
 CASES = [
@@ -82,11 +84,17 @@ CASES = [
     Case("jwks_304", "GET /jwks.json, If-None-Match (304)", "jwks304"),
     Case("introspect", "POST /introspect, a valid ES256 access token", "introspect"),
     Case("authorize", "GET /authorize, SSO session (302 with a code)", "authorize"),
-    Case("authorization_code", "authorization_code grant (PKCE, id_token)", "code"),
+    Case("authorization_code", "authorization_code grant (PKCE, RS256 id_token)", "code"),
+    Case(
+        "authorization_code_es256",
+        "authorization_code grant (PKCE, ES256 id_token)",
+        "code",
+        id_alg="ES256",
+    ),
 ]
 STANDARD = (
     *("client_credentials", "refresh_token", "introspect", "password"),
-    *("authorize", "authorization_code"),
+    *("authorize", "authorization_code", "authorization_code_es256"),
 )
 
 
@@ -280,9 +288,11 @@ def code(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prep
     after = "&" + urlencode({"redirect_uri": REDIRECT_URI, "code_verifier": VERIFIER})
     pool = Pool(make, s.sign_in_auth, "grant_type=authorization_code&code=", after)
     load, came_back, answer = pooled(s, case, port, run, row, pool)
-    if "id_token" not in json.loads(answer):
-        raise RuntimeError(f"an openid code exchanged without an id_token: {answer[:300]!r}")
-    return load, came_back + " +id_token"
+    id_token = json.loads(answer).get("id_token", "")
+    header = json.loads(base64.urlsafe_b64decode(id_token.split(".")[0] + "==") or b"{}")
+    if header.get("alg") != case.id_alg:
+        raise RuntimeError(f"expected an {case.id_alg} id_token: {answer[:300]!r}")
+    return load, f"{came_back} +id_token alg={case.id_alg}"
 
 
 def authorize(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:

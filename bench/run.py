@@ -8,12 +8,10 @@ measures with wrk and a script of bench/wrk/: req/s, p50/p90/p99 latency, the se
 per request and each worker's RSS. The password case also measures the raw argon2id verify rate.
 
 Regenerate docs/PERFORMANCE.md, from a clean checkout of the commit to measure, on a quiet
-machine of 2 or more cores (about 9 minutes; `apt-get install wrk`; the peer harness set up in
+machine of 2 or more cores (about 10 minutes; `apt-get install wrk`; the peer harness set up in
 /tmp/peers as bench/peers.py says):
 
-    .venv/bin/python bench/run.py \\
-        --cases client_credentials,refresh_token,introspect,password,authorize,authorization_code \\
-        --db sqlite,postgres --pin --peers --report docs/PERFORMANCE.md
+    .venv/bin/python bench/run.py --db sqlite,postgres --pin --peers --report docs/PERFORMANCE.md
 
 Other uses:
 
@@ -153,9 +151,8 @@ def authority_case(setup: Setup, case: Case, opts: Options) -> Row:
     port = free_port()
     log = opts.run.dir / f"{tag(row)}.server.log"
     prefix = tuple(opts.placement.server_prefix(case.workers))
-    server = authority_serve(
-        setup.db, port, log, case.workers, prefix, AUTHORITY_ACCESS_TOKEN_ALG=case.alg
-    )
+    algs = {"AUTHORITY_ACCESS_TOKEN_ALG": case.alg, "AUTHORITY_ID_TOKEN_ALG": case.id_alg}
+    server = authority_serve(setup.db, port, log, case.workers, prefix, **algs)
     return measure(
         row, server, port, lambda p: PREPARE[case.kind](setup, case, p, opts.run, row), opts
     )

@@ -46,3 +46,15 @@ def narrow(requested: list[str], granted: tuple[str, ...]) -> tuple[str, ...]:
             f"resource was not part of the original grant: {quoted(' '.join(extra))}"
         )
     return tuple(dict.fromkeys(requested))
+
+
+def of_login(
+    requested_: list[str], allowed: tuple[str, ...], scope: tuple[str, ...], issuer: str
+) -> tuple[str, ...]:
+    """The ``aud`` of a user's login (the password grant, an authorization code): as
+    ``requested``, and with ``openid`` the authority too, so the access token is also good
+    at its own /userinfo."""
+    audience = requested(requested_, allowed, issuer)
+    if "openid" in scope and issuer not in audience:
+        audience = (*audience, issuer)
+    return audience

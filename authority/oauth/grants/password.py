@@ -6,6 +6,7 @@ import logging
 from typing import ClassVar
 
 from authority.credentials.hashing import new_id, usable_cpus
+from authority.credentials.login import LoginRefused, PasswordLogin
 from authority.errors import InvalidGrantError
 from authority.oauth import audience as audiences
 from authority.oauth import scopes
@@ -14,7 +15,6 @@ from authority.oauth.tokens import new_refresh_token
 from authority.storage import Family, IssuedAccess
 
 log = logging.getLogger("authority.audit")
-BAD_CREDENTIALS = "invalid username or password"
 
 
 class PasswordGrant:
@@ -25,6 +25,9 @@ class PasswordGrant:
 
     def __init__(self, context: GrantContext) -> None:
         self.context = context
+        self.login = PasswordLogin(
+            context.users, context.passwords, context.throttle, context.require_verified_email
+        )
 
     def issue(self, request: TokenRequest) -> TokenResponse:
         ctx, client, params, now = self.context, request.client, request.params, request.now
@@ -33,41 +36,14 @@ class PasswordGrant:
         scope = scopes.grant(
             scopes.parse(params.one("scope")), client.scopes, client.default_scopes
         )
-        audience = audiences.requested(params.all("resource"), client.audiences, ctx.issuer)
-        if "openid" in scope and ctx.issuer not in audience:
-            # An OpenID login's access token is also good at the authority's own /userinfo.
-            audience = (*audience, ctx.issuer)
+        audience = audiences.of_login(params.all("resource"), client.audiences, scope, ctx.issuer)
 
-        ip = request.client_ip
-        # The attempt takes its place in the counts before the password is checked, so a
-        # burst of guesses racing each other gets no more checks than the limit allows.
-        attempt = ctx.throttle.reserve(username, ip, now)
-        if attempt is None:
-            # Locked out: the same answer and the same argon2 cost as a wrong password.
-            ctx.passwords.verify(None, password)
-            log.warning(
-                "password grant throttled client_id=%s username=%r ip=%s",
-                client.client_id,
-                username[:150],
-                ip,
+        try:
+            user = self.login.check(
+                username, password, request.client_ip, now, "password grant", client.client_id
             )
-            raise InvalidGrantError(BAD_CREDENTIALS)
-        user = ctx.users.get_user_by_username(username) if len(username) <= 150 else None
-        # An unknown user costs one argon2 run too, so timing does not reveal who exists.
-        check = ctx.passwords.verify(user.password_hash if user else None, password)
-        if user is None or not check.ok or user.disabled:
-            ctx.throttle.failed(attempt, now)
-            log.warning(
-                "password grant failed client_id=%s username=%r", client.client_id, username[:150]
-            )
-            raise InvalidGrantError(BAD_CREDENTIALS)
-        ctx.throttle.succeeded(attempt, now)
-        if check.new_hash is not None:
-            ctx.users.set_password_hash(user.sub, check.new_hash)
-        if ctx.require_verified_email and not user.email_verified:
-            raise InvalidGrantError("the email address of this account is not verified yet")
-        if user.unconfirmed_since is not None:
-            ctx.users.confirm_sign_in(user.sub)  # in use: no longer purged as abandoned
+        except LoginRefused as refused:
+            raise InvalidGrantError(refused.reason) from None
 
         # Every login starts a session (a family), whose id is the tokens' sid, so the user
         # can end it and logging out everywhere ends it. A client allowed refresh tokens gets

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "AccessDenied",
     "BasicInvalidClient",
+    "ConsentRequired",
     "InsufficientScope",
     "InvalidClientError",
     "InvalidGrantError",
@@ -18,16 +20,20 @@ __all__ = [
     "InvalidScopeError",
     "InvalidTarget",
     "InvalidToken",
+    "LoginRequired",
     "MissingToken",
     "OAuthError",
     "Overdue",
     "PayloadTooLarge",
     "RegistrationClosed",
+    "RequestNotSupported",
+    "RequestUriNotSupported",
     "ServerError",
     "TemporarilyUnavailable",
     "TooManyRegistrations",
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
+    "UnsupportedResponseType",
     "UsernameTaken",
     "WeakPassword",
     "description_text",
@@ -248,3 +254,38 @@ class InvalidPassword(OAuthError):
 
     error = "invalid_password"
     description = "the current password is wrong"
+
+
+# -- the authorization endpoint (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6) ------------------------
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+    description = "response_type must be code"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+    description = "the user did not allow this app to sign in"
+
+
+class LoginRequired(OAuthError):
+    """prompt=none, and no one is signed in (or the sign-in is older than max_age)."""
+
+    error = "login_required"
+    description = "the user must sign in, which prompt=none does not allow"
+
+
+class ConsentRequired(OAuthError):
+    error = "consent_required"
+    description = "the user must approve this app, which prompt=none does not allow"
+
+
+class RequestNotSupported(OAuthError):
+    error = "request_not_supported"
+    description = "request objects (the request parameter) are not supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    error = "request_uri_not_supported"
+    description = "the request_uri parameter is not supported"

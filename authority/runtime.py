@@ -22,6 +22,7 @@ from authority.accounts.browser import BrowserSignIns
 from authority.accounts.sessions import SessionService
 from authority.credentials import throttle
 from authority.credentials.hashing import Passwords, SecretDigest
+from authority.credentials.login import PasswordLogin
 from authority.credentials.password_policy import PasswordPolicy
 from authority.errors import TemporarilyUnavailable
 from authority.keys import (
@@ -33,6 +34,7 @@ from authority.keys import (
     private_keys,
 )
 from authority.keys.lifecycle import Timings
+from authority.oauth.authorize import Authorizer
 from authority.oauth.client_auth import CachedClients, ClientAuthenticator
 from authority.oauth.grants import GrantContext, GrantRegistry
 from authority.oauth.introspection import Introspector
@@ -166,6 +168,18 @@ class Authority:
         self.revoker = Revoker(presented)
         self.sessions = SessionService(presented, storage)
         self.browser = BrowserSignIns(storage, self.digest, settings.browser_session_max_age)
+        self.authorizer = Authorizer(
+            settings.issuer,
+            cached_clients,
+            storage,
+            storage,
+            self.digest,
+            settings.authorization_code_ttl,
+        )
+        # The hosted login page signs in by the password grant's rules, with its throttle.
+        self.password_login = PasswordLogin(
+            storage, self.passwords, self.throttle, settings.require_verified_email
+        )
         letters = Letters.from_settings(settings)
         self.mailer = mail.from_url(settings.email_url, helo=letters.domain)
         self.accounts = Accounts(

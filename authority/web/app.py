@@ -31,6 +31,7 @@ from authority.web.endpoints.accounts import (
     verify_email,
     verify_page,
 )
+from authority.web.endpoints.authorize import AuthorizeEndpoint, authorize
 from authority.web.endpoints.discovery import DiscoveryEndpoint, discovery
 from authority.web.endpoints.health import Readiness, healthz, readyz
 from authority.web.endpoints.introspection import IntrospectionEndpoint, introspect
@@ -57,6 +58,7 @@ log = logging.getLogger("authority")
 RELOAD_RETRY_SECONDS = 1.0
 
 ROUTES = [
+    Route("/authorize", authorize, methods=["GET", "POST"], name="authorize"),
     Route("/token", token, methods=["POST"], name="token"),
     Route("/revoke", revoke, methods=["POST"], name="revocation"),
     Route("/introspect", introspect, methods=["POST"], name="introspection"),
@@ -129,6 +131,16 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
         UserinfoEndpoint(edge, authority.sessions),
         AccountEndpoints(
             edge, authority.accounts, authority.sessions, settings.password_min_length
+        ),
+        AuthorizeEndpoint(
+            edge,
+            authority.authorizer,
+            authority.browser,
+            authority.password_login,
+            authority.limiters["password"],
+            settings.issuer,
+            registration_open=settings.registration == "open",
+            password_reset=settings.email_url != "console:",
         ),
         DiscoveryEndpoint(
             edge,

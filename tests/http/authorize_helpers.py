@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from html import unescape
+from html import escape, unescape
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
@@ -105,3 +105,22 @@ def redirect_query(response: httpx2.Response, to: str = REDIRECT_URI) -> dict[st
     parts = urlsplit(location)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == to
     return dict(parse_qsl(parts.query))
+
+
+def assert_page_headers(response: httpx2.Response) -> None:
+    """The protective headers of every hosted page."""
+    headers = response.headers
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src" not in headers["content-security-policy"]  # default-src 'none'
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "no-store"
+
+
+def assert_error_page(response: httpx2.Response, text: str) -> None:
+    """A 400 page saying ``text``, and no redirect anywhere."""
+    assert response.status_code == 400, response.text
+    assert "location" not in response.headers
+    assert_page_headers(response)
+    assert f'<p class="error" role="alert">{escape(text)}</p>' in response.text

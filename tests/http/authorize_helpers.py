@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape, unescape
 from urllib.parse import parse_qsl, urlsplit
 
@@ -70,9 +70,12 @@ def request_params(client: Client, **changes: str | None) -> dict[str, str]:
 
 
 def authorize(
-    http: TestClient, params: Mapping[str, str] | list[tuple[str, str]]
+    http: TestClient, params: Mapping[str, str] | Sequence[tuple[str, str]]
 ) -> httpx2.Response:
-    return http.get("/authorize", params=params, follow_redirects=False)
+    """GET /authorize; a sequence of pairs may repeat a parameter."""
+    pairs = params.items() if isinstance(params, Mapping) else params
+    query: list[tuple[str, str | int | float | bool | None]] = list(pairs)
+    return http.get("/authorize", params=query, follow_redirects=False)
 
 
 def post_authorize(http: TestClient, data: Mapping[str, str]) -> httpx2.Response:

@@ -51,18 +51,8 @@ MAX_LENGTH = 2000
 MAX_RESOURCES = 10
 # The parameters of an authorization request, carried through the login and consent forms.
 PARAMETERS = (
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "nonce",
-    "resource",
-    "prompt",
-    "max_age",
-    "login_hint",
+    *("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge"),
+    *("code_challenge_method", "nonce", "resource", "prompt", "max_age", "login_hint"),
     "response_mode",
 )
 PROMPTS = ("none", "login", "consent")
@@ -164,16 +154,12 @@ class Authorizer:
         redirect_uri = self._redirect_uri(params, client)
         states = params.all("state")
         state = states[0] if len(states) == 1 and len(states[0]) <= MAX_LENGTH else None
-        modes = params.all("response_mode")
-        form_post = modes == ["form_post"]
-
-        def refuse(error: OAuthError) -> Redirected:
-            return Redirected(self._answer(redirect_uri, form_post, state, _error_fields(error)))
-
+        form_post = params.all("response_mode") == ["form_post"]
         try:
             return self._checked(params, client, redirect_uri, form_post, state)
         except OAuthError as error:
-            raise refuse(error) from None
+            fields = _error_fields(error)
+            raise Redirected(self._answer(redirect_uri, form_post, state, fields)) from None
 
     def _client(self, params: Params) -> Client:
         client_id = _single(params, "client_id")

@@ -70,16 +70,29 @@ async def authorize(request: Request) -> Response:
         raise InvalidRequestError(FORGED)
     now = edge.now()
     try:
-        auth = await edge.in_thread(endpoint.authorizer.parse, params)
-        session = await edge.in_thread(browser.find, cookie, now) if cookie else None
+        # One trip to a thread for the whole of a plain request (single sign-on's hot path).
+        auth, session, step = await edge.in_thread(
+            _look_up, endpoint, params, cookie, now, action is None
+        )
         if action == "login":
             return await _sign_in(request, endpoint, params, auth, session, now)
         if action == "consent" and session is not None:
             return await _decide(request, endpoint, params, auth, session, now)
-        step = await edge.in_thread(endpoint.authorizer.next_step, auth, session, now)
+        if step is None:
+            step = await edge.in_thread(endpoint.authorizer.next_step, auth, session, now)
         return _show(request, endpoint, auth, step, cookie)
     except Redirected as refused:
         return _back(request, refused.response)
+
+
+def _look_up(
+    endpoint: AuthorizeEndpoint, params: Params, cookie: str | None, now: int, decide: bool
+) -> tuple[AuthorizationRequest, BrowserSession | None, Page | AuthorizationResponse | None]:
+    """The request, the browser's sign-in, and (``decide``) what comes next. Blocking."""
+    auth = endpoint.authorizer.parse(params)
+    session = endpoint.browser.find(cookie, now) if cookie else None
+    step = endpoint.authorizer.next_step(auth, session, now) if decide else None
+    return auth, session, step
 
 
 def _action(params: Params) -> str | None:

@@ -312,3 +312,13 @@ def test_an_operator_template_replaces_the_login_page(
     assert_page_headers(response)
     assert "<h1>Sign in to Example Corp</h1>" in response.text
     assert "<p>Web app</p>" in response.text
+
+
+def test_a_posted_authorization_request_is_read_like_a_get(
+    http: TestClient, client: Client, alice: str
+) -> None:
+    log_in(http, request_params(client))
+    answer = redirect_query(post_authorize(http, request_params(client)))
+    assert (set(answer), answer["state"]) == ({"code", "state", "iss"}, "xyz-state")
+    refused = post_authorize(http, request_params(client, response_type="token"))
+    assert redirect_query(refused)["error"] == "unsupported_response_type"

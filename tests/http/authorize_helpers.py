@@ -17,7 +17,7 @@ from authority.storage.sql import SqlStorage
 
 REDIRECT_URI = "https://app.example/cb"
 # RFC 7636 Appendix B: this verifier's S256 challenge.
-VERIFIER = "dBjftJeZ4CVP-mJ92JAaWmqgIxcwHCXnvBtUoL5BaV"
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 PASSWORD = "correct horse battery"
 BAD_LOGIN = "invalid username or password"

@@ -66,6 +66,7 @@ _TOUCH_FAMILY = (
     .returning(*families.c)
 )
 _INSERT_TOKEN = insert(refresh_tokens)
+_INSERT_FAMILY = insert(families)
 _successor = refresh_tokens.alias("successor")
 # PostgreSQL does it all in one statement (data-modifying CTEs): one round trip, atomic on
 # its own. It first locks the live family row (FOR UPDATE), as every way of ending a session
@@ -348,31 +349,33 @@ def insert_family(
     """The statements of ``start_family``, for a transaction that starts a session among
     other work (the redemption of an authorization code)."""
     conn.execute(
-        insert(families).values(
-            family_id=family.family_id,
-            client_id=family.client_id,
-            sub=family.sub,
-            scope=join(family.scope),
-            audience=join(family.audience),
-            auth_time=family.auth_time,
-            created_at=family.created_at,
-            last_used_at=family.last_used_at,
-            expires_at=family.expires_at,
-            refreshable=family.refreshable,
-            browser_session_id=family.browser_session_id,
-        )
+        _INSERT_FAMILY,
+        {
+            "family_id": family.family_id,
+            "client_id": family.client_id,
+            "sub": family.sub,
+            "scope": join(family.scope),
+            "audience": join(family.audience),
+            "auth_time": family.auth_time,
+            "created_at": family.created_at,
+            "last_used_at": family.last_used_at,
+            "expires_at": family.expires_at,
+            "refreshable": family.refreshable,
+            "browser_session_id": family.browser_session_id,
+        },
     )
     if token_hash is None:
         return
     assert family.refreshable and token_expires_at is not None
     conn.execute(
-        insert(refresh_tokens).values(
-            token_hash=token_hash,
-            family_id=family.family_id,
-            issued_at=family.created_at,
-            expires_at=_token_expiry(token_expires_at, family.expires_at),
+        _INSERT_TOKEN,
+        {
+            "token_hash": token_hash,
+            "family_id": family.family_id,
+            "issued_at": family.created_at,
+            "expires_at": _token_expiry(token_expires_at, family.expires_at),
             **_access_values(access),
-        )
+        },
     )
 
 

@@ -36,6 +36,7 @@ from authority.keys import (
 from authority.keys.lifecycle import Timings
 from authority.oauth.authorize import Authorizer
 from authority.oauth.client_auth import CachedClients, ClientAuthenticator
+from authority.oauth.codes import CodeSealer
 from authority.oauth.grants import GrantContext, GrantRegistry
 from authority.oauth.introspection import Introspector
 from authority.oauth.presented import PresentedTokens
@@ -130,6 +131,7 @@ class Authority:
         self.timings = Timings.from_settings(settings)
         hash_key = settings.hash_key or DirectoryKeyStore(settings.keys_dir).hash_key(False)
         self.digest = SecretDigest(hash_key)
+        self.code_sealer = CodeSealer(self.digest)
         self.keys = LoadedKeys(storage, self.private_keys, clock, self.timings.stale_after)
         # Fail at start, not at the first request.
         self.keys.published.active(settings.access_token_alg)
@@ -160,6 +162,7 @@ class Authority:
                 ),
                 require_verified_email=settings.require_verified_email,
                 refresh_reuse_window=settings.refresh_reuse_window,
+                code_sealer=self.code_sealer,
                 codes=storage,
             )
         )
@@ -171,9 +174,8 @@ class Authority:
         self.authorizer = Authorizer(
             settings.issuer,
             cached_clients,
+            self.code_sealer,
             storage,
-            storage,
-            self.digest,
             settings.authorization_code_ttl,
         )
         # The hosted login page signs in by the password grant's rules, with its throttle.

@@ -4,19 +4,35 @@ tokens of that browser's forms. No HTTP in here: the web layer carries the cooki
 from __future__ import annotations
 
 import hmac
+import time
+from collections.abc import Callable
 
 from authority.credentials.hashing import SecretDigest, new_id, new_secret
 from authority.storage import BrowserSession, BrowserSessionStore, User
 
 # A cookie value longer than this is no value of ours: never hashed, never looked up.
 MAX_COOKIE_LENGTH = 100
+# How long a process trusts a browser session it has looked up: single sign-on then costs no
+# database read. A sign-out here takes effect at once; one on another replica, or a disabled
+# user, within this bound, and no token comes of it even then: redeeming a code checks the
+# browser session and the user again.
+CACHE_SECONDS = 1.0
+CACHE_ENTRIES = 10_000
 
 
 class BrowserSignIns:
-    def __init__(self, store: BrowserSessionStore, digest: SecretDigest, max_age: int) -> None:
+    def __init__(
+        self,
+        store: BrowserSessionStore,
+        digest: SecretDigest,
+        max_age: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self._digest = digest
         self.max_age = max_age
+        self._clock = clock
+        self._cache: dict[str, tuple[float, BrowserSession]] = {}
 
     def start(self, user: User, amr: tuple[str, ...], now: int) -> tuple[str, BrowserSession]:
         """Sign ``user`` in: a new browser session, and the secret its cookie carries (a new
@@ -31,18 +47,42 @@ class BrowserSignIns:
             last_seen_at=now,
             expires_at=now + self.max_age,
         )
-        self._store.start_browser_session(session, self._digest.digest(secret))
+        secret_hash = self._digest.digest(secret)
+        self._store.start_browser_session(session, secret_hash)
+        self._remember(secret_hash, session)
         return secret, session
 
     def find(self, secret: str | None, now: int) -> BrowserSession | None:
         """The live browser session the cookie's ``secret`` belongs to, if any."""
         if not secret or len(secret) > MAX_COOKIE_LENGTH:
             return None
-        return self._store.find_browser_session(self._digest.digest(secret), now)
+        secret_hash = self._digest.digest(secret)
+        hit = self._cache.get(secret_hash)
+        if hit is not None and hit[0] > self._clock():
+            return hit[1] if hit[1].expires_at > now else None
+        session = self._store.find_browser_session(secret_hash, now)
+        if session is None:
+            self._cache.pop(secret_hash, None)
+        else:
+            self._remember(secret_hash, session)
+        return session
 
     def end(self, session_id: str, now: int, sub: str | None = None) -> bool:
         """Sign a browser out; every session (refresh family) started from it ends too."""
-        return self._store.end_browser_session(session_id, now, sub)
+        self._forget(session_id)
+        ended = self._store.end_browser_session(session_id, now, sub)
+        self._forget(session_id)  # a lookup racing the sign-out may have cached it again
+        return ended
+
+    def _remember(self, secret_hash: str, session: BrowserSession) -> None:
+        if len(self._cache) >= CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[secret_hash] = (self._clock() + CACHE_SECONDS, session)
+
+    def _forget(self, session_id: str) -> None:
+        for key, (_, session) in list(self._cache.items()):
+            if session.session_id == session_id:
+                self._cache.pop(key, None)
 
     def list(self, sub: str, now: int) -> list[BrowserSession]:
         return self._store.list_browser_sessions(sub, now)

@@ -95,6 +95,11 @@ class SecretDigest:
     def digest(self, secret: str) -> str:
         return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
 
+    def derive(self, purpose: str) -> bytes:
+        """A 256-bit key of its own for ``purpose``, derived from the server key (HMAC as a
+        PRF, as HKDF-Expand does), so one secret serves several uses without reuse."""
+        return hmac.new(self._key, b"derive\x00" + purpose.encode(), hashlib.sha256).digest()
+
     def matches(self, secret: str, stored: str | None) -> bool:
         computed = self.digest(secret)
         # Compare against a fixed value when nothing is stored, so both paths cost the same.

@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from authority.credentials.hashing import SecretDigest, new_secret
 from authority.errors import (
     AccessDenied,
     ConsentRequired,
@@ -32,13 +31,13 @@ from authority.errors import (
 )
 from authority.oauth import audience as audiences
 from authority.oauth import redirects, scopes
+from authority.oauth.codes import CodeSealer
 from authority.oauth.params import Params
 from authority.storage import (
     AuthorizationCode,
     BrowserSession,
     Client,
     ClientStore,
-    CodeStore,
     Consent,
     ConsentStore,
 )
@@ -56,6 +55,8 @@ PARAMETERS = (
     "response_mode",
 )
 PROMPTS = ("none", "login", "consent")
+# RFC 7636 §4.2, RFC 9700 §2.1.1: S256 only ("plain" helps no one who saw the request).
+CODE_CHALLENGE_METHODS = ("S256",)
 RESPONSE_MODES = ("query", "form_post")
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the ABNF allows 43 to 128.
 _CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -132,16 +133,14 @@ class Authorizer:
         self,
         issuer: str,
         clients: ClientStore,
-        codes: CodeStore,
+        codes: CodeSealer,
         consents: ConsentStore,
-        digest: SecretDigest,
         code_ttl: int,
     ) -> None:
         self.issuer = issuer
         self._clients = clients
         self._codes = codes
         self._consents = consents
-        self._digest = digest
         self._code_ttl = code_ttl
 
     # -- reading the request ---------------------------------------------------------------
@@ -291,12 +290,11 @@ class Authorizer:
     def issue(
         self, request: AuthorizationRequest, session: BrowserSession, now: int
     ) -> AuthorizationResponse:
-        """RFC 6749 §4.1.2: a new code, stored only as its hash and bound to the client, the
-        redirect URI, the PKCE challenge, the audience and the nonce."""
-        code = new_secret()
-        self._codes.add_code(
+        """RFC 6749 §4.1.2: a new code, bound to the client, the redirect URI, the PKCE
+        challenge, the audience and the nonce; sealed, so issuing it writes nothing."""
+        code = self._codes.seal(
             AuthorizationCode(
-                code_hash=self._digest.digest(code),
+                code_hash="",
                 client_id=request.client.client_id,
                 redirect_uri=request.redirect_uri,
                 code_challenge=request.code_challenge,
@@ -356,7 +354,7 @@ def _code_challenge(params: Params) -> str:
     if challenge is None:
         raise InvalidRequestError("missing parameter: code_challenge (PKCE is required)")
     method = params.one("code_challenge_method")
-    if method != "S256":
+    if method not in CODE_CHALLENGE_METHODS:
         raise InvalidRequestError(
             "code_challenge_method must be S256: it is required, and plain is not accepted"
         )

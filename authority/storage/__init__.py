@@ -136,17 +136,16 @@ class BrowserSessionStore(Protocol):
 
 
 class CodeStore(Protocol):
-    """Authorization codes (RFC 6749 §4.1.2): single use, and what their first use started."""
+    """Redeemed authorization codes (RFC 6749 §4.1.2): single use, and what each started."""
 
-    def add_code(self, code: AuthorizationCode) -> None: ...
     def redeem_code(
         self,
-        code_hash: str,
-        client_id: str,
+        code: AuthorizationCode,
         family_id: str,
         now: int,
         start: Callable[[AuthorizationCode, User], SessionStart] | None = None,
     ) -> Redemption: ...
+    def redeemed_family(self, code_hash: str) -> str | None: ...
 
 
 class ConsentStore(Protocol):

@@ -1,4 +1,4 @@
-"""Hosted sign-in: browser sessions (single sign-on), authorization codes and consent."""
+"""Hosted sign-in: browser sessions (single sign-on), redeemed authorization codes, consent."""
 
 from __future__ import annotations
 
@@ -45,24 +45,6 @@ def _browser_session(row: Any) -> BrowserSession:
     )
 
 
-def _code(row: Any) -> AuthorizationCode:
-    return AuthorizationCode(
-        code_hash=row.code_hash,
-        client_id=row.client_id,
-        redirect_uri=row.redirect_uri,
-        code_challenge=row.code_challenge,
-        sub=row.sub,
-        scope=split(row.scope),
-        audience=split(row.audience),
-        nonce=row.nonce,
-        auth_time=row.auth_time,
-        amr=split(row.amr),
-        browser_session_id=row.browser_session_id,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-    )
-
-
 def _live_browser_session(now: Any) -> Any:
     return (
         browser_sessions.c.ended_at.is_(None),
@@ -71,32 +53,48 @@ def _live_browser_session(now: Any) -> Any:
     )
 
 
-def _redeem_statement() -> Any:
-    """The redemption, built once (it runs on every code exchange)."""
-    codes, bs = authorization_codes, browser_sessions
+def _record_use(dialect: Any) -> Any:
     return (
-        update(codes)
-        .where(
-            codes.c.code_hash == bindparam("hash"),
-            codes.c.client_id == bindparam("client"),
-            codes.c.used_at.is_(None),
-            codes.c.expires_at > bindparam("now"),
-            exists().where(users.c.sub == codes.c.sub, users.c.disabled.is_(False)),
-            or_(
-                codes.c.browser_session_id.is_(None),
-                exists().where(
-                    bs.c.session_id == codes.c.browser_session_id, bs.c.ended_at.is_(None)
-                ),
-            ),
-        )
-        .values(used_at=bindparam("now"), family_id=bindparam("fid"))
-        .returning(*codes.c)
+        dialect.insert(authorization_codes)
+        .on_conflict_do_nothing(index_elements=["code_hash"])
+        .returning(authorization_codes.c.code_hash)
     )
 
 
-_REDEEM = _redeem_statement()
-# The code's user, read in the redemption's transaction for the id_token's claims.
-_CODE_USER = select(users).where(users.c.sub == bindparam("sub"))
+# The redemption's statements, built once (they run on every code exchange).
+_RECORD_USE = {"postgresql": _record_use(postgresql), "sqlite": _record_use(sqlite)}
+_REDEEMED = select(authorization_codes.c.family_id).where(
+    authorization_codes.c.code_hash == bindparam("hash")
+)
+_NOTHING_STARTED = (
+    update(authorization_codes)
+    .where(authorization_codes.c.code_hash == bindparam("hash"))
+    .values(family_id=None)
+)
+_CODE_USER = select(users).where(users.c.sub == bindparam("sub"), users.c.disabled.is_(False))
+_BROWSER_LIVE = select(browser_sessions.c.session_id).where(
+    browser_sessions.c.session_id == bindparam("sid"), browser_sessions.c.ended_at.is_(None)
+)
+
+
+def _use_values(code: AuthorizationCode, family_id: str, now: int) -> dict[str, Any]:
+    return {
+        "code_hash": code.code_hash,
+        "client_id": code.client_id,
+        "redirect_uri": code.redirect_uri,
+        "code_challenge": code.code_challenge,
+        "sub": code.sub,
+        "scope": join(code.scope),
+        "audience": join(code.audience),
+        "nonce": code.nonce,
+        "auth_time": code.auth_time,
+        "amr": join(code.amr),
+        "browser_session_id": code.browser_session_id,
+        "created_at": code.created_at,
+        "expires_at": code.expires_at,
+        "used_at": now,
+        "family_id": family_id,
+    }
 
 
 # The statements of every single sign-on (/authorize with a session), built once:
@@ -105,7 +103,6 @@ _FIND_BROWSER = select(browser_sessions).where(
     browser_sessions.c.secret_hash == bindparam("hash"),
     *_live_browser_session(bindparam("now")),
 )
-_INSERT_CODE = insert(authorization_codes)
 
 
 class BrowserSql(SqlBase):
@@ -149,68 +146,57 @@ class BrowserSql(SqlBase):
 
     # -- authorization codes ---------------------------------------------------------------
 
-    def add_code(self, code: AuthorizationCode) -> None:
-        values = {
-            "code_hash": code.code_hash,
-            "client_id": code.client_id,
-            "redirect_uri": code.redirect_uri,
-            "code_challenge": code.code_challenge,
-            "sub": code.sub,
-            "scope": join(code.scope),
-            "audience": join(code.audience),
-            "nonce": code.nonce,
-            "auth_time": code.auth_time,
-            "amr": join(code.amr),
-            "browser_session_id": code.browser_session_id,
-            "created_at": code.created_at,
-            "expires_at": code.expires_at,
-        }
-        self._write(lambda conn: conn.execute(_INSERT_CODE, values))
-
     def redeem_code(
         self,
-        code_hash: str,
-        client_id: str,
+        code: AuthorizationCode,
         family_id: str,
         now: int,
         start: Callable[[AuthorizationCode, User], SessionStart] | None = None,
     ) -> Redemption:
-        """Use a code once (RFC 6749 §4.1.2): one conditional UPDATE marks it used and names
-        ``family_id`` as the session its use starts; ``start`` says what that session is,
-        and it is recorded in the same transaction. Only an unexpired code of this client,
-        whose user is enabled and whose browser session (if any) has not ended, is used;
-        otherwise nothing changes and the answer says what was found. The caller decides
-        what a second use means."""
+        """Record a code's use (RFC 6749 §4.1.2): the insert of its hash succeeds once, and
+        names ``family_id`` as the session its use starts; ``start`` says what that session
+        is, recorded in the same transaction. A code whose user is disabled, or whose
+        browser session has ended, is used up and starts nothing. A second use changes
+        nothing and answers which session the first started: the caller decides what a
+        replay means. The caller has checked the code is ours, this client's and unexpired.
+        """
 
         def work(conn: Connection) -> Redemption:
-            row = conn.execute(
-                _REDEEM, {"hash": code_hash, "client": client_id, "now": now, "fid": family_id}
-            ).first()
-            if row is not None:
-                code = _code(row)
-                user = user_from_row(conn.execute(_CODE_USER, {"sub": code.sub}).one())
-                if start is not None:
-                    session = start(code, user)
-                    assert session.family.family_id == family_id
-                    insert_family(
-                        conn,
-                        session.family,
-                        session.token_hash,
-                        session.token_expires_at,
-                        session.access,
-                    )
-                return Redemption(code, user=user)
-            codes = authorization_codes
-            found = conn.execute(select(codes).where(codes.c.code_hash == code_hash)).first()
-            if found is None:
+            user_row = conn.execute(_CODE_USER, {"sub": code.sub}).first()
+            if user_row is None:  # disabled (or gone): nothing to record a use for
                 return Redemption(None, RedemptionFailure.UNKNOWN)
-            if found.client_id != client_id:
-                return Redemption(None, RedemptionFailure.OTHER_CLIENT)
-            if found.used_at is not None:
-                return Redemption(None, RedemptionFailure.USED, found.family_id)
-            return Redemption(None, RedemptionFailure.UNKNOWN)
+            first = conn.execute(
+                _RECORD_USE[conn.dialect.name], _use_values(code, family_id, now)
+            ).first()
+            if first is None:
+                found = conn.execute(_REDEEMED, {"hash": code.code_hash}).first()
+                family = found.family_id if found is not None else None
+                return Redemption(None, RedemptionFailure.USED, family)
+            signed_in = code.browser_session_id is None or (
+                conn.execute(_BROWSER_LIVE, {"sid": code.browser_session_id}).first() is not None
+            )
+            if not signed_in:
+                conn.execute(_NOTHING_STARTED, {"hash": code.code_hash})
+                return Redemption(None, RedemptionFailure.UNKNOWN)
+            user = user_from_row(user_row)
+            if start is not None:
+                session = start(code, user)
+                assert session.family.family_id == family_id
+                insert_family(
+                    conn,
+                    session.family,
+                    session.token_hash,
+                    session.token_expires_at,
+                    session.access,
+                )
+            return Redemption(code, user=user)
 
         return self._write(work)
+
+    def redeemed_family(self, code_hash: str) -> str | None:
+        """The session a redeemed code started (None: never redeemed, or it started none)."""
+        row = self._query(lambda conn: conn.execute(_REDEEMED, {"hash": code_hash}).first())
+        return row.family_id if row is not None else None
 
     # -- consent ---------------------------------------------------------------------------
 

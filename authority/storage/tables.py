@@ -141,7 +141,8 @@ class BrowserSessionRow(SQLModel, table=True):
 
 
 class AuthorizationCodeRow(SQLModel, table=True):
-    """An authorization code as its hash; ``family_id`` is the session its redemption started."""
+    """A redeemed authorization code (codes are sealed, not stored, until then), by its keyed
+    hash: its second use is found here, and ``family_id`` is the session its first started."""
 
     __tablename__ = "authorization_codes"
 

@@ -43,12 +43,10 @@ def client(storage: SqlStorage) -> Client:
 
 
 def stored_code(authority: Authority, client: Client, code: str) -> AuthorizationCode:
-    """The code as storage keeps it (redeeming it, as the token endpoint would)."""
-    found = authority.storage.redeem_code(
-        authority.digest.digest(code), client.client_id, "family-1", authority.now()
-    )
-    assert found.code is not None, found
-    return found.code
+    """What the code was issued for, opened as the token endpoint opens it."""
+    found = authority.code_sealer.open(code)
+    assert found is not None and found.client_id == client.client_id, found
+    return found
 
 
 @contextmanager

@@ -107,3 +107,18 @@ def test_serves_the_same_document_at_both_urls(
 @pytest.mark.parametrize("url", URLS)
 def test_may_be_cached_publicly(http: TestClient, url: str) -> None:
     assert http.get(url).headers["cache-control"] == "public, max-age=300"
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_describes_the_authorization_code_flow(http: TestClient, url: str) -> None:
+    body = metadata(http, url)
+    assert body["authorization_endpoint"] == f"{ISSUER}/authorize"
+    assert body["response_types_supported"] == ["code"]
+    assert body["response_modes_supported"] == ["query", "form_post"]
+    # PKCE with S256 only, and iss in every authorization response (RFC 9207).
+    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert body["authorization_response_iss_parameter_supported"] is True
+    assert body["prompt_values_supported"] == ["none", "login", "consent"]
+    assert body["request_parameter_supported"] is False
+    assert body["request_uri_parameter_supported"] is False
+    assert {"nonce", "at_hash", "sid", "auth_time", "amr"} <= set(body["claims_supported"])

@@ -4,6 +4,7 @@ public clients, and the id_token it returns (OIDC Core §3.1.3.6)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import secrets
 import time
@@ -73,9 +74,9 @@ def issue_code(
     ttl: int = 60,
 ) -> Issued:
     """A code as /authorize stores one (its hash), issued now on the test clock."""
-    code, now = secrets.token_urlsafe(32), authority.now()
+    now = authority.now()
     record = AuthorizationCode(
-        code_hash=authority.digest.digest(code),
+        code_hash="",
         client_id=client.client_id,
         redirect_uri=REDIRECT,
         code_challenge=CHALLENGE,
@@ -89,8 +90,8 @@ def issue_code(
         created_at=now,
         expires_at=now + ttl,
     )
-    authority.storage.add_code(record)
-    return Issued(code, record)
+    code = authority.code_sealer.seal(record)
+    return Issued(code, dataclasses.replace(record, code_hash=authority.digest.digest(code)))
 
 
 def exchange(
@@ -166,6 +167,29 @@ def test_an_unknown_expired_or_foreign_code_is_refused(
     assert_error(exchange(http, web, "x" * 500), 400, "invalid_grant", DEAD)
     clock.advance(60)
     assert_error(exchange(http, web, issued.code), 400, "invalid_grant", DEAD)
+
+
+def test_a_changed_or_respelled_code_is_no_code(
+    http: TestClient, authority: Authority, web: Registered, alice: str
+) -> None:
+    issued = issue_code(authority, web, alice)
+    flipped = issued.code[:-5] + ("A" if issued.code[-5] != "A" else "B") + issued.code[-4:]
+    assert_error(exchange(http, web, flipped), 400, "invalid_grant", DEAD)
+    assert exchange(http, web, issued.code).status_code == 200
+    # The decoder would skip a stray character: that spelling must not be a second code.
+    for respelled in (issued.code + "=", issued.code + ".", "." + issued.code):
+        assert_error(exchange(http, web, respelled), 400, "invalid_grant", DEAD)
+
+
+def test_a_late_replay_of_an_expired_code_still_ends_its_session(
+    http: TestClient, authority: Authority, web: Registered, alice: str, clock: FakeClock
+) -> None:
+    issued = issue_code(authority, web, alice)
+    first = exchange(http, web, issued.code).json()
+    clock.advance(120)
+    assert_error(exchange(http, web, issued.code), 400, "invalid_grant", DEAD)
+    introspected = http.post("/introspect", data={"token": first["access_token"]}, auth=web.basic)
+    assert introspected.json() == {"active": False}
 
 
 def test_a_code_of_a_disabled_user_is_refused(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
+import pytest
+
 from authority.storage import (
     AuthorizationCode,
     BrowserSession,
     Consent,
     IssuedAccess,
     RedemptionFailure,
+    SessionStart,
 )
 from authority.storage.sql import SqlStorage
 from tests.storage.factories import DAY, NOW, found, make_client, make_user, new_hash, start_family
@@ -108,48 +111,84 @@ def test_a_code_is_redeemed_once_and_its_replay_names_what_it_started(
     storage.add_client(client)
     storage.add_user(user)
     code = _code(client.client_id, user.sub)
-    storage.add_code(code)
+    assert storage.redeemed_family(code.code_hash) is None
 
-    first = storage.redeem_code(code.code_hash, client.client_id, "family-1", NOW + 1)
-    assert first.code == code and first.failure is None
-    again = storage.redeem_code(code.code_hash, client.client_id, "family-2", NOW + 2)
+    first = storage.redeem_code(code, "family-1", NOW + 1)
+    assert (first.code, first.user, first.failure) == (code, user, None)
+    again = storage.redeem_code(code, "family-2", NOW + 2)
     assert (again.code, again.failure, again.family_id) == (
         None,
         RedemptionFailure.USED,
         "family-1",
     )
-    # Even after it expired, a replay is told apart from an unknown code.
-    late = storage.redeem_code(code.code_hash, client.client_id, "family-3", NOW + 120)
-    assert (late.failure, late.family_id) == (RedemptionFailure.USED, "family-1")
+    assert storage.redeemed_family(code.code_hash) == "family-1"
 
 
-def test_a_code_is_refused_to_another_client_expired_or_unknown(storage: SqlStorage) -> None:
-    client, other, user = make_client(), make_client(), make_user()
-    for c in (client, other):
-        storage.add_client(c)
+def test_a_redemption_records_the_session_it_starts_in_its_transaction(
+    storage: SqlStorage,
+) -> None:
+    client, user = make_client(), make_user()
+    storage.add_client(client)
     storage.add_user(user)
     code = _code(client.client_id, user.sub)
-    storage.add_code(code)
-    foreign = storage.redeem_code(code.code_hash, other.client_id, "f", NOW + 1)
-    assert foreign.failure is RedemptionFailure.OTHER_CLIENT
-    expired = storage.redeem_code(code.code_hash, client.client_id, "f", NOW + 60)
-    assert expired.failure is RedemptionFailure.UNKNOWN
-    unknown = storage.redeem_code(new_hash(), client.client_id, "f", NOW + 1)
-    assert unknown.failure is RedemptionFailure.UNKNOWN
-    # None of those used it.
-    assert storage.redeem_code(code.code_hash, client.client_id, "f", NOW + 2).code == code
+    family, _ = start_family(storage, client, user)  # a template for the family's fields
+    started = dataclasses.replace(family, family_id="family-9")
+
+    def refuse(found: AuthorizationCode, _: object) -> SessionStart:
+        raise ValueError("a check failed")
+
+    with pytest.raises(ValueError):
+        storage.redeem_code(code, "family-9", NOW + 1, refuse)
+    assert storage.redeemed_family(code.code_hash) is None  # rolled back: still usable
+    done = storage.redeem_code(
+        code, "family-9", NOW + 1, lambda found, who: SessionStart(started, new_hash(), NOW + DAY)
+    )
+    assert done.code == code
+    assert found(storage.get_family("family-9")) == started
 
 
-def test_a_code_from_a_browser_session_that_ended_is_refused(storage: SqlStorage) -> None:
+def test_a_code_of_a_disabled_user_or_an_ended_browser_session_starts_nothing(
+    storage: SqlStorage,
+) -> None:
     client, user = make_client(), make_user()
     storage.add_client(client)
     storage.add_user(user)
     browser, _ = _browser(storage, user.sub)
     code = _code(client.client_id, user.sub, browser.session_id)
-    storage.add_code(code)
     storage.end_browser_session(browser.session_id, NOW + 1)
-    refused = storage.redeem_code(code.code_hash, client.client_id, "f", NOW + 2)
+    refused = storage.redeem_code(code, "f", NOW + 2)
     assert refused.failure is RedemptionFailure.UNKNOWN
+    assert storage.redeemed_family(code.code_hash) is None  # used up, nothing started
+
+    other = _code(client.client_id, user.sub)
+    storage.set_user_disabled(user.sub, True, NOW)
+    assert storage.redeem_code(other, "f", NOW + 2).failure is RedemptionFailure.UNKNOWN
+
+
+def test_deleting_a_client_deletes_its_redeemed_codes_and_consents(storage: SqlStorage) -> None:
+    client, user = make_client(), make_user()
+    storage.add_client(client)
+    storage.add_user(user)
+    code = _code(client.client_id, user.sub)
+    storage.redeem_code(code, "f", NOW + 1)
+    storage.grant_consent(Consent(user.sub, client.client_id, ("openid",), NOW))
+    assert storage.delete_client(client.client_id, NOW)
+    assert storage.list_consents(user.sub) == []
+    assert storage.redeemed_family(code.code_hash) is None
+
+
+def test_purge_removes_old_codes_and_ended_browser_sessions(storage: SqlStorage) -> None:
+    client, user = make_client(), make_user()
+    storage.add_client(client)
+    storage.add_user(user)
+    ended, _ = _browser(storage, user.sub)
+    live, live_hash = _browser(storage, user.sub)
+    storage.end_browser_session(ended.session_id, NOW + 1)
+    code = _code(client.client_id, user.sub)
+    storage.redeem_code(code, "f", NOW + 1)
+    assert storage.purge_sign_ins(NOW + 61) == {"codes": 0, "browser_sessions": 1}
+    assert storage.purge_sign_ins(NOW + 60 + 600) == {"codes": 1, "browser_sessions": 0}
+    assert storage.find_browser_session(live_hash, NOW + 2) == live
 
 
 def test_consent_is_remembered_added_to_and_withdrawn(storage: SqlStorage) -> None:
@@ -165,34 +204,6 @@ def test_consent_is_remembered_added_to_and_withdrawn(storage: SqlStorage) -> No
     assert storage.withdraw_consent(user.sub, client.client_id)
     assert storage.withdraw_consent(user.sub, client.client_id) is False
     assert storage.list_consents(user.sub) == []
-
-
-def test_deleting_a_client_deletes_its_codes_and_consents(storage: SqlStorage) -> None:
-    client, user = make_client(), make_user()
-    storage.add_client(client)
-    storage.add_user(user)
-    code = _code(client.client_id, user.sub)
-    storage.add_code(code)
-    storage.grant_consent(Consent(user.sub, client.client_id, ("openid",), NOW))
-    assert storage.delete_client(client.client_id, NOW)
-    assert storage.list_consents(user.sub) == []
-    storage.add_client(client)
-    gone = storage.redeem_code(code.code_hash, client.client_id, "f", NOW + 1)
-    assert gone.failure is RedemptionFailure.UNKNOWN
-
-
-def test_purge_removes_old_codes_and_ended_browser_sessions(storage: SqlStorage) -> None:
-    client, user = make_client(), make_user()
-    storage.add_client(client)
-    storage.add_user(user)
-    ended, _ = _browser(storage, user.sub)
-    live, live_hash = _browser(storage, user.sub)
-    storage.end_browser_session(ended.session_id, NOW + 1)
-    code = _code(client.client_id, user.sub)
-    storage.add_code(code)
-    assert storage.purge_sign_ins(NOW + 61) == {"codes": 0, "browser_sessions": 1}
-    assert storage.purge_sign_ins(NOW + 60 + 600) == {"codes": 1, "browser_sessions": 0}
-    assert storage.find_browser_session(live_hash, NOW + 2) == live
 
 
 def test_client_browser_fields_round_trip(storage: SqlStorage) -> None:

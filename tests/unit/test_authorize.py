@@ -15,8 +15,9 @@ from authority.oauth.authorize import (
     Redirected,
     form_target,
 )
+from authority.oauth.codes import CodeSealer
 from authority.oauth.params import Params
-from authority.storage import AuthorizationCode, BrowserSession, Client, Consent
+from authority.storage import BrowserSession, Client, Consent
 
 ISSUER = "https://id.example"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
@@ -40,20 +41,19 @@ class Memory:
     """A client store, code store and consent store in a few dicts."""
 
     def __init__(self) -> None:
-        self.codes: list[AuthorizationCode] = []
         self.consents: dict[tuple[str, str], Consent] = {}
 
     def get_client(self, client_id: str) -> Client | None:
         return CLIENT if client_id == CLIENT.client_id else None
-
-    def add_code(self, code: AuthorizationCode) -> None:
-        self.codes.append(code)
 
     def get_consent(self, sub: str, client_id: str) -> Consent | None:
         return self.consents.get((sub, client_id))
 
     def grant_consent(self, consent: Consent) -> None:
         self.consents[(consent.sub, consent.client_id)] = consent
+
+
+SEALER = CodeSealer(SecretDigest(b"k" * 32))
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def memory() -> Memory:
 
 @pytest.fixture
 def authorizer(memory: Memory) -> Authorizer:
-    return Authorizer(ISSUER, memory, memory, memory, SecretDigest(b"k" * 32), 60)  # type: ignore[arg-type]
+    return Authorizer(ISSUER, memory, SEALER, memory, 60)  # type: ignore[arg-type]
 
 
 def params(**changes: str | None) -> Params:
@@ -138,7 +138,8 @@ def test_approving_remembers_the_scopes_and_issues_a_code(
     assert authorizer.next_step(request, SESSION, 1200) is Page.CONSENT
     answer = authorizer.approve(request, SESSION, 1200)
     code = dict(answer.fields)["code"]
-    [stored] = memory.codes
+    stored = SEALER.open(code)
+    assert stored is not None
     assert stored.code_hash == SecretDigest(b"k" * 32).digest(code)
     assert (stored.auth_time, stored.browser_session_id, stored.expires_at) == (1000, "bs-1", 1260)
     assert memory.consents[("sub-1", "web")].scopes == ("openid", "read")

@@ -33,7 +33,6 @@ from authority.storage import (
 log = logging.getLogger("authority.audit")
 # RFC 7636 §4.1: 43 to 128 characters of the unreserved set.
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
-MAX_CODE_LENGTH = 100
 _REASONS = {
     RedemptionFailure.UNKNOWN: "authorization code is invalid or expired",
     RedemptionFailure.OTHER_CLIENT: "authorization code was issued to another client",
@@ -52,11 +51,19 @@ class AuthorizationCodeGrant:
     def issue(self, request: TokenRequest) -> TokenResponse:
         ctx, client, params, now = self.context, request.client, request.params, request.now
         assert ctx.codes is not None
-        code = params.required("code")
+        presented = params.required("code")
         redirect_uri = params.required("redirect_uri")
         verifier = params.required("code_verifier")
         resources = params.all("resource")
-        if len(code) > MAX_CODE_LENGTH:
+        assert ctx.code_sealer is not None
+        sealed = ctx.code_sealer.open(presented)
+        if sealed is None:
+            raise InvalidGrantError(_REASONS[RedemptionFailure.UNKNOWN])
+        if sealed.client_id != client.client_id:
+            raise InvalidGrantError(_REASONS[RedemptionFailure.OTHER_CLIENT])
+        if sealed.expires_at <= now:
+            # Expired; but a late replay of a code that was used still ends what it began.
+            self._revoke_replayed(ctx.codes.redeemed_family(sealed.code_hash), client, now)
             raise InvalidGrantError(_REASONS[RedemptionFailure.UNKNOWN])
 
         ctx.minter.check_signing(client.access_token_alg)  # before the redemption commits
@@ -94,15 +101,9 @@ class AuthorizationCodeGrant:
             token_hash = ctx.digest.digest(refresh)
             return SessionStart(family, token_hash, now + ctx.refresh_token_ttl, access)
 
-        redemption = ctx.codes.redeem_code(
-            ctx.digest.digest(code), client.client_id, family_id, now, start
-        )
+        redemption = ctx.codes.redeem_code(sealed, family_id, now, start)
         if redemption.failure is RedemptionFailure.USED:
-            if redemption.family_id is not None:
-                ctx.sessions.revoke_family(redemption.family_id, now)
-            log.warning(
-                "authorization code replayed client_id=%s: its session revoked", client.client_id
-            )
+            self._revoke_replayed(redemption.family_id, client, now)
         if redemption.code is None or redemption.user is None:
             assert redemption.failure is not None
             raise InvalidGrantError(_REASONS[redemption.failure])
@@ -132,8 +133,16 @@ class AuthorizationCodeGrant:
                 sid=found.browser_session_id,
                 access_token=token.token,
             )
-        log.info("authorization code redeemed client_id=%s sub=%s", client.client_id, user.sub)
         return TokenResponse(token, family.scope, refresh, id_token)
+
+    def _revoke_replayed(self, family_id: str | None, client: Client, now: int) -> None:
+        """A code used twice has leaked: end the session its first use started."""
+        if family_id is None:
+            return
+        self.context.sessions.revoke_family(family_id, now)
+        log.warning(
+            "authorization code replayed client_id=%s: its session revoked", client.client_id
+        )
 
 
 def _check(found: AuthorizationCode, client: Client, redirect_uri: str, verifier: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from authority.credentials.hashing import Passwords, SecretDigest
 from authority.credentials.throttle import LoginThrottle, Unthrottled
+from authority.oauth.codes import CodeSealer
 from authority.oauth.params import Params
 from authority.oauth.tokens import AccessToken, Minter
 from authority.storage import Client, CodeStore, SessionStore, User, UserStore
@@ -76,7 +77,9 @@ class GrantContext:
     require_verified_email: bool = False
     # Seconds after its use in which a refresh token's own client may retry it (0: never).
     refresh_reuse_window: int = 10
-    codes: CodeStore | None = None  # the authorization_code grant's
+    # The authorization_code grant's: how codes are opened, and where their use is recorded.
+    code_sealer: CodeSealer | None = None
+    codes: CodeStore | None = None
 
 
 class Grant(Protocol):

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.oauth import client_auth
+from authority.oauth import authorize, client_auth
 from authority.oauth.tokens import CLAIMS_SUPPORTED
 from authority.runtime import LoadedKeys
 from authority.web.edge import Edge, needs
@@ -34,6 +34,7 @@ def metadata(endpoint: DiscoveryEndpoint, url_for: Any, scopes: list[str]) -> di
 
     return {
         "issuer": issuer,
+        "authorization_endpoint": absolute("authorize"),
         "token_endpoint": absolute("token"),
         "jwks_uri": absolute("jwks"),
         "userinfo_endpoint": absolute("userinfo"),
@@ -44,7 +45,13 @@ def metadata(endpoint: DiscoveryEndpoint, url_for: Any, scopes: list[str]) -> di
         "grant_types_supported": list(endpoint.grant_types),
         "token_endpoint_auth_methods_supported": list(client_auth.PUBLIC_METHODS),
         "scopes_supported": scopes,
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": list(authorize.RESPONSE_MODES),
+        "code_challenge_methods_supported": list(authorize.CODE_CHALLENGE_METHODS),
+        "authorization_response_iss_parameter_supported": True,
+        "prompt_values_supported": list(authorize.PROMPTS),
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [endpoint.id_token_alg],
         "token_endpoint_auth_signing_alg_values_supported": [],

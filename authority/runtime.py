@@ -39,6 +39,7 @@ from authority.oauth.client_auth import CachedClients, ClientAuthenticator
 from authority.oauth.codes import CodeSealer
 from authority.oauth.grants import GrantContext, GrantRegistry
 from authority.oauth.introspection import Introspector
+from authority.oauth.logout import Logouts
 from authority.oauth.presented import PresentedTokens
 from authority.oauth.revocation import Revoker
 from authority.oauth.tokens import IdTokenMinter, Minter
@@ -182,6 +183,7 @@ class Authority:
         self.password_login = PasswordLogin(
             storage, self.passwords, self.throttle, settings.require_verified_email
         )
+        self.logouts = Logouts(presented, cached_clients)
         letters = Letters.from_settings(settings)
         self.mailer = mail.from_url(settings.email_url, helo=letters.domain)
         self.accounts = Accounts(

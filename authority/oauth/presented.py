@@ -1,5 +1,6 @@
 """Reading a token presented to the authority itself (introspection, revocation, /sessions,
-/userinfo): the verifier's checks (``authority.verify.jwt``) against our own key ring."""
+/userinfo, logout's id_token_hint): the verifier's checks (``authority.verify.jwt``) against
+our own key ring."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any
 from authority.credentials.hashing import SecretDigest
 from authority.keys import KeyRing
 from authority.storage import Client, RefreshTokenState, SessionStore
-from authority.verify.jwt import InvalidToken, audiences, check
+from authority.verify.jwt import InvalidToken, audiences, check, signed_claims
 
 __all__ = ["PresentedTokens", "audiences", "looks_like_jwt"]
 
 MAX_REFRESH_TOKEN_LENGTH = 512
+ID_TOKEN_TYP = ("jwt",)  # as ``tokens.IdTokenMinter`` writes it; never an access token's
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -44,6 +46,20 @@ class PresentedTokens:
             return check(token, self._ring().trusted, self.issuer, now)
         except InvalidToken:
             return None
+
+    def id_token_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of an id_token this server issued, expired or not (OIDC RP-Initiated
+        Logout §2: an id_token_hint may have expired): our signature, our ``iss``, a ``sub``
+        and an ``aud``. None for anything else."""
+        if not looks_like_jwt(token):
+            return None
+        try:
+            claims = signed_claims(token, self._ring().trusted, ID_TOKEN_TYP, "an ID token")
+        except InvalidToken:
+            return None
+        if claims.get("iss") != self.issuer or not isinstance(claims.get("sub"), str):
+            return None
+        return claims if audiences(claims) else None
 
     def refresh_state(self, token: str, client: Client) -> RefreshTokenState | None:
         """A refresh token of ``client``'s: to any other client it is nobody's business."""

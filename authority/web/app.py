@@ -36,6 +36,8 @@ from authority.web.endpoints.discovery import DiscoveryEndpoint, discovery
 from authority.web.endpoints.health import Readiness, healthz, readyz
 from authority.web.endpoints.introspection import IntrospectionEndpoint, introspect
 from authority.web.endpoints.jwks import JwksEndpoint, jwks
+from authority.web.endpoints.logout import LogoutEndpoint
+from authority.web.endpoints.logout import end_session as logout
 from authority.web.endpoints.revocation import RevocationEndpoint, revoke
 from authority.web.endpoints.sessions import (
     SessionEndpoints,
@@ -64,7 +66,7 @@ ROUTES = [
     Route("/introspect", introspect, methods=["POST"], name="introspection"),
     Route("/sessions", list_sessions, methods=["GET"], name="sessions"),
     Route("/sessions", end_all_sessions, methods=["DELETE"], name="end_all_sessions"),
-    Route("/sessions/{session_id}", end_session, methods=["DELETE"], name="end_session"),
+    Route("/sessions/{session_id}", end_session, methods=["DELETE"], name="end_one_session"),
     Route("/userinfo", userinfo, methods=["GET", "POST"], name="userinfo"),
     Route("/accounts/register", register, methods=["POST"], name="register"),
     Route("/accounts/verify-email", verify_page, methods=["GET"], name="verify_page"),
@@ -75,6 +77,7 @@ ROUTES = [
         "/accounts/password/reset/confirm", confirm_reset, methods=["POST"], name="confirm_reset"
     ),
     Route("/accounts/password/change", change_password, methods=["POST"], name="change_password"),
+    Route("/logout", logout, methods=["GET", "POST"], name="end_session"),
     Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
     Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
     Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),
@@ -151,6 +154,7 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
             authority.storage.scopes_in_use,
         ),
         JwksEndpoint(authority.keys, settings.jwks_max_age),
+        LogoutEndpoint(edge, settings.issuer, authority.logouts, authority.browser),
         Readiness(
             edge,
             authority.storage.schema_problem,

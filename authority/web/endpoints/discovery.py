@@ -39,6 +39,7 @@ def metadata(endpoint: DiscoveryEndpoint, url_for: Any, scopes: list[str]) -> di
         "jwks_uri": absolute("jwks"),
         "userinfo_endpoint": absolute("userinfo"),
         "revocation_endpoint": absolute("revocation"),
+        "end_session_endpoint": absolute("end_session"),
         "revocation_endpoint_auth_methods_supported": list(client_auth.PUBLIC_METHODS),
         "introspection_endpoint": absolute("introspection"),
         "introspection_endpoint_auth_methods_supported": list(client_auth.METHODS),

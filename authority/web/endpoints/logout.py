@@ -1,0 +1,109 @@
+"""OIDC RP-Initiated Logout 1.0 at /logout (discovery's ``end_session_endpoint``): a page
+asks the user to confirm; the confirmed form ends this browser's session and every session
+started from it, then sends the browser back to the client or shows that it is signed out.
+The rules of the request are ``authority.oauth.logout``.
+
+CSRF: the confirmation form carries a token bound to the browser's cookie; only a POST that
+carries it ends anything, so no other site can sign a browser out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authority.accounts.browser import BrowserSignIns
+from authority.errors import InvalidRequestError
+from authority.oauth.logout import LogoutRequest, Logouts
+from authority.oauth.params import Params
+from authority.web.browser import browser_cookie, clear_cookie, read_cookie, set_cookie
+from authority.web.edge import Edge, needs
+from authority.web.requests import FORM, parse_form, read_form
+from authority.web.responses import NO_STORE, answer_in_html, page
+
+# The confirmation form's submit button: a POST without it is a client's logout request.
+CONFIRM = ("confirm", "yes")
+BAD_FORM = (
+    "the sign-out form has expired or did not come from this site: open the sign-out page again"
+)
+
+
+@dataclass(frozen=True)
+class LogoutEndpoint:
+    edge: Edge
+    issuer: str
+    logouts: Logouts
+    browser: BrowserSignIns
+
+
+async def _params(request: Request) -> Params:
+    if request.method == "GET":
+        # A query string is a form's encoding, held to the same rules.
+        return parse_form(FORM, request.url.query.encode("latin-1"))
+    return await read_form(request)
+
+
+async def end_session(request: Request) -> Response:
+    endpoint = needs(request, LogoutEndpoint)
+    answer_in_html(request)
+    params = await _params(request)
+    asked = await endpoint.edge.in_thread(endpoint.logouts.request, params)
+    cookie = read_cookie(request, endpoint.issuer)
+    if request.method == "POST" and params.one(CONFIRM[0]) == CONFIRM[1]:
+        return await _sign_out(request, endpoint, asked, cookie, params.one("csrf_token"))
+    if request.method == "POST" and cookie is None:
+        # A client's page posting here from its own site: the SameSite=Lax cookie stays
+        # behind, and a page setting a new one would replace it. The same request as a GET
+        # (a top-level navigation, which carries the cookie) asks instead.
+        url = str(request.app.url_path_for("end_session"))
+        if asked.fields:
+            url += "?" + urlencode(asked.fields)
+        return RedirectResponse(url, 303, headers=NO_STORE)
+    return _confirmation(request, endpoint, asked)
+
+
+def _confirmation(request: Request, endpoint: LogoutEndpoint, asked: LogoutRequest) -> Response:
+    cookie, new = browser_cookie(request, endpoint.issuer)
+    response = page(
+        request,
+        "logout.html",
+        form_targets=asked.form_targets(),
+        fields=asked.fields,
+        csrf_token=endpoint.browser.csrf_token(cookie),
+        confirm=CONFIRM,
+        client_name=asked.client.name if asked.client else None,
+    )
+    if new:
+        set_cookie(response, endpoint.issuer, cookie)
+    return response
+
+
+async def _sign_out(
+    request: Request,
+    endpoint: LogoutEndpoint,
+    asked: LogoutRequest,
+    cookie: str | None,
+    csrf_token: str | None,
+) -> Response:
+    if not endpoint.browser.csrf_ok(cookie, csrf_token):
+        raise InvalidRequestError(BAD_FORM)
+    browser, now = endpoint.browser, endpoint.edge.now()
+
+    def sign_out() -> None:
+        session = browser.find(cookie, now)
+        if session is not None:  # none: nothing to end, and the same answer
+            browser.end(session.session_id, now)
+
+    await endpoint.edge.in_thread(sign_out)
+    after = asked.after()
+    if after is not None:
+        response: Response = RedirectResponse(
+            after, 303, headers={**NO_STORE, "Referrer-Policy": "no-referrer"}
+        )
+    else:
+        response = page(request, "signed_out.html")
+    clear_cookie(response, endpoint.issuer)
+    return response

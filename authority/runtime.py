@@ -170,7 +170,7 @@ class Authority:
         presented = PresentedTokens(settings.issuer, ring, storage, self.digest)
         self.introspector = Introspector(presented, cached_clients)
         self.revoker = Revoker(presented)
-        self.sessions = SessionService(presented, storage)
+        self.sessions = SessionService(presented, storage, storage)
         self.browser = BrowserSignIns(storage, self.digest, settings.browser_session_max_age)
         self.authorizer = Authorizer(
             settings.issuer,

@@ -1,4 +1,5 @@
-"""A user's own sessions (refresh-token families), seen and ended with an access token."""
+"""A user's own sessions, seen and ended with an access token: the sessions of apps
+(refresh-token families) and the browsers signed in on the hosted pages."""
 
 from __future__ import annotations
 
@@ -6,15 +7,25 @@ from typing import Any
 
 from authority.errors import InvalidToken
 from authority.oauth.presented import PresentedTokens, audiences
-from authority.storage import Family, User, UserStore
+from authority.storage import (
+    BrowserSession,
+    BrowserSessionStore,
+    Family,
+    SessionStore,
+    User,
+    UserStore,
+)
 
 
 class SessionService:
-    def __init__(self, tokens: PresentedTokens, users: UserStore) -> None:
+    def __init__(
+        self, tokens: PresentedTokens, users: UserStore, browsers: BrowserSessionStore
+    ) -> None:
         self.issuer = tokens.issuer
         self._tokens = tokens
         self._sessions = tokens.sessions
         self._users = users
+        self._browsers = browsers
 
     def authenticate(self, token: str, now: int) -> tuple[User, dict[str, Any]]:
         """The user behind a bearer access token meant for the authority (``aud`` = issuer)."""
@@ -31,19 +42,59 @@ class SessionService:
         return user, claims
 
     def list(self, user: User, now: int, current: str | None = None) -> list[dict[str, Any]]:
-        return [view(f, current) for f in self._sessions.list_sessions(user.sub, now)]
+        return views(
+            self._sessions.list_sessions(user.sub, now),
+            self._browsers.list_browser_sessions(user.sub, now),
+            current,
+        )
 
     def end(self, user: User, now: int, session_id: str | None = None) -> int:
-        return self._sessions.end_sessions(user.sub, now, session_id)
+        return end(self._sessions, self._browsers, user.sub, now, session_id)
+
+
+def end(
+    sessions: SessionStore,
+    browsers: BrowserSessionStore,
+    sub: str,
+    now: int,
+    session_id: str | None = None,
+) -> int:
+    """End one of ``sub``'s sessions, an app's or a browser's (and the apps' started from
+    it), or, with no id, every one of them; returns how many ended."""
+    ended = sessions.end_sessions(sub, now, session_id)
+    if ended or session_id is None:
+        return ended
+    return int(browsers.end_browser_session(session_id, now, sub))
+
+
+def views(
+    families: list[Family], browsers: list[BrowserSession], current: str | None = None
+) -> list[dict[str, Any]]:
+    """The listing of a user's sessions: apps' first, then browsers'."""
+    return [view(f, current) for f in families] + [browser_view(b) for b in browsers]
 
 
 def view(family: Family, current: str | None = None) -> dict[str, Any]:
     return {
         "id": family.family_id,
+        "kind": "app",
         "client_id": family.client_id,
         "scope": " ".join(family.scope),
         "created_at": family.created_at,
         "last_used_at": family.last_used_at,
         "expires_at": family.expires_at,
         "current": family.family_id == current,
+    }
+
+
+def browser_view(session: BrowserSession) -> dict[str, Any]:
+    """A browser signed in on the hosted pages; never the current session of a token (a
+    token's ``sid`` names its family)."""
+    return {
+        "id": session.session_id,
+        "kind": "browser",
+        "created_at": session.created_at,
+        "auth_time": session.auth_time,
+        "expires_at": session.expires_at,
+        "current": False,
     }

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from authority import mail
-from authority.accounts.sessions import view as session_view
+from authority.accounts import sessions as user_sessions
 from authority.admin import importer
 from authority.admin.bootstrap import prepare
 from authority.admin.provision import (
@@ -164,16 +164,18 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         emit(args, user_view(admin.user(args.username)), f"user {user.username} {args.action}d")
     elif args.action == "sessions":
         user = admin.user(args.username)
-        views = [session_view(f) for f in storage.list_sessions(user.sub, int(time.time()))]
-        rows = [
-            {**v, **{k: when(v[k]) for k in ("created_at", "last_used_at", "expires_at")}}
-            for v in views
-        ]
-        columns = ["id", "client_id", "created_at", "last_used_at", "expires_at"]
+        now = int(time.time())
+        views = user_sessions.views(
+            storage.list_sessions(user.sub, now), storage.list_browser_sessions(user.sub, now)
+        )
+        times = ("created_at", "last_used_at", "expires_at")
+        rows = [{**v, **{k: when(v[k]) for k in times if k in v}} for v in views]
+        columns = ["id", "kind", "client_id", "created_at", "last_used_at", "expires_at"]
         emit(args, {"sessions": views}, table(rows, columns))
     elif args.action == "logout":
         user = admin.user(args.username)
-        ended = storage.end_sessions(user.sub, int(time.time()), args.session)
+        now = int(time.time())
+        ended = user_sessions.end(storage, storage, user.sub, now, args.session)
         if args.session and not ended:
             raise AdminError(f"no live session {args.session!r} for {user.username}")
         emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")

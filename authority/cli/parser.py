@@ -176,12 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="mark the imported email addresses as verified",
     )
     json_flag(imports)
-    sessions = users.add_parser("sessions", help="list a user's live sessions")
+    sessions = users.add_parser(
+        "sessions", help="list a user's live sessions, apps' and signed-in browsers'"
+    )
     sessions.add_argument("username")
     json_flag(sessions)
     logout = users.add_parser("logout", help="end one session of a user, or all of them")
     logout.add_argument("username")
-    logout.add_argument("--session", help="the session id (default: every session)")
+    logout.add_argument(
+        "--session",
+        help="the session id, an app's or a browser's (default: every session)",
+    )
     json_flag(logout)
     consents = users.add_parser(
         "consents", help="list the clients a user approved, or withdraw one approval"

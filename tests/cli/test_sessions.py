@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from authority.storage import Family, IssuedAccess
+from authority.storage import BrowserSession, Family, IssuedAccess
 from authority.storage.sql import SqlStorage
 from tests.cli.support import Run, assert_failed
 
@@ -23,6 +23,17 @@ def _login(database_url: str, client_id: str, sub: str) -> str:
     )
     storage.close()
     return family_id
+
+
+def _sign_in(database_url: str, sub: str) -> str:
+    """A browser signed in on the hosted pages."""
+    now = int(time.time())
+    session_id = secrets.token_hex(8)
+    storage = SqlStorage.from_url(database_url)
+    session = BrowserSession(session_id, sub, now, ("pwd",), now, now, now + 3600)
+    storage.start_browser_session(session, secrets.token_hex(32))
+    storage.close()
+    return session_id
 
 
 def _setup(run: Run, database_url: str) -> tuple[str, list[str]]:
@@ -51,7 +62,17 @@ def test_sessions_lists_live_sessions_and_logout_ends_one_then_all(
     _, ids = _setup(run, database_url)
     listed = run("users", "sessions", "alice", "--json").json()["sessions"]
     assert sorted(s["id"] for s in listed) == sorted(ids)
-    assert {"client_id", "created_at", "last_used_at", "expires_at"} <= set(listed[0])
+    assert set(listed[0]) == {
+        "id",
+        "kind",
+        "client_id",
+        "scope",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "current",
+    }
+    assert {s["kind"] for s in listed} == {"app"}
 
     assert run("users", "logout", "alice", "--session", ids[0], "--json").json() == {"ended": 1}
     left = run("users", "sessions", "alice", "--json").json()["sessions"]
@@ -77,3 +98,28 @@ def test_prune_deletes_ended_sessions_and_reports_counts(run: Run, database_url:
     assert done["keys"] == []
     assert done["links"] == 0  # no link was ever sent
     assert run("prune", "--json").json()["sessions"] == 0
+
+
+def test_sessions_lists_signed_in_browsers_and_logout_ends_one(run: Run, database_url: str) -> None:
+    sub, ids = _setup(run, database_url)
+    browser = _sign_in(database_url, sub)
+
+    listed = run("users", "sessions", "alice", "--json").json()["sessions"]
+    text = run("users", "sessions", "alice").out
+
+    assert [s["kind"] for s in listed] == ["app", "app", "browser"]
+    assert set(listed[2]) == {"id", "kind", "created_at", "auth_time", "expires_at", "current"}
+    assert listed[2]["id"] == browser
+    assert text.splitlines()[0].split() == [
+        "id",
+        "kind",
+        "client_id",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+    ]
+    assert any(line.startswith(browser) and " browser " in line for line in text.splitlines())
+    assert run("users", "logout", "alice", "--session", browser, "--json").json() == {"ended": 1}
+    left = run("users", "sessions", "alice", "--json").json()["sessions"]
+    assert sorted(s["id"] for s in left) == sorted(ids)
+    assert_failed(run("users", "logout", "alice", "--session", browser), "no live session")

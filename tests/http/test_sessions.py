@@ -9,7 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from authority.admin.provision import Admin
+from authority.runtime import Authority
 from tests.conftest import ISSUER, FakeClock, Registered
+from tests.http.browser_helpers import app_session
 from tests.http.helpers import assert_no_store, post_token
 
 PASSWORD = "correct horse battery"
@@ -189,3 +191,67 @@ def test_an_id_no_session_can_have_is_answered_as_an_unknown_one(
     )
     assert_no_store(response)
     assert introspect(http, app_client, tokens["refresh_token"])
+
+
+# -- browsers signed in on the hosted pages -------------------------------------------------
+
+
+def test_signed_in_browsers_are_listed_beside_the_apps_sessions(
+    http: TestClient, authority: Authority, app_client: Registered, alice: str
+) -> None:
+    user = authority.storage.get_user(alice)
+    assert user is not None
+    _, browser = authority.browser.start(user, ("pwd",), authority.now())
+    tokens = login(http, app_client)
+
+    response = http.get("/sessions", headers=bearer(tokens["access_token"]))
+
+    assert response.status_code == 200
+    [app, signed_in] = response.json()["sessions"]
+    assert app == {
+        "id": app["id"],
+        "kind": "app",
+        "client_id": app_client.client_id,
+        "scope": "read write",
+        "created_at": authority.now(),
+        "last_used_at": authority.now(),
+        "expires_at": app["expires_at"],
+        "current": True,
+    }
+    assert signed_in == {
+        "id": browser.session_id,
+        "kind": "browser",
+        "created_at": browser.created_at,
+        "auth_time": browser.auth_time,
+        "expires_at": browser.expires_at,
+        "current": False,
+    }
+
+
+def test_ending_a_browser_session_ends_the_apps_sessions_started_from_it(
+    http: TestClient, authority: Authority, app_client: Registered, alice: str, admin: Admin
+) -> None:
+    user = authority.storage.get_user(alice)
+    assert user is not None
+    _, browser = authority.browser.start(user, ("pwd",), authority.now())
+    started = app_session(authority, app_client.client_id, alice, browser.session_id)
+    tokens = login(http, app_client)
+    bob = admin.create_user("bob", "another long password", None)
+    bobs_token = app_session(authority, app_client.client_id, bob.sub, None).access_token
+
+    refused = http.delete(f"/sessions/{browser.session_id}", headers=bearer(bobs_token))
+    response = http.delete(
+        f"/sessions/{browser.session_id}", headers=bearer(tokens["access_token"])
+    )
+
+    assert (refused.status_code, refused.json()) == (
+        404,
+        {"error": "not_found", "error_description": "no such session"},
+    )
+    assert response.status_code == 204
+    assert authority.browser.list(alice, authority.now()) == []
+    assert not introspect(http, app_client, started.refresh_token)
+    assert not introspect(http, app_client, started.access_token)
+    assert introspect(http, app_client, tokens["refresh_token"])
+    again = http.delete(f"/sessions/{browser.session_id}", headers=bearer(tokens["access_token"]))
+    assert again.status_code == 404

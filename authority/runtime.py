@@ -19,6 +19,7 @@ import anyio
 from authority import mail
 from authority.accounts import Accounts, Letters
 from authority.accounts.browser import BrowserSignIns
+from authority.accounts.consents import ConsentService
 from authority.accounts.sessions import SessionService
 from authority.credentials import throttle
 from authority.credentials.hashing import Passwords, SecretDigest
@@ -184,6 +185,7 @@ class Authority:
             storage, self.passwords, self.throttle, settings.require_verified_email
         )
         self.logouts = Logouts(presented, cached_clients)
+        self.consents = ConsentService(storage, cached_clients)
         letters = Letters.from_settings(settings)
         self.mailer = mail.from_url(settings.email_url, helo=letters.domain)
         self.accounts = Accounts(

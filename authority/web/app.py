@@ -32,6 +32,11 @@ from authority.web.endpoints.accounts import (
     verify_page,
 )
 from authority.web.endpoints.authorize import AuthorizeEndpoint, authorize
+from authority.web.endpoints.consents import (
+    ConsentEndpoints,
+    list_consents,
+    withdraw_consent,
+)
 from authority.web.endpoints.discovery import DiscoveryEndpoint, discovery
 from authority.web.endpoints.health import Readiness, healthz, readyz
 from authority.web.endpoints.introspection import IntrospectionEndpoint, introspect
@@ -67,6 +72,8 @@ ROUTES = [
     Route("/sessions", list_sessions, methods=["GET"], name="sessions"),
     Route("/sessions", end_all_sessions, methods=["DELETE"], name="end_all_sessions"),
     Route("/sessions/{session_id}", end_session, methods=["DELETE"], name="end_one_session"),
+    Route("/consents", list_consents, methods=["GET"], name="consents"),
+    Route("/consents/{client_id}", withdraw_consent, methods=["DELETE"], name="withdraw_consent"),
     Route("/userinfo", userinfo, methods=["GET", "POST"], name="userinfo"),
     Route("/accounts/register", register, methods=["POST"], name="register"),
     Route("/accounts/verify-email", verify_page, methods=["GET"], name="verify_page"),
@@ -154,6 +161,7 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
             authority.storage.scopes_in_use,
         ),
         JwksEndpoint(authority.keys, settings.jwks_max_age),
+        ConsentEndpoints(edge, authority.sessions, authority.consents),
         LogoutEndpoint(edge, settings.issuer, authority.logouts, authority.browser),
         Readiness(
             edge,

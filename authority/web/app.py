@@ -25,7 +25,9 @@ from authority.web.endpoints.accounts import (
     AccountEndpoints,
     change_password,
     confirm_reset,
+    forgot_page,
     register,
+    register_page,
     request_reset,
     reset_page,
     verify_email,
@@ -75,10 +77,12 @@ ROUTES = [
     Route("/consents", list_consents, methods=["GET"], name="consents"),
     Route("/consents/{client_id}", withdraw_consent, methods=["DELETE"], name="withdraw_consent"),
     Route("/userinfo", userinfo, methods=["GET", "POST"], name="userinfo"),
+    Route("/accounts/register", register_page, methods=["GET"], name="register_page"),
     Route("/accounts/register", register, methods=["POST"], name="register"),
     Route("/accounts/verify-email", verify_page, methods=["GET"], name="verify_page"),
     Route("/accounts/verify-email", verify_email, methods=["POST"], name="verify_email"),
     Route("/accounts/password/reset", reset_page, methods=["GET"], name="reset_page"),
+    Route("/accounts/password/forgot", forgot_page, methods=["GET"], name="forgot_page"),
     Route("/accounts/password/reset", request_reset, methods=["POST"], name="request_reset"),
     Route(
         "/accounts/password/reset/confirm", confirm_reset, methods=["POST"], name="confirm_reset"

@@ -100,7 +100,8 @@ def test_refuses_a_missing_or_malformed_field(
 def test_refuses_a_body_that_is_neither_a_form_nor_a_json_object(
     http: TestClient, body: bytes, content_type: str, description: str
 ) -> None:
-    response = http.post("/accounts/register", content=body, headers={"Content-Type": content_type})
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
+    response = http.post("/accounts/register", content=body, headers=headers)
 
     assert_error(response, 400, "invalid_request", description)
 
@@ -169,10 +170,12 @@ def test_creates_the_user_and_mails_a_verification_link(
     assert link_token not in repr(rows)
 
 
-def test_accepts_a_form_as_well_as_json(http: TestClient, authority: Authority) -> None:
+def test_accepts_a_form_asking_for_json_as_well_as_json(
+    http: TestClient, authority: Authority
+) -> None:
     data = {"username": "carol", "email": "carol@example.com", "password": NEW_PASSWORD}
 
-    response = http.post("/accounts/register", data=data)
+    response = http.post("/accounts/register", data=data, headers={"Accept": "application/json"})
 
     assert response.status_code == 201
     assert authority.storage.get_user(response.json()["sub"]) is not None

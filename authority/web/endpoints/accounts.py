@@ -3,20 +3,31 @@ open, and the password change of a signed-in user. The logic is ``authority.acco
 
 CSRF: no endpoint here acts on ambient credentials. There are no cookies; the forms' only
 secret is the single-use token inside the form itself, which a cross-site page cannot know
-(and whoever knows it needs no forged request). The password change takes a bearer token
-from the Authorization header, which a browser never adds by itself.
+(and whoever knows it needs no forged request). The registration and forgotten-password
+forms carry no secret at all: they act for nobody (no cookie is read or set, nothing is
+signed in), so a request another site forges in a browser does exactly what that site
+could do by posting itself. The password change takes a bearer token from the
+Authorization header, which a browser never adds by itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authority.accounts import Accounts
+from authority.accounts import USERNAME_RULE, Accounts, Job
 from authority.accounts.sessions import SessionService
-from authority.errors import InvalidLink, RegistrationClosed, WeakPassword
+from authority.errors import (
+    InvalidLink,
+    InvalidRequestError,
+    RegistrationClosed,
+    UsernameTaken,
+    WeakPassword,
+)
 from authority.storage import PASSWORD_RESET, VERIFY_EMAIL
 from authority.web.edge import Edge, needs
 from authority.web.requests import bearer_token, query_token, read_fields, wants_html
@@ -37,24 +48,93 @@ class AccountEndpoints:
     min_length: int  # of a password, as the reset form tells it
 
 
+# -- registration -------------------------------------------------------------------------
+
+# What a browser's registration form may be shown again for, with the reason: a mistake
+# the person can fix in the form.
+_FIXABLE = (InvalidRequestError, UsernameTaken, WeakPassword)
+
+
+def _register_form(
+    request: Request,
+    endpoint: AccountEndpoints,
+    status: int = 200,
+    problem: str | None = None,
+    username: str = "",
+    email: str = "",
+) -> Response:
+    return page(
+        request,
+        "register.html",
+        status,
+        problem=problem,
+        username=username,
+        email=email,
+        username_rule=USERNAME_RULE,
+        min_length=endpoint.min_length,
+    )
+
+
+async def register_page(request: Request) -> Response:
+    """The registration form the login page links to; it posts to ``register``. There is
+    none while registration is closed."""
+    endpoint = needs(request, AccountEndpoints)
+    if not endpoint.accounts.registration_open:
+        raise HTTPException(404, "Not Found")
+    return _register_form(request, endpoint)
+
+
 async def register(request: Request) -> Response:
     endpoint = needs(request, AccountEndpoints)
     edge = endpoint.edge
+    html = wants_html(request)
+    answer_in_html(request, html)
     if not endpoint.accounts.registration_open:
         raise RegistrationClosed()
     params = await read_fields(request)
-    username = params.required("username")
-    email = params.required("email")
-    password = params.required("password")
-    sub, mail_job = await edge.in_thread(
-        endpoint.accounts.register,
-        username,
-        email,
-        password,
-        edge.client_ip(request),
-        edge.now(),
-    )
+    try:
+        username = params.required("username")
+        email = params.required("email")
+        password = params.required("password")
+        sub, mail_job = await edge.in_thread(
+            endpoint.accounts.register,
+            username,
+            email,
+            password,
+            edge.client_ip(request),
+            edge.now(),
+        )
+    except _FIXABLE as refused:
+        if not html:
+            raise
+        return _register_form(
+            request,
+            endpoint,
+            refused.status_code,
+            refused.description,
+            params.one("username") or "",
+            params.one("email") or "",
+        )
+    if html:
+        answer = page(
+            request,
+            "message.html",
+            201,
+            title="Check your email",
+            text=(
+                "Your account is created. To confirm your email address, open the link "
+                "that is on its way to it."
+            ),
+        )
+        return _after(answer, mail_job)
     return no_store({"sub": sub}, 201, after=mail_job)
+
+
+def _after(response: Response, job: Job | None) -> Response:
+    """``job`` runs once ``response`` is sent (on a thread), as ``no_store``'s ``after``."""
+    if job is not None:
+        response.background = BackgroundTask(job)
+    return response
 
 
 async def _usable_link(request: Request, endpoint: AccountEndpoints, purpose: str) -> str:
@@ -107,15 +187,45 @@ async def request_reset(request: Request) -> Response:
     the answer, so neither its outcome nor its latency shows."""
     endpoint = needs(request, AccountEndpoints)
     edge = endpoint.edge
+    html = wants_html(request)
+    answer_in_html(request, html)
     params = await read_fields(request)
-    email = params.required("email")
-    mail_job = await edge.in_thread(
-        endpoint.accounts.request_reset,
-        email,
-        edge.client_ip(request),
-        edge.now(),
-    )
+    try:
+        email = params.required("email")
+        mail_job = await edge.in_thread(
+            endpoint.accounts.request_reset,
+            email,
+            edge.client_ip(request),
+            edge.now(),
+        )
+    except InvalidRequestError as refused:
+        if not html:
+            raise
+        return _forgot_form(request, 400, refused.description, params.one("email") or "")
+    if html:
+        answer = page(
+            request,
+            "message.html",
+            202,
+            title="Check your email",
+            text=(
+                "If an account has this email address, a link to choose a new password is "
+                "on its way to it."
+            ),
+        )
+        return _after(answer, mail_job)
     return no_store(RESET_REQUESTED, 202, after=mail_job)
+
+
+def _forgot_form(
+    request: Request, status: int = 200, problem: str | None = None, email: str = ""
+) -> Response:
+    return page(request, "forgot.html", status, problem=problem, email=email)
+
+
+async def forgot_page(request: Request) -> Response:
+    """The forgotten-password form the login page links to; it posts to ``request_reset``."""
+    return _forgot_form(request)
 
 
 async def reset_page(request: Request) -> Response:

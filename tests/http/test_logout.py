@@ -11,6 +11,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from authority.oauth.tokens import IdTokenMinter
 from authority.runtime import Authority
 from authority.web.browser import COOKIE
 from tests.conftest import ISSUER, FakeClock, Registered
@@ -288,6 +289,22 @@ def test_without_a_redirect_uri_the_browser_is_told_it_is_signed_out(
     assert response.headers["set-cookie"].startswith(f'{COOKIE}=""; expires=')
     refresh_refused(http, rp, app.refresh_token)
     assert authority.browser.list(alice, authority.now()) == []
+
+
+def test_an_id_token_as_the_code_grant_issues_it_is_a_hint(
+    http: TestClient, authority: Authority, rp: Registered, alice: str
+) -> None:
+    browser = sign_in(http, authority, alice)
+    user, client = authority.storage.get_user(alice), authority.storage.get_client(rp.client_id)
+    assert user is not None and client is not None
+    settings = authority.settings
+    minter = IdTokenMinter(settings.issuer, 300, settings.id_token_alg, authority.keys.current)
+    hint = minter.issue(user, client, ("openid",), authority.now(), authority.now(), sid="x")
+
+    response = confirm(http, {"id_token_hint": hint, "post_logout_redirect_uri": SIGNED_OUT})
+
+    assert response.headers["location"] == SIGNED_OUT
+    assert browser not in authority.browser.list(alice, authority.now())
 
 
 def test_an_expired_hint_still_names_the_client(

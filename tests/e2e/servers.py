@@ -99,6 +99,25 @@ def serve_resource_api(
 
 
 @contextmanager
+def serve_relying_party(
+    issuer: str,
+    client: tuple[str, str | None],
+    url: str,
+    log: Path | None = None,
+    cookie: str = "relying_party",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m examples.relying_party`` for ``client`` (id, secret or None when public),
+    reached at ``url``; yields once its home page answers 200."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHORITY_", "RP_"))}
+    env.update(RP_ISSUER=issuer, RP_CLIENT_ID=client[0], RP_URL=url, RP_SESSION_COOKIE=cookie)
+    if client[1]:
+        env["RP_CLIENT_SECRET"] = client[1]
+    command = [sys.executable, "-m", "examples.relying_party"]
+    with _running("the relying party", command, env, f"{url}/", log, cwd=ROOT) as proc:
+        yield proc
+
+
+@contextmanager
 def _running(
     name: str,
     command: list[str],

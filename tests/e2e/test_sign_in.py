@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,7 +25,6 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from authority.verify import Verifier
-from tests.conftest import empty_postgres
 from tests.e2e.servers import USER_PASSWORD, cli, environment, free_port, serve
 from tests.e2e.user_agent import Outcome, User, forms
 
@@ -166,22 +163,12 @@ def _party(env: dict[str, str], name: str, redirect: str, scope: str, *flags: st
     return Party(created["client_id"], created.get("client_secret"), redirect, scope)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_template: Path,
-) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp(f"sign-in-{request.param}")
-    if request.param == "sqlite":
-        shutil.copy(sqlite_template, folder / "authority.db")
-        database_url = f"sqlite:///{folder / 'authority.db'}"
-    else:
-        database_url = request.getfixturevalue("postgres_url")
-        empty_postgres(database_url)
+@pytest.fixture(scope="module")
+def stack(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("sign-in")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    env = environment(database_url, folder / "keys", issuer)
+    env = environment(module_database_url, folder / "keys", issuer)
     with serve(env, port, log=folder / "serve.log"):
         alice = cli(env, "users", "create", "alice", "--password-stdin", stdin=USER_PASSWORD + "\n")
         web = _party(

@@ -27,13 +27,17 @@ class _Forms(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.forms: list[Form] = []
         self.title = ""
+        self.alert = ""  # the text of the page's role="alert" element (an error page's)
         self._form: Form | None = None
         self._in_title = False
+        self._in_alert = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if tag == "title":
             self._in_title = True
+        elif a.get("role") == "alert":
+            self._in_alert = True
         elif tag == "form":
             self._form = Form(a.get("action", ""), a.get("method", "get").lower())
         elif self._form is not None and tag in ("input", "button"):
@@ -49,6 +53,8 @@ class _Forms(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
+        elif tag == "p":
+            self._in_alert = False
         elif tag == "form" and self._form is not None:
             self.forms.append(self._form)
             self._form = None
@@ -56,6 +62,8 @@ class _Forms(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
+        if self._in_alert:
+            self.alert += data
 
 
 def forms(html: str) -> tuple[str, list[Form]]:
@@ -64,6 +72,14 @@ def forms(html: str) -> tuple[str, list[Form]]:
     parser.feed(html)
     parser.close()
     return parser.title.strip(), parser.forms
+
+
+def error_page(html: str) -> tuple[str, str, int]:
+    """An error page's title, its alert's text, and how many forms it has."""
+    parser = _Forms()
+    parser.feed(html)
+    parser.close()
+    return parser.title.strip(), parser.alert.strip(), len(parser.forms)
 
 
 def query(url: str) -> dict[str, str]:

@@ -63,8 +63,8 @@ class Stack:
     env: dict[str, str]
     metadata: dict[str, Any]
     sub: str  # alice's
-    web: Party  # confidential, first party
-    native: Party  # public: PKCE alone, a private-use scheme redirect
+    web: Party  # confidential, first party; no audience: its tokens are for the authority
+    native: Party  # public: PKCE alone, a private-use scheme redirect, tokens for AUDIENCE
     partner: Party  # confidential, third party: asks for consent
 
     def endpoint(self, name: str) -> str:
@@ -158,7 +158,7 @@ def _party(env: dict[str, str], name: str, redirect: str, scope: str, *flags: st
     created = cli(
         env,
         *("clients", "create", name, "--grant", "authorization_code", "--grant", "refresh_token"),
-        *("--redirect-uri", redirect, "--scope", scope, "--audience", AUDIENCE, *flags),
+        *("--redirect-uri", redirect, "--scope", scope, *flags),
     )
     return Party(created["client_id"], created.get("client_secret"), redirect, scope)
 
@@ -178,7 +178,9 @@ def stack(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             "openid profile email",
             *("--post-logout-redirect-uri", WEB_SIGNED_OUT),
         )
-        native = _party(env, "native", NATIVE_CALLBACK, "openid profile", "--public")
+        native = _party(
+            env, "native", NATIVE_CALLBACK, "openid profile", "--public", "--audience", AUDIENCE
+        )
         partner = _party(env, "partner", PARTNER_CALLBACK, "openid profile", "--consent")
         metadata = httpx.get(f"{issuer}/.well-known/openid-configuration").json()
         yield Stack(issuer, env, metadata, alice["sub"], web, native, partner)
@@ -225,7 +227,9 @@ def test_a_confidential_client_signs_alice_in_and_gets_tokens_that_verify(
         "preferred_username": "alice",
     }  # no email: alice has none
 
-    access = Verifier(stack.issuer, AUDIENCE).verify(token["access_token"], scopes=["openid"])
+    # Its access token is for the authority itself (no audience registered), as /userinfo
+    # needs; it verifies as any resource server would verify one.
+    access = Verifier(stack.issuer, stack.issuer).verify(token["access_token"], ["openid"])
     assert (access.sub, access.client_id) == (stack.sub, stack.web.client_id)
     assert access.scopes == {"openid", "profile", "email"}
     assert access.raw["auth_time"] == claims["auth_time"]

@@ -54,7 +54,8 @@ def create_app(environ: Mapping[str, str] = os.environ) -> Starlette:
     secret = environ.get("RP_CLIENT_SECRET", "").strip() or None
     base = environ.get("RP_URL", "").strip().rstrip("/") or DEFAULT_URL
     oauth = OAuth()
-    oauth.register(
+    # Authlib's client for the authority: it reads the rest from discovery.
+    authority: Any = oauth.register(
         "authority",
         client_id=client_id,
         client_secret=secret,
@@ -66,7 +67,6 @@ def create_app(environ: Mapping[str, str] = os.environ) -> Starlette:
             "token_endpoint_auth_method": "client_secret_basic" if secret else "none",
         },
     )
-    authority: Any = oauth.create_client("authority")
 
     async def home(request: Request) -> Response:
         user = request.session.get("user")

@@ -42,6 +42,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'  # no icon, and no request for /favicon.ico
         f"<title>{escape(title)}</title></head><body><main><h1>{escape(title)}</h1>"
         f"{body}</main></body></html>"
     )

@@ -105,10 +105,16 @@ def apps(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _watch(page: Any) -> tuple[list[str], list[tuple[str, int]]]:
-    """The page's console errors (a CSP violation is one) and every response it got."""
+    """The page's console errors (a CSP violation is one) and every response it got. The
+    browser asking for an icon the site does not have is not a problem of the pages."""
     problems: list[str] = []
     responses: list[tuple[str, int]] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+
+    def console(message: Any) -> None:
+        if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
+            problems.append(f"{message.text} at {message.location['url']}")
+
+    page.on("console", console)
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("response", lambda r: responses.append((r.url, r.status)))
     return problems, responses

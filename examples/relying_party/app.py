@@ -1,12 +1,14 @@
 """A web app that signs its users in with authority: the authorization code flow with PKCE
 (OIDC Core §3.1, RFC 7636) through Authlib's Starlette client, and RP-initiated logout.
 
-    RP_ISSUER=http://127.0.0.1:8000 RP_CLIENT_ID=... RP_CLIENT_SECRET=... \\
+    RP_ISSUER=http://localhost:8000 RP_CLIENT_ID=... RP_CLIENT_SECRET=... \\
         .venv/bin/python -m examples.relying_party
 
-``RP_URL`` (default ``http://127.0.0.1:8002``) is where the browser reaches this app; its
-``/callback`` must be registered as the client's redirect URI and its ``/signed-out`` as the
-post-logout redirect URI. Without ``RP_CLIENT_SECRET`` it signs in as a public client (PKCE
+``RP_ISSUER`` is the authority's issuer exactly as ``AUTHORITY_ISSUER`` says (the answer's
+``iss`` and the id_token's are compared with it). ``RP_URL`` (default
+``http://127.0.0.1:8002``) is where the browser reaches this app; its ``/callback`` must be
+registered as the client's redirect URI and its ``/signed-out`` as the post-logout redirect
+URI. Without ``RP_CLIENT_SECRET`` it signs in as a public client (PKCE
 alone). ``RP_SESSION_SECRET`` signs the session cookie (a new random one each start by
 default, which signs everyone out on a restart); ``RP_SESSION_COOKIE`` names it.
 """

@@ -69,6 +69,8 @@ class Stack:
     partner: Party  # confidential, third party: asks for consent
 
     def endpoint(self, name: str) -> str:
+        """An endpoint as an app finds it: in discovery."""
+        assert name in self.metadata, f"discovery names no {name}"
         return str(self.metadata[name])
 
     def user(self) -> User:
@@ -200,6 +202,18 @@ def user(stack: Stack) -> Iterator[User]:
     user = stack.user()
     yield user
     user.close()
+
+
+def test_discovery_tells_an_app_how_to_sign_in(stack: Stack) -> None:
+    """What Authlib, django-allauth and mozilla-django-oidc read (OIDC Discovery §3)."""
+    metadata = stack.metadata
+    assert metadata["authorization_endpoint"] == f"{stack.issuer}/authorize"
+    assert metadata["end_session_endpoint"] == f"{stack.issuer}/logout"
+    assert metadata["response_types_supported"] == ["code"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+    assert "none" in metadata["token_endpoint_auth_methods_supported"]
+    assert "authorization_code" in metadata["grant_types_supported"]
 
 
 def test_a_confidential_client_signs_alice_in_and_gets_tokens_that_verify(

@@ -71,10 +71,13 @@ _NOTHING_STARTED = (
     .where(authorization_codes.c.code_hash == bindparam("hash"))
     .values(family_id=None)
 )
-_CODE_USER = select(users).where(users.c.sub == bindparam("sub"), users.c.disabled.is_(False))
-_BROWSER_LIVE = select(browser_sessions.c.session_id).where(
-    browser_sessions.c.session_id == bindparam("sid"), browser_sessions.c.ended_at.is_(None)
-)
+# The code's user, if enabled, and whether its browser session (if any) is still signed in.
+_CODE_USER = select(
+    users,
+    exists()
+    .where(browser_sessions.c.session_id == bindparam("sid"), browser_sessions.c.ended_at.is_(None))
+    .label("signed_in"),
+).where(users.c.sub == bindparam("sub"), users.c.disabled.is_(False))
 
 
 def _use_values(code: AuthorizationCode, family_id: str, now: int) -> dict[str, Any]:
@@ -162,23 +165,22 @@ class BrowserSql(SqlBase):
         """
 
         def work(conn: Connection) -> Redemption:
-            user_row = conn.execute(_CODE_USER, {"sub": code.sub}).first()
-            if user_row is None:  # disabled (or gone): nothing to record a use for
+            found = conn.execute(
+                _CODE_USER, {"sub": code.sub, "sid": code.browser_session_id}
+            ).first()
+            if found is None:  # disabled (or gone): nothing to record a use for
                 return Redemption(None, RedemptionFailure.UNKNOWN)
             first = conn.execute(
                 _RECORD_USE[conn.dialect.name], _use_values(code, family_id, now)
             ).first()
             if first is None:
-                found = conn.execute(_REDEEMED, {"hash": code.code_hash}).first()
-                family = found.family_id if found is not None else None
+                redeemed = conn.execute(_REDEEMED, {"hash": code.code_hash}).first()
+                family = redeemed.family_id if redeemed is not None else None
                 return Redemption(None, RedemptionFailure.USED, family)
-            signed_in = code.browser_session_id is None or (
-                conn.execute(_BROWSER_LIVE, {"sid": code.browser_session_id}).first() is not None
-            )
-            if not signed_in:
+            if code.browser_session_id is not None and not found.signed_in:
                 conn.execute(_NOTHING_STARTED, {"hash": code.code_hash})
                 return Redemption(None, RedemptionFailure.UNKNOWN)
-            user = user_from_row(user_row)
+            user = user_from_row(found)
             if start is not None:
                 session = start(code, user)
                 assert session.family.family_id == family_id

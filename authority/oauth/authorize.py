@@ -15,7 +15,7 @@ import enum
 import logging
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from authority.errors import (
     AccessDenied,
@@ -86,7 +86,7 @@ class AuthorizationResponse:
 
     @property
     def form_target(self) -> str:
-        return form_target(self.redirect_uri)
+        return redirects.form_target(self.redirect_uri)
 
 
 class Redirected(Exception):
@@ -118,14 +118,7 @@ class AuthorizationRequest:
     @property
     def form_target(self) -> str:
         """The CSP source of the redirect URI (form-action): its origin, or its scheme."""
-        return form_target(self.redirect_uri)
-
-
-def form_target(uri: str) -> str:
-    parts = urlsplit(uri)
-    if parts.scheme in ("http", "https"):
-        return f"{parts.scheme}://{parts.netloc}"
-    return f"{parts.scheme}:"
+        return redirects.form_target(self.redirect_uri)
 
 
 class Authorizer:

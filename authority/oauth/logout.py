@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from authority.errors import InvalidRequestError
+from authority.oauth import redirects
 from authority.oauth.params import Params
 from authority.oauth.presented import PresentedTokens, audiences
 from authority.storage import Client, ClientStore
@@ -39,10 +40,7 @@ class LogoutRequest:
         scheme."""
         if self.redirect_uri is None:
             return ()
-        parts = urlsplit(self.redirect_uri)
-        if parts.scheme in ("http", "https"):
-            return (f"{parts.scheme}://{parts.netloc}",)
-        return (f"{parts.scheme}:",)
+        return (redirects.form_target(self.redirect_uri),)
 
 
 class Logouts:

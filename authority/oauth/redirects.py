@@ -78,3 +78,13 @@ def matching(requested: str, registered: tuple[str, ...]) -> str | None:
             if port is None or int(port) <= 65535:
                 return requested
     return None
+
+
+def form_target(uri: str) -> str:
+    """The Content-Security-Policy source (form-action) of a redirect URI: its origin, or its
+    scheme for a private-use one. A page whose form ends in a redirect there names it, as
+    browsers check the redirect that follows the POST too."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}:"

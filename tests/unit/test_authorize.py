@@ -13,10 +13,10 @@ from authority.oauth.authorize import (
     Authorizer,
     Page,
     Redirected,
-    form_target,
 )
 from authority.oauth.codes import CodeSealer
 from authority.oauth.params import Params
+from authority.oauth.redirects import form_target
 from authority.storage import BrowserSession, Client, Consent
 
 ISSUER = "https://id.example"

@@ -6,7 +6,6 @@ test skips, except where AUTHORITY_TEST_REQUIRE_BROWSER=1 (CI), which makes that
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,42 +13,19 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.browser import ARGS, CHROMIUM, chromium_type
 from tests.e2e.servers import cli, environment, free_port, serve
 from tests.mailbox import Mailbox, link
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = os.environ.get("AUTHORITY_TEST_CHROMIUM", "/usr/bin/chromium")
-REQUIRE_BROWSER = os.environ.get("AUTHORITY_TEST_REQUIRE_BROWSER") == "1"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "maple syrup on the moon"
 
 
-def _unavailable(reason: str) -> None:
-    if REQUIRE_BROWSER:
-        pytest.fail(f"{reason} (AUTHORITY_TEST_REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[Any]:
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
+    with chromium_type() as browser_type:
+        context = browser_type.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True
         )
         try:
@@ -104,8 +80,8 @@ def test_a_browser_opens_the_reset_link_sets_a_password_and_it_works_on_token(
     assert page.url == f"{issuer}/accounts/password/reset/confirm"
     assert page.title() == "Password changed"
     assert "every session of your account has ended" in page.inner_text("main")
-    # The inline style is allowed by its hash; a violation would show as a console error.
-    assert page.eval_on_selector("main", "e => getComputedStyle(e).maxWidth") == "416px"
+    # The stylesheet applies (style-src 'self'); a violation would show as a console error.
+    assert page.eval_on_selector("main", "e => getComputedStyle(e).maxWidth") == "448px"
     assert problems == []
 
     def login(password: str) -> httpx.Response:

@@ -8,15 +8,14 @@ test skips, except where AUTHORITY_TEST_REQUIRE_BROWSER=1 (CI), which makes that
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.browser import ARGS, CHROMIUM, chromium_type
 from tests.e2e.servers import (
     USER_PASSWORD,
     cli,
@@ -27,37 +26,13 @@ from tests.e2e.servers import (
 )
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = os.environ.get("AUTHORITY_TEST_CHROMIUM", "/usr/bin/chromium")
-REQUIRE_BROWSER = os.environ.get("AUTHORITY_TEST_REQUIRE_BROWSER") == "1"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRE_BROWSER:
-        pytest.fail(f"{reason} (AUTHORITY_TEST_REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """The browser; each test opens its contexts (cookie jars) in it."""
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium_type() as browser_type:
+        browser = browser_type.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             yield browser
         finally:

@@ -60,6 +60,7 @@ from authority.web.responses import (
     browser_or_none,
     error_response,
     http_error_response,
+    no_icon,
     stylesheet,
 )
 
@@ -93,6 +94,7 @@ ROUTES = [
     Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
     Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),
     Route("/assets/authority.css", stylesheet, methods=["GET"], name="stylesheet"),
+    Route("/favicon.ico", no_icon, methods=["GET"], name="favicon"),
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
     Route("/readyz", readyz, methods=["GET"], name="readyz"),
 ]

@@ -92,6 +92,11 @@ def error_response(error: OAuthError, request: Request | None = None) -> Respons
     return json_response(body, status, {**NO_STORE, **headers})
 
 
+def no_icon(request: Request) -> Response:
+    """Browsers ask every site for /favicon.ico: an empty answer they may keep, not a 404."""
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
+
 def stylesheet(request: Request) -> Response:
     """The hosted pages' one stylesheet (cacheable: it holds nothing private)."""
     pages: Pages = request.app.state.pages

@@ -67,3 +67,9 @@ def test_readiness_answers_ok_with_its_checks(http: TestClient) -> None:
     response = http.get("/readyz")
     assert (response.status_code, response.json()) == (200, READY)
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_icon_browsers_ask_for_is_an_empty_answer_not_a_404(http: TestClient) -> None:
+    response = http.get("/favicon.ico")
+    assert (response.status_code, response.content) == (204, b"")
+    assert response.headers["cache-control"] == "public, max-age=86400"

@@ -113,6 +113,11 @@ class InvalidGrantError(OAuthError):
     error = "invalid_grant"
 
 
+class RefreshTokenEnded(InvalidGrantError):
+    """invalid_grant for a refresh token that can never work again (unknown, expired, revoked
+    or reused): whoever keeps it, a browser's cookie, may forget it."""
+
+
 class UnauthorizedClientError(OAuthError):
     """The authenticated client may not use this grant type."""
 

@@ -41,6 +41,7 @@ from authority.oauth.codes import CodeSealer
 from authority.oauth.grants import GrantContext, GrantRegistry
 from authority.oauth.introspection import Introspector
 from authority.oauth.logout import Logouts
+from authority.oauth.origins import BrowserOrigins
 from authority.oauth.presented import PresentedTokens
 from authority.oauth.revocation import Revoker
 from authority.oauth.tokens import IdTokenMinter, Minter
@@ -171,7 +172,8 @@ class Authority:
         presented = PresentedTokens(settings.issuer, ring, storage, self.digest)
         self.introspector = Introspector(presented, cached_clients)
         self.revoker = Revoker(presented)
-        self.sessions = SessionService(presented, storage, storage)
+        self.sessions = SessionService(presented, storage, storage, cached_clients)
+        self.origins = BrowserOrigins(storage, settings.client_cache_ttl)
         self.browser = BrowserSignIns(storage, self.digest, settings.browser_session_max_age)
         self.authorizer = Authorizer(
             settings.issuer,

@@ -1,31 +1,76 @@
-"""A user's own sessions, seen and ended with an access token: the sessions of apps
-(refresh-token families) and the browsers signed in on the hosted pages."""
+"""A user's own sessions, seen and ended with an access token (or a cookie-mode app's
+refresh cookie): the sessions of apps (refresh-token families) and the browsers signed in on
+the hosted pages."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from authority.errors import InvalidToken
-from authority.oauth.presented import PresentedTokens, audiences
+from authority.oauth.presented import PresentedTokens, audiences, live
 from authority.storage import (
     BrowserSession,
     BrowserSessionStore,
+    Client,
+    ClientStore,
     Family,
+    RefreshTokenState,
     SessionStore,
     User,
     UserStore,
 )
 
+COOKIE_ENDED = "the refresh cookie's session has ended: sign in again"
+
+
+@dataclass(frozen=True)
+class CookieSession:
+    """The session a browser's refresh cookie belongs to, and that session's client (None
+    when it was deleted)."""
+
+    state: RefreshTokenState
+    client: Client | None
+
+    @property
+    def family(self) -> Family:
+        return self.state.family
+
 
 class SessionService:
     def __init__(
-        self, tokens: PresentedTokens, users: UserStore, browsers: BrowserSessionStore
+        self,
+        tokens: PresentedTokens,
+        users: UserStore,
+        browsers: BrowserSessionStore,
+        clients: ClientStore,
     ) -> None:
         self.issuer = tokens.issuer
         self._tokens = tokens
         self._sessions = tokens.sessions
         self._users = users
         self._browsers = browsers
+        self._clients = clients
+
+    def cookie_session(self, token: str) -> CookieSession | None:
+        """What a refresh cookie names, live or not; None for a token no session knows."""
+        state = self._tokens.any_refresh_state(token)
+        if state is None:
+            return None
+        return CookieSession(state, self._clients.get_client(state.family.client_id))
+
+    def cookie_user(self, found: CookieSession, now: int) -> User:
+        """The user a refresh cookie signs in, while its token would still rotate."""
+        if not live(found.state, now):
+            raise InvalidToken(COOKIE_ENDED)
+        user = self._users.get_user(found.family.sub)
+        if user is None or user.disabled:
+            raise InvalidToken("the refresh cookie does not belong to an active user")
+        return user
+
+    def end_cookie_session(self, found: CookieSession, now: int) -> None:
+        """Logout of a cookie-mode app: its session ends, its access tokens are denied."""
+        self._sessions.revoke_family(found.family.family_id, now)
 
     def authenticate(self, token: str, now: int) -> tuple[User, dict[str, Any]]:
         """The user behind a bearer access token meant for the authority (``aud`` = issuer)."""

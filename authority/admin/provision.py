@@ -14,8 +14,10 @@ from authority.admin.sign_in import (
     CREATE_FLAGS,
     UPDATE_FLAGS,
     ClientUpdate,
+    check_origins,
     check_redirect_uris,
     check_sign_in,
+    edited_origins,
     edited_uris,
 )
 from authority.credentials import throttle
@@ -61,6 +63,8 @@ class Admin:
         post_logout_redirect_uris: list[str] | None = None,
         public: bool = False,
         consent: bool = False,
+        refresh_cookie: bool = False,
+        allowed_origins: list[str] | None = None,
     ) -> tuple[Client, str]:
         """A new client and its secret, to show once ("" for a public client: it has none)."""
         if not name.strip() or len(name) > 200:
@@ -82,6 +86,7 @@ class Admin:
         logout = check_redirect_uris(
             "--post-logout-redirect-uri", post_logout_redirect_uris or [], public
         )
+        browser_origins = check_origins("--allowed-origin", allowed_origins or [])
         if access_token_alg is not None:
             self._check_signing_alg(access_token_alg)
         # A public client has no secret: an empty hash, which no presented secret matches.
@@ -103,14 +108,16 @@ class Admin:
             post_logout_redirect_uris=logout,
             public=public,
             consent=consent,
+            refresh_cookie=refresh_cookie,
+            allowed_origins=browser_origins,
         )
         check_sign_in(client, CREATE_FLAGS)
         self.storage.add_client(client)
         return client, secret
 
     def update_client(self, client_id: str, change: ClientUpdate) -> Client:
-        """Add or remove a client's redirect URIs and logout redirect URIs, set or clear
-        consent; the other settings stay as they are."""
+        """Add or remove a client's redirect URIs, logout redirect URIs and allowed origins,
+        set or clear consent and cookie mode; the other settings stay as they are."""
         if change == ClientUpdate():
             raise AdminError("name at least one change (see 'authority clients update --help')")
         client = self.client(client_id)
@@ -134,11 +141,22 @@ class Admin:
             client.public,
         )
         consent = client.consent if change.consent is None else change.consent
+        browser_origins = edited_origins(
+            client.allowed_origins, change.add_allowed_origins, change.remove_allowed_origins
+        )
+        cookie = client.refresh_cookie if change.refresh_cookie is None else change.refresh_cookie
         updated = replace(
-            client, redirect_uris=redirect, post_logout_redirect_uris=logout, consent=consent
+            client,
+            redirect_uris=redirect,
+            post_logout_redirect_uris=logout,
+            consent=consent,
+            refresh_cookie=cookie,
+            allowed_origins=browser_origins,
         )
         check_sign_in(updated, UPDATE_FLAGS)
-        if not self.storage.set_client_browser_sign_in(client_id, redirect, logout, consent):
+        if not self.storage.set_client_browser_sign_in(
+            client_id, redirect, logout, consent, cookie, browser_origins
+        ):
             raise AdminError(f"no client {client_id!r}")
         return self.client(client_id)
 
@@ -300,7 +318,7 @@ def client_view(client: Client) -> dict[str, Any]:
     view = asdict(client)
     del view["secret_hash"]
     lists = ("grant_types", "scopes", "default_scopes", "audiences", "resource_servers")
-    for key in (*lists, "redirect_uris", "post_logout_redirect_uris"):
+    for key in (*lists, "redirect_uris", "post_logout_redirect_uris", "allowed_origins"):
         view[key] = list(view[key])
     # How it authenticates at /token (RFC 7591 §2): a public client has no secret.
     view["token_endpoint_auth_method"] = "none" if client.public else "client_secret_basic"

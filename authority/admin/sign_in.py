@@ -1,18 +1,22 @@
-"""The rules of a client's browser sign-in settings: redirect URIs, logout redirect URIs,
-public (no secret) and consent, and how they fit the client's grants."""
+"""The rules of a client's browser settings: redirect URIs, logout redirect URIs, public (no
+secret), consent, cookie mode and allowed origins, and how they fit the client's grants."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from authority.admin.errors import AdminError
-from authority.oauth import redirects
-from authority.oauth.grants import PUBLIC_GRANT_TYPES
+from authority.oauth import origins, redirects
+from authority.oauth.grants import public_grant_types
 from authority.oauth.grants.authorization_code import AuthorizationCodeGrant
+from authority.oauth.grants.password import PasswordGrant
+from authority.oauth.grants.refresh_token import RefreshTokenGrant
 from authority.storage import Client
 
 # Browser sign-in is the authorization code flow; what a public client may use is the grants'.
 CODE_GRANT = AuthorizationCodeGrant.grant_type
+PASSWORD_GRANT = PasswordGrant.grant_type
+REFRESH_GRANT = RefreshTokenGrant.grant_type
 # How each browser sign-in setting is named on the command line, for `create` and `update`.
 CREATE_FLAGS = {
     "redirect_uris": "--redirect-uri",
@@ -35,6 +39,35 @@ class ClientUpdate:
     add_post_logout_redirect_uris: tuple[str, ...] = ()
     remove_post_logout_redirect_uris: tuple[str, ...] = ()
     consent: bool | None = None
+    add_allowed_origins: tuple[str, ...] = ()
+    remove_allowed_origins: tuple[str, ...] = ()
+    refresh_cookie: bool | None = None
+
+
+def check_origins(flag: str, given: list[str]) -> tuple[str, ...]:
+    """Allowed origins as a browser sends them (authority.oauth.origins), once each."""
+    found = []
+    for origin in given:
+        try:
+            found.append(origins.canonical(origin))
+        except ValueError as exc:
+            raise AdminError(f"{flag}: {exc}") from None
+    return tuple(dict.fromkeys(found))
+
+
+def edited_origins(
+    registered: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``registered`` with ``add`` appended and ``remove`` taken out (as ``edited_uris``)."""
+    added = check_origins("--allowed-origin", list(add))
+    removed = check_origins("--remove-allowed-origin", list(remove))
+    both = [o for o in added if o in removed]
+    if both:
+        raise AdminError(f"--allowed-origin and --remove-allowed-origin both name {both[0]!r}")
+    missing = [o for o in removed if o not in registered]
+    if missing:
+        raise AdminError(f"--remove-allowed-origin: {missing[0]!r} is not allowed for this client")
+    return tuple(o for o in dict.fromkeys((*registered, *added)) if o not in removed)
 
 
 def check_redirect_uris(flag: str, uris: list[str], public: bool) -> tuple[str, ...]:
@@ -58,14 +91,36 @@ def sign_in_problem(client: Client, flags: dict[str, str]) -> str | None:
     """Why a client's browser sign-in settings do not fit its grants, or None when they do."""
     code = CODE_GRANT in client.grant_types
     if client.public:
-        others = [g for g in client.grant_types if g not in PUBLIC_GRANT_TYPES]
+        allowed = public_grant_types(client)
+        others = [g for g in client.grant_types if g not in allowed]
         if others:
-            return (
+            reason = (
                 "a public client (--public) has no secret to authenticate with, so it may use "
-                f"only the {' and '.join(PUBLIC_GRANT_TYPES)} grants, not {', '.join(others)}"
+                f"only the {', '.join(allowed[:-1])} and {allowed[-1]} grants, not "
+                f"{', '.join(others)}"
             )
-        if not code:
-            return "a public client (--public) signs users in: add --grant authorization_code"
+            if PASSWORD_GRANT in others:
+                reason += (
+                    " (the password grant only with --refresh-cookie: a first-party "
+                    "single-page app)"
+                )
+            return reason
+        if not code and not (client.refresh_cookie and PASSWORD_GRANT in client.grant_types):
+            return (
+                "a public client (--public) signs users in: add --grant authorization_code "
+                "(or, for a first-party single-page app, --grant password with --refresh-cookie)"
+            )
+    if client.refresh_cookie:
+        if REFRESH_GRANT not in client.grant_types:
+            return (
+                "--refresh-cookie carries the refresh token, which this client never gets: "
+                "add --grant refresh_token"
+            )
+        if not client.allowed_origins:
+            return (
+                "--refresh-cookie needs at least one --allowed-origin: the origin of the pages "
+                "that may use the cookie"
+            )
     if code and not client.redirect_uris:
         return (
             "the authorization_code grant needs at least one --redirect-uri, where the browser "

@@ -79,6 +79,8 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             post_logout_redirect_uris=args.post_logout_redirect_uri or [],
             public=args.public,
             consent=args.consent,
+            refresh_cookie=args.refresh_cookie,
+            allowed_origins=args.allowed_origin or [],
         )
         if client.public:
             data = client_view(client)
@@ -118,6 +120,9 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             add_post_logout_redirect_uris=tuple(args.add_post_logout_redirect_uri),
             remove_post_logout_redirect_uris=tuple(args.remove_post_logout_redirect_uri),
             consent=args.consent,
+            add_allowed_origins=tuple(args.add_allowed_origin),
+            remove_allowed_origins=tuple(args.remove_allowed_origin),
+            refresh_cookie=args.refresh_cookie,
         )
         view = client_view(admin.update_client(args.client_id, change))
         emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))

@@ -100,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a third-party client: the user approves its scopes (default: first-party)",
     )
+    create.add_argument(
+        "--refresh-cookie",
+        action="store_true",
+        help="cookie mode (a browser app): the refresh token travels only in an httpOnly "
+        "cookie, never in a response body; needs --allowed-origin",
+    )
+    create.add_argument(
+        "--allowed-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a browser origin the client's pages are served from, e.g. https://app.example "
+        "(repeatable): CORS, and where cookie-mode requests must come from",
+    )
     json_flag(create)
     listing = clients.add_parser("list", help="list clients")
     json_flag(listing)
@@ -108,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("client_id")
         json_flag(p)
     update = clients.add_parser(
-        "update", help="change a client's redirect URIs and consent; prints the client"
+        "update",
+        help="change a client's redirect URIs, allowed origins, consent and cookie mode; "
+        "prints the client",
     )
     update.add_argument("client_id")
     for kind, what in (
@@ -141,6 +156,35 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         dest="consent",
         help="no consent screen (first-party)",
+    )
+    update.add_argument(
+        "--allowed-origin",
+        "--add-allowed-origin",
+        dest="add_allowed_origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow a browser origin (repeatable; one already allowed stays once)",
+    )
+    update.add_argument(
+        "--remove-allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="remove an allowed origin (repeatable)",
+    )
+    cookie = update.add_mutually_exclusive_group()
+    update.set_defaults(refresh_cookie=None)  # neither flag: cookie mode stays as it is
+    cookie.add_argument(
+        "--refresh-cookie",
+        action="store_true",
+        help="cookie mode: the refresh token travels only in an httpOnly cookie",
+    )
+    cookie.add_argument(
+        "--no-refresh-cookie",
+        action="store_false",
+        dest="refresh_cookie",
+        help="the refresh token in the response body again",
     )
     json_flag(update)
     rights = clients.add_parser(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authority.oauth.presented import PresentedTokens, audiences
+from authority.oauth.presented import PresentedTokens, audiences, live
 from authority.storage import Client, ClientStore
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -47,13 +47,7 @@ class Introspector:
         if state is None:
             return INACTIVE
         family = state.family
-        live = (
-            state.used_at is None
-            and state.expires_at > now
-            and family.revoked_at is None
-            and family.expires_at > now
-        )
-        if not live:
+        if not live(state, now):
             return INACTIVE
         aud = family.audience[0] if len(family.audience) == 1 else list(family.audience)
         return {

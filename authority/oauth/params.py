@@ -31,5 +31,9 @@ class Params:
             raise InvalidRequestError(f"missing parameter: {name}")
         return value
 
+    def with_value(self, name: str, value: str) -> Params:
+        """These parameters and ``name`` set to ``value`` (taken from elsewhere: a cookie)."""
+        return Params({**self._values, name: [value]})
+
     def all(self, name: str) -> list[str]:
         return list(self._values.get(name, ()))

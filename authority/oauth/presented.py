@@ -12,7 +12,7 @@ from authority.keys import KeyRing
 from authority.storage import Client, RefreshTokenState, SessionStore
 from authority.verify.jwt import InvalidToken, audiences, check, signed_claims
 
-__all__ = ["PresentedTokens", "audiences", "looks_like_jwt"]
+__all__ = ["PresentedTokens", "audiences", "live", "looks_like_jwt"]
 
 MAX_REFRESH_TOKEN_LENGTH = 512
 ID_TOKEN_TYP = ("jwt",)  # as ``tokens.IdTokenMinter`` writes it; never an access token's
@@ -63,7 +63,22 @@ class PresentedTokens:
 
     def refresh_state(self, token: str, client: Client) -> RefreshTokenState | None:
         """A refresh token of ``client``'s: to any other client it is nobody's business."""
+        state = self.any_refresh_state(token)
+        return state if state and state.family.client_id == client.client_id else None
+
+    def any_refresh_state(self, token: str) -> RefreshTokenState | None:
+        """A refresh token of any client's (a browser's cookie names no client)."""
         if looks_like_jwt(token) or len(token) > MAX_REFRESH_TOKEN_LENGTH:
             return None
-        state = self.sessions.inspect_refresh_token(self._digest.digest(token))
-        return state if state and state.family.client_id == client.client_id else None
+        return self.sessions.inspect_refresh_token(self._digest.digest(token))
+
+
+def live(state: RefreshTokenState, now: int) -> bool:
+    """A refresh token that would still rotate: unused, unexpired, its session not ended."""
+    family = state.family
+    return (
+        state.used_at is None
+        and state.expires_at > now
+        and family.revoked_at is None
+        and family.expires_at > now
+    )

@@ -48,6 +48,7 @@ __all__ = [
     "KeyState",
     "KeyStore",
     "LinkToken",
+    "OriginStore",
     "Redemption",
     "RedemptionFailure",
     "RefreshTokenState",
@@ -66,6 +67,12 @@ __all__ = [
 
 class ClientStore(Protocol):
     def get_client(self, client_id: str) -> Client | None: ...
+
+
+class OriginStore(Protocol):
+    """Which browser origins clients' pages are served from (CORS)."""
+
+    def browser_origins(self) -> list[tuple[str, bool]]: ...
 
 
 class UserStore(Protocol):

@@ -37,6 +37,11 @@ class Client:
     post_logout_redirect_uris: tuple[str, ...] = ()
     public: bool = False
     consent: bool = False
+    # Cookie mode: its refresh token travels only in an httpOnly cookie, never in a body
+    # JavaScript could read; and the browser origins its pages are served from (CORS, and the
+    # Origin a cookie-authenticated request must come from).
+    refresh_cookie: bool = False
+    allowed_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

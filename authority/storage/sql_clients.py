@@ -37,6 +37,8 @@ def _client(row: Any) -> Client:
         post_logout_redirect_uris=split(row.post_logout_redirect_uris),
         public=bool(row.public),
         consent=bool(row.consent),
+        refresh_cookie=bool(row.refresh_cookie),
+        allowed_origins=split(row.allowed_origins),
     )
 
 
@@ -67,6 +69,8 @@ class ClientsSql(SqlBase):
             "post_logout_redirect_uris": join(client.post_logout_redirect_uris),
             "public": client.public,
             "consent": client.consent,
+            "refresh_cookie": client.refresh_cookie,
+            "allowed_origins": join(client.allowed_origins),
         }
         try:
             self._write(lambda conn: conn.execute(insert(clients).values(**values)))
@@ -102,8 +106,11 @@ class ClientsSql(SqlBase):
         redirect_uris: tuple[str, ...],
         post_logout_redirect_uris: tuple[str, ...],
         consent: bool,
+        refresh_cookie: bool = False,
+        allowed_origins: tuple[str, ...] = (),
     ) -> bool:
-        """Replace a client's redirect URIs, logout redirect URIs and consent flag."""
+        """Replace a client's browser settings: redirect URIs, logout redirect URIs, the
+        consent flag, cookie mode and the allowed browser origins."""
         stmt = (
             update(clients)
             .where(clients.c.client_id == client_id)
@@ -111,9 +118,25 @@ class ClientsSql(SqlBase):
                 redirect_uris=join(redirect_uris),
                 post_logout_redirect_uris=join(post_logout_redirect_uris),
                 consent=consent,
+                refresh_cookie=refresh_cookie,
+                allowed_origins=join(allowed_origins),
             )
         )
         return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+
+    def browser_origins(self) -> list[tuple[str, bool]]:
+        """Every enabled client's allowed browser origins, each with whether that client is in
+        cookie mode (its answers there carry credentials)."""
+        rows = self._all(
+            select(clients.c.allowed_origins, clients.c.refresh_cookie).where(
+                clients.c.disabled.is_(False), clients.c.allowed_origins != ""
+            )
+        )
+        return [
+            (origin, bool(row.refresh_cookie))
+            for row in rows
+            for origin in row.allowed_origins.split()
+        ]
 
     def delete_client(self, client_id: str, now: int) -> bool:
         """Delete a client; its sessions end first, so their access tokens are denied."""

@@ -29,6 +29,10 @@ class ClientRow(SQLModel, table=True):
     )
     public: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     consent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    refresh_cookie: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    allowed_origins: str = Field(
+        default="", max_length=4000, sa_column_kwargs={"server_default": ""}
+    )
 
 
 class UserRow(SQLModel, table=True):

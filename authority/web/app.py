@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,6 +22,7 @@ from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.engine import OUTAGE_ERRORS
 from authority.storage.sql import SqlStorage
+from authority.web.cors import ClientCors
 from authority.web.edge import Edge
 from authority.web.endpoints.accounts import (
     AccountEndpoints,
@@ -56,6 +59,7 @@ from authority.web.endpoints.token import TokenEndpoint, token
 from authority.web.endpoints.userinfo import UserinfoEndpoint, userinfo
 from authority.web.outages import Outages, outage_kind
 from authority.web.pages import Pages
+from authority.web.refresh_cookie import RefreshCookies
 from authority.web.responses import (
     browser_or_none,
     error_response,
@@ -98,6 +102,22 @@ ROUTES = [
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
     Route("/readyz", readyz, methods=["GET"], name="readyz"),
 ]
+# CORS (authority.web.cors): what browser apps call, for their clients' origins; the public
+# documents, for any origin.
+CORS_ROUTES = (
+    "token",
+    "revocation",
+    "end_session",
+    "userinfo",
+    "sessions",
+    "end_all_sessions",
+    "end_one_session",
+)
+PUBLIC_ROUTES = ("jwks", "openid", "oauth")
+
+
+def _paths(names: tuple[str, ...]) -> list[re.Pattern[str]]:
+    return [r.path_regex for r in ROUTES if r.name in names]
 
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:
@@ -137,13 +157,14 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
     (``authority.web.edge.needs``)."""
     settings = authority.settings
     edge = Edge(authority.now, settings.database_timeout, settings.trusted_proxy_header)
+    cookies = RefreshCookies(settings.issuer, settings.refresh_token_ttl)
     views: list[object] = [
-        TokenEndpoint(edge, authority.grants, authority.clients, authority.limiters),
+        TokenEndpoint(edge, authority.grants, authority.clients, authority.limiters, cookies),
         IntrospectionEndpoint(
             edge, authority.clients, authority.introspector, authority.limiters["introspection"]
         ),
-        RevocationEndpoint(edge, authority.clients, authority.revoker),
-        SessionEndpoints(edge, authority.sessions),
+        RevocationEndpoint(edge, authority.clients, authority.revoker, cookies),
+        SessionEndpoints(edge, authority.sessions, cookies),
         UserinfoEndpoint(edge, authority.sessions),
         AccountEndpoints(
             edge, authority.accounts, authority.sessions, settings.password_min_length
@@ -168,7 +189,15 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
         ),
         JwksEndpoint(authority.keys, settings.jwks_max_age),
         ConsentEndpoints(edge, authority.sessions, authority.consents),
-        LogoutEndpoint(edge, settings.issuer, authority.logouts, authority.browser),
+        LogoutEndpoint(
+            edge,
+            settings.issuer,
+            authority.logouts,
+            authority.browser,
+            authority.sessions,
+            cookies,
+            authority.origins,
+        ),
         Readiness(
             edge,
             authority.storage.schema_problem,
@@ -245,6 +274,9 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
     app = Starlette(
         routes=ROUTES,
         lifespan=lifespan,
+        middleware=[
+            Middleware(ClientCors, paths=_paths(CORS_ROUTES), public=_paths(PUBLIC_ROUTES))
+        ],
         exception_handlers={
             OAuthError: _oauth_error,
             HTTPException: _http_error,

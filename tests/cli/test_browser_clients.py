@@ -126,9 +126,14 @@ def test_a_public_client_may_not_use_a_grant_that_needs_a_secret(
 ) -> None:
     result = run(*CODE, *SCOPE, "--grant", grant, "--redirect-uri", NATIVE, "--public", "--json")
 
+    cookie_only = (
+        " (the password grant only with --refresh-cookie: a first-party single-page app)"
+        if grant == "password"
+        else ""
+    )
     assert result.err == (
         "authority: a public client (--public) has no secret to authenticate with, so it may "
-        f"use only the authorization_code and refresh_token grants, not {grant}\n"
+        f"use only the authorization_code and refresh_token grants, not {grant}{cookie_only}\n"
     )
     assert_failed(result)
     assert _stored_clients(database_url) == []
@@ -170,6 +175,8 @@ def test_create_prints_a_confidential_browser_client_with_its_secret(run: Run) -
         "post_logout_redirect_uris": [WEB_LOGOUT],
         "public": False,
         "consent": False,
+        "refresh_cookie": False,
+        "allowed_origins": [],
         "token_endpoint_auth_method": "client_secret_basic",
     }
 

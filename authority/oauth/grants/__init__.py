@@ -17,6 +17,7 @@ __all__ = [
     "GrantRegistry",
     "TokenRequest",
     "TokenResponse",
+    "public_grant_types",
 ]
 
 GRANT_CLASSES = (
@@ -28,7 +29,17 @@ GRANT_CLASSES = (
 # What a public client (no secret, RFC 6749 §2.1) may use: it proves nothing by itself, so
 # only grants bound to a user's sign-in, never client_credentials or password.
 PUBLIC_GRANT_TYPES = (AuthorizationCodeGrant.grant_type, RefreshTokenGrant.grant_type)
+# A first-party single-page app in cookie mode has no secret either, yet signs its users in on
+# its own form (RFC 6749 §4.3 allows the password grant to a public client): the password is
+# the proof, throttled per user and address, and its refresh token never reaches JavaScript.
+COOKIE_PUBLIC_GRANT_TYPES = (*PUBLIC_GRANT_TYPES, PasswordGrant.grant_type)
 GRANT_TYPES = tuple(g.grant_type for g in GRANT_CLASSES)
+
+
+def public_grant_types(client: Client) -> tuple[str, ...]:
+    """The grants a public client may use: its refresh token in a cookie adds the password
+    grant (a first-party single-page app)."""
+    return COOKIE_PUBLIC_GRANT_TYPES if client.refresh_cookie else PUBLIC_GRANT_TYPES
 
 
 class GrantRegistry:
@@ -50,6 +61,6 @@ class GrantRegistry:
     @staticmethod
     def check_allowed(grant: Grant, client: Client) -> None:
         if grant.grant_type not in client.grant_types or (
-            client.public and grant.grant_type not in PUBLIC_GRANT_TYPES
+            client.public and grant.grant_type not in public_grant_types(client)
         ):
             raise UnauthorizedClientError(f"this client may not use the {grant.grant_type} grant")

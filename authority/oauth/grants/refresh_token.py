@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
-from authority.errors import InvalidGrantError
+from authority.errors import InvalidGrantError, RefreshTokenEnded
 from authority.oauth import audience as audiences
 from authority.oauth import scopes
 from authority.oauth.grants.base import GrantContext, TokenRequest, TokenResponse
@@ -73,7 +73,9 @@ class RefreshTokenGrant:
             rotation = self._retried(rotation.used, presented_hash, successor_hash, request, access)
         if rotation.family is None:
             assert rotation.failure is not None
-            raise InvalidGrantError(_REASONS[rotation.failure])
+            if rotation.failure is RotationFailure.OTHER_CLIENT:  # its own client keeps it
+                raise InvalidGrantError(_REASONS[rotation.failure])
+            raise RefreshTokenEnded(_REASONS[rotation.failure])
         # The rotation itself refused a disabled user's or another client's session.
         family = rotation.family
         scope = scopes.narrow(requested_scope, family.scope)

@@ -5,6 +5,11 @@ The rules of the request are ``authority.oauth.logout``.
 
 CSRF: the confirmation form carries a token bound to the browser's cookie; only a POST that
 carries it ends anything, so no other site can sign a browser out.
+
+A cookie-mode app logs out here too (``authority.web.refresh_cookie``): a POST with the
+``X-Authority-CSRF`` header, or one that carries the refresh cookie and none of this page's
+or RP-initiated logout's parameters, ends the cookie's session (its access tokens are denied)
+and clears the cookie: 204, no page.
 """
 
 from __future__ import annotations
@@ -16,11 +21,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authority.accounts.browser import BrowserSignIns
+from authority.accounts.sessions import SessionService
 from authority.errors import InvalidRequestError
-from authority.oauth.logout import LogoutRequest, Logouts
+from authority.oauth.logout import PARAMETERS, LogoutRequest, Logouts
+from authority.oauth.origins import BrowserOrigins, Cors
 from authority.oauth.params import Params
 from authority.web.browser import browser_cookie, clear_cookie, read_cookie, set_cookie
 from authority.web.edge import Edge, needs
+from authority.web.refresh_cookie import (
+    CSRF_HEADER,
+    FOREIGN_ORIGIN,
+    RefreshCookies,
+    check_origin,
+    csrf_origin,
+)
 from authority.web.requests import FORM, parse_form, read_form
 from authority.web.responses import NO_STORE, answer_in_html, page
 
@@ -29,6 +43,9 @@ CONFIRM = ("confirm", "yes")
 BAD_FORM = (
     "the sign-out form has expired or did not come from this site: open the sign-out page again"
 )
+# What makes a POST a browser's sign-out (this page's form, or RP-initiated logout) rather
+# than a cookie-mode app's logout.
+PAGE_FIELDS = (*PARAMETERS, "logout_hint", "ui_locales", CONFIRM[0], "csrf_token")
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,9 @@ class LogoutEndpoint:
     issuer: str
     logouts: Logouts
     browser: BrowserSignIns
+    sessions: SessionService
+    cookies: RefreshCookies
+    origins: BrowserOrigins
 
 
 async def _params(request: Request) -> Params:
@@ -48,8 +68,18 @@ async def _params(request: Request) -> Params:
 
 async def end_session(request: Request) -> Response:
     endpoint = needs(request, LogoutEndpoint)
+    if request.method == "POST" and (
+        CSRF_HEADER in request.headers or endpoint.cookies.present(request)
+    ):
+        mime = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if CSRF_HEADER in request.headers or mime != FORM:
+            return await _cookie_logout(request, endpoint)
+        params = await read_form(request)
+        if not any(name in params for name in PAGE_FIELDS):
+            return await _cookie_logout(request, endpoint)
+    else:
+        params = await _params(request)
     answer_in_html(request)
-    params = await _params(request)
     asked = await endpoint.edge.in_thread(endpoint.logouts.request, params)
     cookie = read_cookie(request, endpoint.issuer)
     if request.method == "POST" and params.one(CONFIRM[0]) == CONFIRM[1]:
@@ -106,4 +136,26 @@ async def _sign_out(
     else:
         response = page(request, "signed_out.html")
     clear_cookie(response, endpoint.issuer)
+    return response
+
+
+async def _cookie_logout(request: Request, endpoint: LogoutEndpoint) -> Response:
+    """A cookie-mode app's logout: the cookie's session ends, the cookie is cleared. A cookie
+    no session knows has nothing to end, and is cleared for any cookie-mode client's page."""
+    origin, cookie = csrf_origin(request), endpoint.cookies.read(request)
+    sessions, now = endpoint.sessions, endpoint.edge.now()
+
+    def sign_out() -> None:
+        found = sessions.cookie_session(cookie) if cookie else None
+        if found is None:
+            endpoint.origins.refresh()
+            if endpoint.origins.policy(origin) is not Cors.CREDENTIALS:
+                raise InvalidRequestError(FOREIGN_ORIGIN)
+            return
+        check_origin(found.client, origin)
+        sessions.end_cookie_session(found, now)
+
+    await endpoint.edge.in_thread(sign_out)
+    response = Response(status_code=204, headers=NO_STORE)
+    endpoint.cookies.clear(response)
     return response

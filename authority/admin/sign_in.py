@@ -58,16 +58,28 @@ def check_origins(flag: str, given: list[str]) -> tuple[str, ...]:
 def edited_origins(
     registered: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...]
 ) -> tuple[str, ...]:
-    """``registered`` with ``add`` appended and ``remove`` taken out (as ``edited_uris``)."""
+    """``registered`` with ``add`` appended and ``remove`` taken out (see ``edited``)."""
     added = check_origins("--allowed-origin", list(add))
     removed = check_origins("--remove-allowed-origin", list(remove))
-    both = [o for o in added if o in removed]
+    return edited(registered, added, removed, "--allowed-origin", "--remove-allowed-origin")
+
+
+def edited(
+    registered: tuple[str, ...],
+    added: tuple[str, ...],
+    removed: tuple[str, ...],
+    add_flag: str,
+    remove_flag: str,
+) -> tuple[str, ...]:
+    """``registered`` with ``added`` appended (one already there stays once) and ``removed``
+    taken out; removing one that is not there is a mistake worth saying."""
+    both = [v for v in added if v in removed]
     if both:
-        raise AdminError(f"--allowed-origin and --remove-allowed-origin both name {both[0]!r}")
-    missing = [o for o in removed if o not in registered]
+        raise AdminError(f"{add_flag} and {remove_flag} both name {both[0]!r}")
+    missing = [v for v in removed if v not in registered]
     if missing:
-        raise AdminError(f"--remove-allowed-origin: {missing[0]!r} is not allowed for this client")
-    return tuple(o for o in dict.fromkeys((*registered, *added)) if o not in removed)
+        raise AdminError(f"{remove_flag}: {missing[0]!r} is not registered for this client")
+    return tuple(v for v in dict.fromkeys((*registered, *added)) if v not in removed)
 
 
 def check_redirect_uris(flag: str, uris: list[str], public: bool) -> tuple[str, ...]:
@@ -143,13 +155,6 @@ def edited_uris(
     remove: tuple[str, ...],
     public: bool,
 ) -> tuple[str, ...]:
-    """``registered`` with ``add`` appended (a URI already there stays once) and ``remove``
-    taken out; removing a URI that is not registered is a mistake worth saying."""
-    both = [u for u in add if u in remove]
-    if both:
-        raise AdminError(f"--add-{kind} and --remove-{kind} both name {both[0]!r}")
-    missing = [u for u in remove if u not in registered]
-    if missing:
-        raise AdminError(f"--remove-{kind}: {missing[0]!r} is not registered for this client")
+    """``registered`` with ``add`` appended and ``remove`` taken out (see ``edited``)."""
     added = check_redirect_uris(f"--add-{kind}", list(add), public)
-    return tuple(u for u in dict.fromkeys((*registered, *added)) if u not in remove)
+    return edited(registered, added, tuple(remove), f"--add-{kind}", f"--remove-{kind}")

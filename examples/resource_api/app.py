@@ -6,6 +6,8 @@ environment only:
 
 ``RESOURCE_JWKS_URI`` (optional) fetches the keys from another address than the issuer's
 metadata names, e.g. ``http://authority:8000/jwks.json`` inside a compose network.
+``RESOURCE_ALLOWED_ORIGINS`` (optional, space-separated, e.g. ``http://localhost:5173``) are the
+browser origins whose scripts may call this API (CORS, bearer tokens only: no credentials).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Mapping
 from starlette.applications import Starlette
 from starlette.authentication import requires
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -55,6 +59,18 @@ def create_app(environ: Mapping[str, str] = os.environ) -> Starlette:
         issuer, audience, jwks_uri=environ.get("RESOURCE_JWKS_URI") or None, fetch=fetch
     )
     items: list[dict[str, str]] = []
+    # Outermost, so a preflight (which carries no token) and a 401 both get the CORS headers.
+    # A page sends its bearer token itself: no cookie is ever involved, so no credentials.
+    origins = environ.get("RESOURCE_ALLOWED_ORIGINS", "").split()
+    cors = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["WWW-Authenticate"],
+        )
+    ]
 
     async def public(request: Request) -> JSONResponse:
         return JSONResponse({"message": "no token needed here"})
@@ -89,7 +105,7 @@ def create_app(environ: Mapping[str, str] = os.environ) -> Starlette:
             Route("/items", create_item, methods=["POST"]),
             Route("/healthz", healthz),
         ],
-        middleware=bearer_middleware(verifier),
+        middleware=[*(cors if origins else []), *bearer_middleware(verifier)],
         exception_handlers={HTTPException: bearer_http_errors},
     )
 

@@ -85,12 +85,18 @@ def serve(
 
 @contextmanager
 def serve_resource_api(
-    issuer: str, audience: str, port: int, log: Path | None = None
+    issuer: str,
+    audience: str,
+    port: int,
+    log: Path | None = None,
+    allowed_origins: Sequence[str] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``examples.resource_api`` under uvicorn, configured by RESOURCE_* only; yields once
     its /healthz answers 200."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHORITY_", "RESOURCE_"))}
     env.update(RESOURCE_ISSUER=issuer, RESOURCE_AUDIENCE=audience)
+    if allowed_origins:
+        env["RESOURCE_ALLOWED_ORIGINS"] = " ".join(allowed_origins)
     command = [sys.executable, "-m", "uvicorn", "examples.resource_api.app:app"]
     command += ["--port", str(port), "--log-level", "warning"]
     ready = f"http://127.0.0.1:{port}/healthz"
@@ -114,6 +120,19 @@ def serve_relying_party(
         env["RP_CLIENT_SECRET"] = client[1]
     command = [sys.executable, "-m", "examples.relying_party"]
     with _running("the relying party", command, env, f"{url}/", log, cwd=ROOT) as proc:
+        yield proc
+
+
+@contextmanager
+def serve_spa(
+    issuer: str, client_id: str, api: str, port: int, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m examples.spa`` on ``port``; yields once its /config.json answers 200."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHORITY_", "SPA_"))}
+    env.update(SPA_ISSUER=issuer, SPA_CLIENT_ID=client_id, SPA_API=api, SPA_PORT=str(port))
+    command = [sys.executable, "-m", "examples.spa"]
+    ready = f"http://127.0.0.1:{port}/config.json"
+    with _running("the single-page app", command, env, ready, log, cwd=ROOT) as proc:
         yield proc
 
 

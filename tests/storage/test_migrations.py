@@ -141,3 +141,33 @@ def test_usernames_differing_only_in_case_survive_0006_and_the_oldest_keeps_the_
     assert storage.get_user_by_username("Alice") is not None  # still signs in
     with pytest.raises(Conflict):  # and nobody makes another one
         storage.add_user(User("s5", "aLiCe", None, "x", False, 5))
+
+
+def test_clients_made_before_cookie_mode_keep_their_settings_and_have_no_origins(
+    empty_engine: Engine,
+) -> None:
+    from alembic import command
+
+    config = migrate._config()
+    with empty_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0008")
+        conn.execute(
+            text(
+                "INSERT INTO clients (client_id, name, secret_hash, grant_types, scopes, "
+                "default_scopes, audiences, disabled, created_at, redirect_uris, public) "
+                "VALUES ('old', 'web', '', 'authorization_code refresh_token', 'openid', "
+                "'openid', '', false, 1, 'https://app.example/cb', true)"
+            )
+        )
+
+    migrate.upgrade(empty_engine)
+
+    assert _differences(empty_engine) == []
+    storage = SqlStorage(empty_engine)
+    client = storage.get_client("old")
+    assert client is not None
+    assert (client.refresh_cookie, client.allowed_origins) == (False, ())
+    assert (client.public, client.redirect_uris) == (True, ("https://app.example/cb",))
+    assert client.grant_types == ("authorization_code", "refresh_token")
+    assert storage.browser_origins() == []

@@ -106,8 +106,8 @@ class ClientsSql(SqlBase):
         redirect_uris: tuple[str, ...],
         post_logout_redirect_uris: tuple[str, ...],
         consent: bool,
-        refresh_cookie: bool = False,
-        allowed_origins: tuple[str, ...] = (),
+        refresh_cookie: bool,
+        allowed_origins: tuple[str, ...],
     ) -> bool:
         """Replace a client's browser settings: redirect URIs, logout redirect URIs, the
         consent flag, cookie mode and the allowed browser origins."""

@@ -29,7 +29,7 @@ BAD_HINT = "the id_token_hint is not an ID token issued by this server"
 def rp(authority: Authority, app_client: Registered) -> Registered:
     """The app client, with two post-logout redirect URIs registered."""
     assert authority.storage.set_client_browser_sign_in(
-        app_client.client_id, ("https://rp.example/cb",), (SIGNED_OUT, WITH_QUERY), False
+        app_client.client_id, ("https://rp.example/cb",), (SIGNED_OUT, WITH_QUERY), False, False, ()
     )
     return app_client
 

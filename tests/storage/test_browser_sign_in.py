@@ -216,7 +216,7 @@ def test_client_browser_fields_round_trip(storage: SqlStorage) -> None:
     storage.add_client(client)
     assert storage.get_client(client.client_id) == client
     assert storage.set_client_browser_sign_in(
-        client.client_id, ("https://b.example/cb",), (), False
+        client.client_id, ("https://b.example/cb",), (), False, False, ()
     )
     changed = found(storage.get_client(client.client_id))
     assert (changed.redirect_uris, changed.post_logout_redirect_uris, changed.consent) == (

@@ -146,7 +146,7 @@ class Authority:
             settings.issuer, settings.access_token_ttl, settings.access_token_alg, ring
         )
         cached_clients = CachedClients(storage, settings.client_cache_ttl)
-        self.clients = ClientAuthenticator(cached_clients, self.digest)
+        self.clients = ClientAuthenticator(cached_clients, self.digest, clock)
         counters = throttle.counter(settings, storage)
         self.throttle = throttle.build(settings, counters)
         self.grants = GrantRegistry(

@@ -8,10 +8,12 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
+from authority.admin import access
 from authority.admin.errors import AdminError
 from authority.admin.sign_in import (
     CODE_GRANT,
     CREATE_FLAGS,
+    REGRANT_FLAGS,
     UPDATE_FLAGS,
     ClientUpdate,
     check_origins,
@@ -26,9 +28,6 @@ from authority.credentials.password_policy import PasswordPolicy
 from authority.credentials.throttle import Throttle
 from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
 from authority.keys.lifecycle import Timings
-from authority.oauth import audience as audiences
-from authority.oauth import scopes
-from authority.oauth.grants import GRANT_TYPES
 from authority.settings import ALGORITHMS, Settings
 from authority.storage import Client, Consent, KeyState, SigningKeyInfo, User
 from authority.storage.sql import SqlStorage
@@ -67,21 +66,11 @@ class Admin:
         allowed_origins: list[str] | None = None,
     ) -> tuple[Client, str]:
         """A new client and its secret, to show once ("" for a public client: it has none)."""
-        if not name.strip() or len(name) > 200:
-            raise AdminError("a client name must hold 1 to 200 characters")
-        unknown = [g for g in grant_types if g not in GRANT_TYPES]
-        if unknown or not grant_types:
-            raise AdminError(f"--grant must be one or more of: {', '.join(GRANT_TYPES)}")
-        try:
-            scopes.check_syntax(scope)
-            scopes.check_syntax(default_scope or [])
-        except ValueError as exc:
-            raise AdminError(str(exc)) from None
-        defaults = list(scope) if default_scope is None else default_scope
-        if not set(defaults) <= set(scope):
-            raise AdminError("--default-scope must be a subset of --scope")
-        aud = _check_resources("--audience", audiences)
-        served = _check_resources("--resource-server", resource_servers or [])
+        name = access.check_name(name)
+        grants = access.check_grants(grant_types)
+        allowed, defaults = access.check_scopes(scope, default_scope)
+        aud = access.check_resources("--audience", audiences)
+        served = access.check_resources("--resource-server", resource_servers or [])
         redirect = check_redirect_uris("--redirect-uri", redirect_uris or [], public)
         logout = check_redirect_uris(
             "--post-logout-redirect-uri", post_logout_redirect_uris or [], public
@@ -93,11 +82,11 @@ class Admin:
         secret = "" if public else new_secret()
         client = Client(
             client_id=new_id(),
-            name=name.strip(),
+            name=name,
             secret_hash=self.digest.digest(secret) if secret else "",
-            grant_types=tuple(dict.fromkeys(grant_types)),
-            scopes=tuple(dict.fromkeys(scope)),
-            default_scopes=tuple(dict.fromkeys(defaults)),
+            grant_types=grants,
+            scopes=allowed,
+            default_scopes=defaults,
             audiences=aud,
             disabled=False,
             created_at=int(time.time()),
@@ -112,15 +101,18 @@ class Admin:
             allowed_origins=browser_origins,
         )
         check_sign_in(client, CREATE_FLAGS)
+        access.check_issues(client)
         self.storage.add_client(client)
         return client, secret
 
     def update_client(self, client_id: str, change: ClientUpdate) -> Client:
-        """Add or remove a client's redirect URIs, logout redirect URIs and allowed origins,
-        set or clear consent and cookie mode; the other settings stay as they are."""
+        """Rename a client, replace its grants and scopes, add or remove its audiences,
+        redirect URIs, logout redirect URIs and allowed origins, set or clear consent and
+        cookie mode; the other settings stay as they are."""
         if change == ClientUpdate():
             raise AdminError("name at least one change (see 'authority clients update --help')")
-        client = self.client(client_id)
+        stored = self.client(client_id)
+        client = access.edited_access(stored, change)
         redirect = edited_uris(
             "redirect-uri",
             client.redirect_uris,
@@ -128,7 +120,7 @@ class Admin:
             change.remove_redirect_uris,
             client.public,
         )
-        if CODE_GRANT in client.grant_types and client.redirect_uris and not redirect:
+        if CODE_GRANT in client.grant_types and stored.redirect_uris and not redirect:
             raise AdminError(
                 f"--remove-redirect-uri would remove the last redirect URI of {client_id!r}: "
                 "its authorization_code grant needs one to send the code to"
@@ -153,10 +145,9 @@ class Admin:
             refresh_cookie=cookie,
             allowed_origins=browser_origins,
         )
-        check_sign_in(updated, UPDATE_FLAGS)
-        if not self.storage.set_client_browser_sign_in(
-            client_id, redirect, logout, consent, cookie, browser_origins
-        ):
+        check_sign_in(updated, UPDATE_FLAGS if change.grant_types is None else REGRANT_FLAGS)
+        access.check_issues(updated)
+        if not self.storage.set_client_settings(updated):
             raise AdminError(f"no client {client_id!r}")
         return self.client(client_id)
 
@@ -164,7 +155,7 @@ class Admin:
         self, client_id: str, resource_servers: list[str], introspect_any: bool
     ) -> Client:
         """Replace whose access tokens the client may introspect besides its own."""
-        served = _check_resources("--resource-server", resource_servers)
+        served = access.check_resources("--resource-server", resource_servers)
         if not self.storage.set_client_introspection(client_id, served, introspect_any):
             raise AdminError(f"no client {client_id!r}")
         return self.client(client_id)
@@ -215,11 +206,19 @@ class Admin:
     def throttle(self) -> Throttle:
         return throttle.build(self.settings, throttle.counter(self.settings, self.storage))
 
-    def set_password(self, username: str, password: str) -> User:
+    def set_password(
+        self, username: str, password: str, now: int, end_sessions: bool = True
+    ) -> tuple[User, int]:
+        """A new password; unless ``end_sessions`` is False, every session ends (access tokens
+        denied, browsers signed out) and reset links void, as a self-service change does.
+        Returns the user and how many sessions ended."""
         user = self.user(username)
         self._check_password(password, user.username, user.email)
-        self.storage.set_password_hash(user.sub, self._passwords().hash(password))
-        return user
+        password_hash = self._passwords().hash(password)
+        if not end_sessions:
+            self.storage.set_password_hash(user.sub, password_hash)
+            return user, 0
+        return user, self.storage.change_password(user.sub, password_hash, now)
 
     def consents(self, username: str) -> list[tuple[Consent, Client | None]]:
         """The scopes the user approved, per client, newest first."""
@@ -300,14 +299,6 @@ class Admin:
         return {"keys": [k.public_jwk for k in ring.keys]}
 
 
-def _check_resources(flag: str, uris: list[str]) -> tuple[str, ...]:
-    """Audiences, named as RFC 8707 resources (absolute URIs, no fragment), once each."""
-    bad = [u for u in uris if not audiences.is_resource_uri(u)]
-    if bad:
-        raise AdminError(f"{flag} must be an absolute URI without fragment: {bad[0]}")
-    return tuple(dict.fromkeys(uris))
-
-
 def key_view(key: SigningKeyInfo) -> dict[str, Any]:
     view = asdict(key)
     del view["sealed"]
@@ -316,7 +307,7 @@ def key_view(key: SigningKeyInfo) -> dict[str, Any]:
 
 def client_view(client: Client) -> dict[str, Any]:
     view = asdict(client)
-    del view["secret_hash"]
+    del view["secret_hash"], view["previous_secret_hash"]
     lists = ("grant_types", "scopes", "default_scopes", "audiences", "resource_servers")
     for key in (*lists, "redirect_uris", "post_logout_redirect_uris", "allowed_origins"):
         view[key] = list(view[key])

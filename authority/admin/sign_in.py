@@ -28,6 +28,13 @@ UPDATE_FLAGS = {
     "post_logout_redirect_uris": "--add-post-logout-redirect-uri",
     "consent": "--consent",
 }
+# When an update changes the grants, the settings the client already has are what no longer fit.
+REGRANT_FLAGS = {
+    "redirect_uris": "a redirect URI (remove it with --remove-redirect-uri)",
+    "post_logout_redirect_uris": "a post-logout redirect URI (remove it with "
+    "--remove-post-logout-redirect-uri)",
+    "consent": "consent (clear it with --no-consent)",
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,14 @@ class ClientUpdate:
     add_allowed_origins: tuple[str, ...] = ()
     remove_allowed_origins: tuple[str, ...] = ()
     refresh_cookie: bool | None = None
+    # What the client may be issued (authority.admin.access): None keeps what is stored;
+    # grants and scopes are replaced, audiences added or removed as the URIs above.
+    name: str | None = None
+    grant_types: tuple[str, ...] | None = None
+    scopes: tuple[str, ...] | None = None
+    default_scopes: tuple[str, ...] | None = None
+    add_audiences: tuple[str, ...] = ()
+    remove_audiences: tuple[str, ...] = ()
 
 
 def check_origins(flag: str, given: list[str]) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from authority.admin.provision import (
     key_view,
     user_view,
 )
+from authority.cli import manage
 from authority.cli.output import CommandError, emit, read_password, table, when, words
 from authority.settings import Settings, is_loopback
 from authority.storage.sql import SqlStorage
@@ -82,6 +83,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             refresh_cookie=args.refresh_cookie,
             allowed_origins=args.allowed_origin or [],
         )
+        manage.warn(client)
         if client.public:
             data = client_view(client)
             human = f"client_id: {client.client_id}\n(a public client: it has no secret)"
@@ -123,8 +125,11 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             add_allowed_origins=tuple(args.add_allowed_origin),
             remove_allowed_origins=tuple(args.remove_allowed_origin),
             refresh_cookie=args.refresh_cookie,
+            **manage.update_change(args),
         )
-        view = client_view(admin.update_client(args.client_id, change))
+        updated = admin.update_client(args.client_id, change)
+        manage.warn(updated)
+        view = client_view(updated)
         emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
     elif args.action == "set-introspection":
         client = admin.set_introspection(
@@ -132,6 +137,8 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         )
         view = client_view(client)
         emit(args, view, f"client {args.client_id} may introspect: {_introspects(view)}")
+    elif args.action == "rotate-secret":
+        manage.rotate_secret(args, admin)
     elif args.action == "delete":
         if not storage.delete_client(args.client_id, int(time.time())):
             raise AdminError(f"no client {args.client_id!r}")
@@ -158,8 +165,11 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         user = admin.create_user(args.username, read_password(args), args.email)
         emit(args, user_view(user), f"user {user.username} created, sub {user.sub}")
     elif args.action == "list":
-        views = [user_view(u) for u in storage.list_users()]
-        emit(args, {"users": views}, table(views, ["sub", "username", "email", "disabled"]))
+        manage.users_list(args, admin)
+    elif args.action == "update":
+        manage.users_update(args, admin)
+    elif args.action == "delete":
+        manage.users_delete(args, admin)
     elif args.action == "show":
         view = user_view(admin.user(args.username))
         emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
@@ -205,8 +215,7 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
     elif args.action == "consents":
         _consents(args, admin)
     elif args.action == "set-password":
-        user = admin.set_password(args.username, read_password(args))
-        emit(args, user_view(user), f"password of {user.username} changed")
+        manage.set_password(args, admin)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from authority.cli import manage
 from authority.cli.commands import (
     cmd_clients,
     cmd_init,
@@ -122,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         json_flag(p)
     update = clients.add_parser(
         "update",
-        help="change a client's redirect URIs, allowed origins, consent and cookie mode; "
-        "prints the client",
+        help="change a client's name, grants, scopes, audiences, redirect URIs, allowed "
+        "origins, consent and cookie mode; prints the client",
     )
     update.add_argument("client_id")
     for kind, what in (
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="refresh_cookie",
         help="the refresh token in the response body again",
     )
+    manage.client_update_flags(update)
     json_flag(update)
     rights = clients.add_parser(
         "set-introspection",
@@ -194,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     rights.add_argument("client_id")
     introspection_flags(rights)
     json_flag(rights)
+    manage.client_commands(clients, json_flag)
 
     users = command("users", "manage users").add_subparsers(dest="action", required=True)
     ucreate = users.add_parser("create", help="create a user; the password is read from stdin")
@@ -201,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--password-stdin", action="store_true", required=True)
     ucreate.add_argument("--email")
     json_flag(ucreate)
-    ulist = users.add_parser("list", help="list users")
+    ulist = users.add_parser("list", help="list users by username, a page at a time")
+    manage.list_flags(ulist)
     json_flag(ulist)
     for action in ("show", "disable", "enable", "unlock"):
         p = users.add_parser(action, help=f"{action} a user")
@@ -245,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     setpw = users.add_parser("set-password", help="set a user's password from stdin")
     setpw.add_argument("username")
     setpw.add_argument("--password-stdin", action="store_true", required=True)
+    manage.set_password_flags(setpw)
     json_flag(setpw)
+    manage.user_commands(users, json_flag)
 
     prune_cmd = command(
         "prune",

@@ -100,10 +100,16 @@ class SecretDigest:
         PRF, as HKDF-Expand does), so one secret serves several uses without reuse."""
         return hmac.new(self._key, b"derive\x00" + purpose.encode(), hashlib.sha256).digest()
 
-    def matches(self, secret: str, stored: str | None) -> bool:
+    def matches(self, secret: str, *stored: str | None) -> bool:
+        """Does ``secret`` match one of the ``stored`` digests? Each is compared in constant
+        time, and all of them always: the time tells neither whether nor which one matched."""
         computed = self.digest(secret)
-        # Compare against a fixed value when nothing is stored, so both paths cost the same.
-        return hmac.compare_digest(computed, stored or "0" * 64) and stored is not None
+        found = False
+        for value in stored:
+            # Against a fixed value when nothing is stored, so every path costs the same.
+            same = hmac.compare_digest(computed, value or "0" * 64)
+            found |= same & (value is not None)
+        return found
 
 
 def usable_cpus() -> int:

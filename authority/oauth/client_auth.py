@@ -118,9 +118,12 @@ def _may_exist(client_id: str) -> bool:
 
 
 class ClientAuthenticator:
-    def __init__(self, clients: CachedClients, digest: SecretDigest) -> None:
+    def __init__(
+        self, clients: CachedClients, digest: SecretDigest, clock: Callable[[], float] = time.time
+    ) -> None:
         self._clients = clients
         self._digest = digest
+        self._clock = clock  # the authority's: when a rotated-out secret stops working
 
     def authenticate_cached(self, creds: Credentials) -> Client | None:
         """``authenticate`` when the client is cached, with no storage call; None when it is
@@ -142,8 +145,13 @@ class ClientAuthenticator:
             # is refused the other's way, in the same words as a wrong secret.
             ok = client is not None and client.public and creds.method == NONE
         else:
-            # The secret is hashed and compared even for an unknown client: the same cost.
-            ok = self._digest.matches(creds.secret, client.secret_hash if client else None)
+            # The secret is hashed and compared even for an unknown client, and against the
+            # secret a rotation replaced even when there is none: the same cost every time.
+            ok = self._digest.matches(
+                creds.secret,
+                client.secret_hash if client else None,
+                self._previous_secret(client),
+            )
         if client is None or not ok or client.disabled:
             log.warning(
                 "client authentication failed client_id=%r method=%s reason=%s",
@@ -154,3 +162,10 @@ class ClientAuthenticator:
             error = BasicInvalidClient if creds.method == BASIC else InvalidClientError
             raise error("client authentication failed")
         return client
+
+    def _previous_secret(self, client: Client | None) -> str | None:
+        """The hash of the secret a rotation replaced, while its grace period lasts."""
+        if client is None or not client.previous_secret_hash:
+            return None
+        expires_at = client.previous_secret_expires_at
+        return client.previous_secret_hash if expires_at and self._clock() < expires_at else None

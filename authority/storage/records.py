@@ -42,6 +42,10 @@ class Client:
     # Origin a cookie-authenticated request must come from).
     refresh_cookie: bool = False
     allowed_origins: tuple[str, ...] = ()
+    # After a secret rotation: the replaced secret's hash, which still authenticates until
+    # ``previous_secret_expires_at`` (the grace period); "" when there is none.
+    previous_secret_hash: str = ""
+    previous_secret_expires_at: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authority.settings import DATABASE_TIMEOUT
 from authority.storage.engine import make_engine
+from authority.storage.sql_accounts import AccountsSql
 from authority.storage.sql_browser import BrowserSql
 from authority.storage.sql_clients import ClientsSql
 from authority.storage.sql_keys import KeysSql
@@ -15,7 +16,15 @@ from authority.storage.sql_users import UsersSql
 
 
 class SqlStorage(
-    ClientsSql, UsersSql, LinksSql, SessionsSql, DenyListSql, BrowserSql, KeysSql, ThrottleSql
+    ClientsSql,
+    UsersSql,
+    AccountsSql,
+    LinksSql,
+    SessionsSql,
+    DenyListSql,
+    BrowserSql,
+    KeysSql,
+    ThrottleSql,
 ):
     """Clients, users, link tokens, sessions and their deny-list, browser sign-in, keys and
     login-failure counters on one engine."""

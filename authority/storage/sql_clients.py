@@ -39,6 +39,8 @@ def _client(row: Any) -> Client:
         consent=bool(row.consent),
         refresh_cookie=bool(row.refresh_cookie),
         allowed_origins=split(row.allowed_origins),
+        previous_secret_hash=row.previous_secret_hash,
+        previous_secret_expires_at=row.previous_secret_expires_at,
     )
 
 
@@ -71,6 +73,8 @@ class ClientsSql(SqlBase):
             "consent": client.consent,
             "refresh_cookie": client.refresh_cookie,
             "allowed_origins": join(client.allowed_origins),
+            "previous_secret_hash": client.previous_secret_hash,
+            "previous_secret_expires_at": client.previous_secret_expires_at,
         }
         try:
             self._write(lambda conn: conn.execute(insert(clients).values(**values)))
@@ -120,6 +124,46 @@ class ClientsSql(SqlBase):
                 consent=consent,
                 refresh_cookie=refresh_cookie,
                 allowed_origins=join(allowed_origins),
+            )
+        )
+        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+
+    def set_client_settings(self, client: Client) -> bool:
+        """Replace what an operator may change of a client, in one write: its name, grants,
+        scopes, default scopes, audiences and browser settings. Its id, secrets, introspection
+        rights, signing algorithm and state stay."""
+        stmt = (
+            update(clients)
+            .where(clients.c.client_id == client.client_id)
+            .values(
+                name=client.name,
+                grant_types=join(client.grant_types),
+                scopes=join(client.scopes),
+                default_scopes=join(client.default_scopes),
+                audiences=join(client.audiences),
+                redirect_uris=join(client.redirect_uris),
+                post_logout_redirect_uris=join(client.post_logout_redirect_uris),
+                consent=client.consent,
+                refresh_cookie=client.refresh_cookie,
+                allowed_origins=join(client.allowed_origins),
+            )
+        )
+        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+
+    def rotate_client_secret(
+        self, client_id: str, secret_hash: str, keep_until: int | None
+    ) -> bool:
+        """A new secret hash for a confidential client; the one it replaces keeps working until
+        ``keep_until`` (None: refused at once). A secret kept from an earlier rotation is
+        dropped: at most two secrets work. False for an unknown or public client."""
+        previous = clients.c.secret_hash if keep_until is not None else ""
+        stmt = (
+            update(clients)
+            .where(clients.c.client_id == client_id, clients.c.public.is_(False))
+            .values(
+                secret_hash=secret_hash,
+                previous_secret_hash=previous,
+                previous_secret_expires_at=keep_until,
             )
         )
         return self._write(lambda conn: conn.execute(stmt).rowcount) == 1

@@ -20,7 +20,7 @@ from authority.storage.sql_users import user_from_row
 from authority.storage.tables import one_time_tokens as links
 from authority.storage.tables import users
 
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 _CONSUME = (
     update(links)
     .where(
@@ -41,7 +41,7 @@ def _consume(conn: Connection, token_hash: str, purpose: str, now: int) -> str |
     return row.sub if row else None
 
 
-def _expire_links(conn: Connection, sub: str, purpose: str, now: int) -> None:
+def expire_links(conn: Connection, sub: str, purpose: str, now: int) -> None:
     """Every other unused link of this kind stops working too (an old reset mail)."""
     conn.execute(
         update(links)
@@ -78,7 +78,7 @@ class LinksSql(SqlBase):
                 # cannot both find it free: email is no unique column (imported accounts
                 # may share an address). Always in this order.
                 for key in (f"username:{name_key}", f"email:{user.email}"):
-                    conn.execute(_ADVISORY_LOCK, {"key": f"authority:{key}"})
+                    conn.execute(ADVISORY_LOCK, {"key": f"authority:{key}"})
             name = users.c.username_key == name_key
             if conn.execute(select(users.c.sub).where(name)).first():
                 return Registration.USERNAME_TAKEN
@@ -147,7 +147,7 @@ class LinksSql(SqlBase):
                 .where(users.c.sub == sub)
                 .values(password_hash=password_hash, email_verified=True, unconfirmed_since=None)
             )
-            _expire_links(conn, sub, PASSWORD_RESET, now)
+            expire_links(conn, sub, PASSWORD_RESET, now)
             end_user_sessions(conn, sub, now)
             return sub
 
@@ -163,7 +163,7 @@ class LinksSql(SqlBase):
             conn.execute(
                 update(users).where(users.c.sub == sub).values(password_hash=password_hash)
             )
-            _expire_links(conn, sub, PASSWORD_RESET, now)
+            expire_links(conn, sub, PASSWORD_RESET, now)
             return end_user_sessions(conn, sub, now, keep=keep)
 
         return self._write(work)

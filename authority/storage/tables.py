@@ -33,6 +33,11 @@ class ClientRow(SQLModel, table=True):
     allowed_origins: str = Field(
         default="", max_length=4000, sa_column_kwargs={"server_default": ""}
     )
+    # The secret a rotation replaced, accepted until its expiry (a grace period), or "".
+    previous_secret_hash: str = Field(
+        default="", max_length=64, sa_column_kwargs={"server_default": ""}
+    )
+    previous_secret_expires_at: int | None = Field(default=None)
 
 
 class UserRow(SQLModel, table=True):

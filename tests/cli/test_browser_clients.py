@@ -177,6 +177,7 @@ def test_create_prints_a_confidential_browser_client_with_its_secret(run: Run) -
         "consent": False,
         "refresh_cookie": False,
         "allowed_origins": [],
+        "previous_secret_expires_at": None,
         "token_endpoint_auth_method": "client_secret_basic",
     }
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from authority.admin import access, manage
 from authority.admin.provision import Admin, client_view, user_view
-from authority.cli.output import emit, read_password, table, words
+from authority.cli.output import emit, read_password, table, when, words
 from authority.settings import DAY, ConfigError, Kind, Spec
 from authority.storage import Client
 
@@ -140,7 +140,7 @@ def warn(client: Client) -> None:
 def rotate_secret(args: argparse.Namespace, admin: Admin) -> None:
     client, secret = manage.rotate_secret(admin, args.client_id, args.grace, int(time.time()))
     if client.previous_secret_expires_at:
-        until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(args.grace + time.time()))
+        until = f"{when(client.previous_secret_expires_at)} UTC"
         old = f"the old secret works until {until}, then only the new one"
     else:
         old = "the old secret no longer works"

@@ -203,3 +203,16 @@ def test_rotate_secret_refuses_a_grace_that_is_no_duration(
 
     assert exited.value.code == 2
     assert "--grace='soon' is not a duration" in capsys.readouterr().err
+
+
+def test_rotate_secret_says_until_when_the_old_secret_works(run: Run) -> None:
+    client_id = _service(run)["client_id"]
+
+    result = run("clients", "rotate-secret", client_id, "--grace", "1h")
+
+    shown = run("clients", "show", client_id, "--json").json()
+    until = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(shown["previous_secret_expires_at"]))
+    assert result.code == 0
+    assert result.out.splitlines()[-1] == (
+        f"(the secret is shown once; the old secret works until {until} UTC, then only the new one)"
+    )

@@ -12,7 +12,6 @@ from typing import Any
 
 from authority import mail
 from authority.accounts import sessions as user_sessions
-from authority.admin import importer
 from authority.admin.bootstrap import prepare
 from authority.admin.provision import (
     Admin,
@@ -23,9 +22,9 @@ from authority.admin.provision import (
     key_view,
     user_view,
 )
-from authority.cli.output import CommandError, emit, read_password, table, when, words
+from authority.cli import import_users
+from authority.cli.output import emit, read_password, table, when, words
 from authority.settings import Settings, is_loopback
-from authority.storage.sql import SqlStorage
 
 # -- serve / init ---------------------------------------------------------------------------
 
@@ -185,15 +184,7 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
             raise AdminError(f"no live session {args.session!r} for {user.username}")
         emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")
     elif args.action == "import":
-        report = _import_users(args, storage)
-        for bad in report.failed:
-            print(f"authority: line {bad['line']}: {bad['error']}", file=sys.stderr)
-        emit(
-            args,
-            vars(report),
-            f"created {report.created}, updated {report.updated}, skipped "
-            f"{len(report.failed)} bad row(s) in {report.seconds} s",
-        )
+        return import_users.cmd_import(args, storage)
     elif args.action == "unlock":
         user = admin.user(args.username)
         admin.throttle().unlock(user.username)
@@ -227,27 +218,6 @@ def _consents(args: argparse.Namespace, admin: Admin) -> None:
     emit(
         args, {"consents": views}, table(rows, ["client_id", "client_name", "scopes", "granted_at"])
     )
-
-
-def _show_progress(done: int) -> None:
-    print(f"\rimporting users: {done:,}", end="", file=sys.stderr, flush=True)
-
-
-def _import_users(args: argparse.Namespace, storage: SqlStorage) -> importer.ImportReport:
-    fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "json")
-    try:
-        with open(args.file, encoding="utf-8") as handle:
-            data = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read {args.file}: {exc}") from None
-    progress = _show_progress if sys.stderr.isatty() else None
-    try:
-        report = importer.run(storage, data, fmt, args.email_verified, progress)
-    except importer.ImportFormatError as exc:
-        raise CommandError(f"{args.file}: {exc}") from None
-    if progress is not None:
-        print(file=sys.stderr)
-    return report
 
 
 # -- keys -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from authority.cli import import_users
 from authority.cli.commands import (
     cmd_clients,
     cmd_init,
@@ -208,17 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("username")
         json_flag(p)
     imports = users.add_parser(
-        "import", help="import users from Django (dumpdata auth.user JSON, or CSV)"
+        "import",
+        help="import users from Django (dumpdata auth.user or auth, JSON or JSON lines; or CSV)",
+        description="Import users with their password hashes; prints each Django pk's new sub. "
+        "Exits 1 when a row was skipped.",
     )
-    imports.add_argument(
-        "file", help="JSON from dumpdata auth.user, or CSV: username,email,password_hash,is_active"
-    )
-    imports.add_argument("--format", choices=("json", "csv"), help="default: from the name")
-    imports.add_argument(
-        "--email-verified",
-        action="store_true",
-        help="mark the imported email addresses as verified",
-    )
+    import_users.add_arguments(imports)
     json_flag(imports)
     sessions = users.add_parser(
         "sessions", help="list a user's live sessions, apps' and signed-in browsers'"

@@ -111,3 +111,17 @@ def test_only_the_digests_are_fast() -> None:
 def test_a_malformed_or_unknown_hash_is_refused_and_matches_nothing(stored: str) -> None:
     assert not legacy_hashes.is_known(stored)
     assert not legacy_hashes.verify(stored, "anything")
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "unsalted_md5"])
+def test_a_miss_on_a_fast_digest_costs_an_argon2_run_as_any_other_miss_does(
+    passwords: Passwords, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    burned: list[str] = []
+    monkeypatch.setattr(passwords, "_burn", burned.append)
+    _, stored = DJANGO[name]
+
+    assert not passwords.verify(stored, "wrong").ok
+    assert not passwords.verify(DJANGO["pbkdf2_sha256"][1], "wrong").ok  # slow by itself
+
+    assert burned == ["wrong"]

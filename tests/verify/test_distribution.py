@@ -27,7 +27,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "packaging" / "authority-verify"
 SOURCES = ROOT / "authority" / "verify"
 # The adapters each need their framework, installed by the extra of the same name.
-ADAPTERS = {"starlette.py": "starlette", "fastapi.py": "fastapi", "drf.py": "drf"}
+ADAPTERS = {
+    "starlette.py": "starlette",
+    "fastapi.py": "fastapi",
+    "drf.py": "drf",
+    "drf_users.py": "drf",
+}
 ISSUER = "https://auth.example"
 AUDIENCE = "https://api.example"
 

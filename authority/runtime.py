@@ -35,6 +35,7 @@ from authority.keys import (
     private_keys,
 )
 from authority.keys.lifecycle import Timings
+from authority.oauth import scopes
 from authority.oauth.authorize import Authorizer
 from authority.oauth.client_auth import CachedClients, ClientAuthenticator
 from authority.oauth.codes import CodeSealer
@@ -149,6 +150,7 @@ class Authority:
         self.clients = ClientAuthenticator(cached_clients, self.digest)
         counters = throttle.counter(settings, storage)
         self.throttle = throttle.build(settings, counters)
+        self.public_scopes = scopes.published(settings.public_scopes)
         self.grants = GrantRegistry(
             GrantContext(
                 issuer=settings.issuer,
@@ -308,6 +310,14 @@ class Authority:
 
     def close(self) -> None:
         self.storage.close()
+
+
+def check_start(settings: Settings) -> None:
+    """Raise now, as one line (ConfigError), what ``Authority`` would refuse at its start
+    that needs neither storage nor keys: the mail URL, the public scopes.
+    ``serve`` calls it before its workers start, where a failure would be a traceback."""
+    mail.from_url(settings.email_url)
+    scopes.published(settings.public_scopes)
 
 
 def _attempt(job: str, name: str, step: Callable[..., T], *args: Any) -> T | None:

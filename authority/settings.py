@@ -339,6 +339,16 @@ class Settings:
         ),
         choices=("closed", "open"),
     )
+    public_scopes: str = setting(
+        "AUTHORITY_PUBLIC_SCOPES",
+        TEXT,
+        "",
+        (
+            "space-separated scopes discovery lists in `scopes_supported`, after `openid`, "
+            "`profile` and `email`; no client's own scope is listed unless named here"
+        ),
+        shown="none",
+    )
     authorization_code_ttl: int = setting(
         "AUTHORITY_AUTHORIZATION_CODE_TTL",
         DURATION,

@@ -10,7 +10,6 @@ import sys
 import time
 from typing import Any
 
-from authority import mail
 from authority.accounts import sessions as user_sessions
 from authority.admin.bootstrap import prepare
 from authority.admin.provision import (
@@ -24,6 +23,7 @@ from authority.admin.provision import (
 )
 from authority.cli import import_users
 from authority.cli.output import emit, read_password, table, when, words
+from authority.runtime import check_start
 from authority.settings import Settings, is_loopback
 
 # -- serve / init ---------------------------------------------------------------------------
@@ -36,7 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["issuer"] = f"http://{host}:{args.port}"
     # The workers get these settings with the server's configuration, not from os.environ.
     settings = Settings.from_env(None, **overrides)
-    mail.from_url(settings.email_url)  # a bad AUTHORITY_EMAIL_URL stops here, in one line
+    check_start(settings)  # a bad AUTHORITY_EMAIL_URL or scope stops here, in one line
     created = prepare(settings)
     logging.getLogger("authority").info(
         "issuer %s; created: %s", settings.issuer, ", ".join(created) or "nothing"

@@ -180,12 +180,11 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
             password_reset=settings.email_url != "console:",
         ),
         DiscoveryEndpoint(
-            edge,
             settings.issuer,
             authority.grants.grant_types,
             settings.id_token_alg,
             authority.keys,
-            authority.storage.scopes_in_use,
+            authority.public_scopes,
         ),
         JwksEndpoint(authority.keys, settings.jwks_max_age),
         ConsentEndpoints(edge, authority.sessions, authority.consents),

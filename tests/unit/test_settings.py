@@ -392,6 +392,7 @@ def test_every_variable_is_read_by_the_name_it_always_had() -> None:
             "MAX_HEADER_BYTES",
             "PASSWORD_MIN_LENGTH",
             "PASSWORD_RESET_TTL",
+            "PUBLIC_SCOPES",
             "PUBLIC_URL",
             "REDIS_URL",
             "REFRESH_REUSE_WINDOW",

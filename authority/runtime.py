@@ -35,7 +35,7 @@ from authority.keys import (
     private_keys,
 )
 from authority.keys.lifecycle import Timings
-from authority.oauth import scopes
+from authority.oauth import claims_hook, scopes
 from authority.oauth.authorize import Authorizer
 from authority.oauth.client_auth import CachedClients, ClientAuthenticator
 from authority.oauth.codes import CodeSealer
@@ -169,6 +169,7 @@ class Authority:
                 refresh_reuse_window=settings.refresh_reuse_window,
                 code_sealer=self.code_sealer,
                 codes=storage,
+                claims_hook=claims_hook.load(settings.claims_hook),
             )
         )
         presented = PresentedTokens(settings.issuer, ring, storage, self.digest)
@@ -314,9 +315,10 @@ class Authority:
 
 def check_start(settings: Settings) -> None:
     """Raise now, as one line (ConfigError), what ``Authority`` would refuse at its start
-    that needs neither storage nor keys: the mail URL, the public scopes.
+    that needs neither storage nor keys: the mail URL, the claims hook, the public scopes.
     ``serve`` calls it before its workers start, where a failure would be a traceback."""
     mail.from_url(settings.email_url)
+    claims_hook.load(settings.claims_hook)
     scopes.published(settings.public_scopes)
 
 

@@ -182,6 +182,15 @@ class Settings:
         "seconds or `N[s|m|h|d]`",
         bounds=(60, DAY),
     )
+    claims_hook: str | None = setting(
+        "AUTHORITY_CLAIMS_HOOK",
+        TEXT,
+        None,
+        (
+            "`module:function` that adds claims to users' access tokens (see Access token "
+            "claims); imported at start, where a bad one stops the server"
+        ),
+    )
     refresh_token_ttl: int = setting(
         "AUTHORITY_REFRESH_TOKEN_TTL",
         DURATION,

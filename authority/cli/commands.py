@@ -36,7 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["issuer"] = f"http://{host}:{args.port}"
     # The workers get these settings with the server's configuration, not from os.environ.
     settings = Settings.from_env(None, **overrides)
-    check_start(settings)  # a bad AUTHORITY_EMAIL_URL or scope stops here, in one line
+    check_start(settings)  # a bad AUTHORITY_EMAIL_URL, hook or scope stops here, in one line
     created = prepare(settings)
     logging.getLogger("authority").info(
         "issuer %s; created: %s", settings.issuer, ", ".join(created) or "nothing"

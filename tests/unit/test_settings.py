@@ -367,6 +367,7 @@ def test_every_variable_is_read_by_the_name_it_always_had() -> None:
             "AUTHORIZATION_CODE_TTL",
             "BODY_TIMEOUT",
             "BROWSER_SESSION_MAX_AGE",
+            "CLAIMS_HOOK",
             "CLIENT_CACHE_TTL",
             "CLOCK_LEEWAY",
             "DATABASE_TIMEOUT",

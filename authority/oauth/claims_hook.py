@@ -10,9 +10,9 @@ OIDC scopes decide.
 
 It is bounded: it may not set a claim the server owns (``RESERVED``), its claims must be
 JSON and at most ``MAX_BYTES`` of it. A hook that breaks a rule, or raises, fails the token
-request with ``server_error`` and one line in the log naming the hook and the rule: a token
-with fewer claims than the resource servers rely on would be a silent failure, and one with
-a server-owned claim replaced a forgery.
+request with ``server_error`` and a log line naming the hook and the rule (and, when it
+raised, its traceback): a token with fewer claims than the resource servers rely on would
+be a silent failure, and one with a server-owned claim replaced a forgery.
 """
 
 from __future__ import annotations
@@ -94,9 +94,15 @@ class ClaimsHook:
         )
         try:
             found = self._function(request)
-        except Exception:
+        except Exception as exc:
             # The traceback is the operator's own code, and only the log sees it.
-            log.exception("AUTHORITY_CLAIMS_HOOK %s raised; the token request failed", self.name)
+            log.exception(
+                "AUTHORITY_CLAIMS_HOOK %s raised %s: %s; the token request failed (client_id=%s)",
+                self.name,
+                type(exc).__name__,
+                _first_line(exc),
+                client_id,
+            )
             raise ServerError() from None
         problem, claims = _check(found)
         if problem is not None:

@@ -482,7 +482,7 @@ class Settings:
         TEXT,
         None,
         (
-            "keep the failure counters in Redis (`pip install 'authority[redis]'`) instead of the "
+            "keep the failure counters in Redis (`pip install 'authority-server[redis]'`) instead of the "
             "database"
         ),
         secret=True,

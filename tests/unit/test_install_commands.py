@@ -12,8 +12,6 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from authority.settings import markdown_table
-
 ROOT = Path(__file__).resolve().parents[2]
 # Every project of the repository, each by its folder: the server and the verifier.
 PROJECTS = {ROOT, ROOT / "packaging" / "authority-verify"}
@@ -43,9 +41,6 @@ def install_targets() -> list[tuple[str, str]]:
     found = []
     for source in SOURCES:
         text = re.sub(r"\\\n\s*", " ", source.read_text())
-        if source.name == "README.md" and source.parent == ROOT:
-            # The table of settings is written from authority/settings.py's specs.
-            text = text.replace(markdown_table(), "")
         for command in _PIP_INSTALL.findall(text):
             for word in shlex.split(command):
                 if not word.startswith("-"):

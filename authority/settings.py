@@ -8,6 +8,7 @@ and README's table is written, from those fields (``python -m authority.settings
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import os
 import re
@@ -589,6 +590,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Every variable set (an empty one counts as unset), then ``overrides`` on top."""
         env = os.environ if environ is None else environ
+        for warning in unknown_variables(env):
+            print(f"authority: warning: {warning}", file=sys.stderr)
         values: dict[str, object] = {}
         for spec in SPECS.values():
             raw = env.get(spec.var)
@@ -603,6 +606,24 @@ SPECS: dict[str, Spec] = {
     f.name: dataclasses.replace(f.metadata["spec"], name=f.name)
     for f in dataclasses.fields(Settings)
 }
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """A line for each ``AUTHORITY_*`` variable that is no setting (a typo is otherwise
+    silently ignored), naming the closest setting. ``AUTHORITY_TEST_*`` are the test suite's."""
+    prefix = "AUTHORITY_"
+    known = [spec.var.removeprefix(prefix) for spec in SPECS.values()]
+    lines = []
+    for name in sorted(env):
+        if not name.startswith(prefix) or name.startswith("AUTHORITY_TEST_"):
+            continue
+        if name.removeprefix(prefix) in known:
+            continue
+        # Compared without the prefix all share, which would make every name look close.
+        close = difflib.get_close_matches(name.removeprefix(prefix), known, n=1, cutoff=0.6)
+        hint = f"did you mean {prefix}{close[0]}?" if close else "see `authority --help`"
+        lines.append(f"{name} is not a setting and is ignored; {hint}")
+    return lines
 
 
 def markdown_table() -> str:

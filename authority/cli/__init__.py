@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK: argcomplete's global completion looks for this line.
 """The operator CLI: ``authority serve|init|clients|users|keys|prune``.
 
 Human-readable output by default; with ``--json`` exactly one JSON object on stdout.
@@ -16,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from authority.admin.bootstrap import NotReady, require_ready
 from authority.admin.provision import Admin, AdminError
+from authority.cli.completion import complete
 from authority.cli.output import CommandError
 from authority.cli.parser import build_parser
 from authority.keys import KeyStoreError
@@ -54,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    complete(parser)
+    args = parser.parse_args(argv)
     try:
         if hasattr(args, "admin_func"):
             return _with_admin(args.admin_func, args)

@@ -14,12 +14,15 @@ from authority.cli.commands import (
     cmd_serve,
     cmd_users,
 )
+from authority.cli.completion import add_command as add_completion
+from authority.cli.surface import add_global_options, finish
 from authority.oauth.grants import GRANT_TYPES
 from authority.settings import ALGORITHMS
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="authority", description="An OAuth 2 token authority.")
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -47,11 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--json", action="store_true", help="print one JSON object on start")
     serve.set_defaults(func=cmd_serve)
 
     init = command("init", "create the schema, the secret hash key and the first signing key")
     json_flag(init)
     init.set_defaults(func=cmd_init)
+    add_completion(sub)
 
     clients = command("clients", "manage OAuth clients").add_subparsers(
         dest="action", required=True
@@ -285,4 +290,4 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name, func in commands:
         sub.choices[name].set_defaults(admin_func=func)
-    return parser
+    return finish(parser)

@@ -22,7 +22,8 @@ from authority.admin.provision import (
     user_view,
 )
 from authority.cli import import_users
-from authority.cli.output import emit, read_password, table, when, words
+from authority.cli.environment import looked_at, masked_url
+from authority.cli.output import emit, fields, read_password, table, when, words
 from authority.runtime import check_start
 from authority.settings import Settings, is_loopback
 
@@ -37,6 +38,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The workers get these settings with the server's configuration, not from os.environ.
     settings = Settings.from_env(None, **overrides)
     check_start(settings)  # a bad AUTHORITY_EMAIL_URL, hook or scope stops here, in one line
+    if "issuer" in overrides:
+        print(
+            f"authority: AUTHORITY_ISSUER is not set; the issuer is {settings.issuer} "
+            "(from --host and --port): set it to the URL clients reach",
+            file=sys.stderr,
+        )
+    if args.verbose:
+        print(f"authority: {looked_at(settings)}", file=sys.stderr)
     created = prepare(settings)
     logging.getLogger("authority").info(
         "issuer %s; created: %s", settings.issuer, ", ".join(created) or "nothing"
@@ -46,6 +55,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "listening on %s with a loopback issuer; set AUTHORITY_ISSUER to the public URL",
             args.host,
         )
+    if args.json:
+        started = {
+            "issuer": settings.issuer,
+            "database": masked_url(settings.database_url),
+            "keys_dir": str(settings.keys_dir),
+            "host": args.host,
+            "port": args.port,
+            "workers": args.workers,
+            "created": created,
+        }
+        print(json.dumps(started, separators=(",", ":")), flush=True)
     from authority.web import server as http_server
 
     http_server.run(settings, args.host, args.port, args.workers, args.access_log)
@@ -54,7 +74,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    if args.verbose:
+        print(f"authority: {looked_at(settings)}", file=sys.stderr)
     created = prepare(settings)
+    args.database_used = masked_url(settings.database_url)
     emit(args, {"created": created}, "created: " + (", ".join(created) or "nothing (ready)"))
     return 0
 
@@ -106,7 +129,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         emit(args, {"clients": views}, table(rows, columns))
     elif args.action == "show":
         view = client_view(admin.client(args.client_id))
-        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        emit(args, view, fields(view))
     elif args.action in ("disable", "enable"):
         admin.client(args.client_id)
         storage.set_client_disabled(args.client_id, args.action == "disable", int(time.time()))
@@ -124,7 +147,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             refresh_cookie=args.refresh_cookie,
         )
         view = client_view(admin.update_client(args.client_id, change))
-        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        emit(args, view, fields(view))
     elif args.action == "set-introspection":
         client = admin.set_introspection(
             args.client_id, args.resource_server or [], args.introspect_any
@@ -161,7 +184,7 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         emit(args, {"users": views}, table(views, ["sub", "username", "email", "disabled"]))
     elif args.action == "show":
         view = user_view(admin.user(args.username))
-        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        emit(args, view, fields(view))
     elif args.action in ("disable", "enable"):
         user = admin.user(args.username)
         storage.set_user_disabled(user.sub, args.action == "disable", int(time.time()))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import authority
+from authority.cli.completion import cmd_completion
 from authority.settings import SPECS
 
 
@@ -64,6 +65,12 @@ def _default(shown: str, secret: bool) -> str:
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action=_Version, help="print the version and exit")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also say which database and keys folder a command works on (on stderr)",
+    )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = environment_epilog()
 
@@ -78,6 +85,15 @@ def finish(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         for name, child in action.choices.items():
             if child.description is None and helps.get(name):
                 child.description = helps[name]
+            if not _has_subcommands(child) and child.get_default("func") is not cmd_completion:
+                # SUPPRESS: when not given here, the top-level -v (or its default) stands.
+                child.add_argument(
+                    "-v",
+                    "--verbose",
+                    action="store_true",
+                    default=argparse.SUPPRESS,
+                    help="say which database and keys folder this works on (on stderr)",
+                )
             finish(child)
     return parser
 

@@ -1,10 +1,12 @@
-"""What every command shares: its help, --version and shell completion."""
+"""What every command shares: its help, --version, -v, shell completion, the database it names,
+and the warning for an AUTHORITY_* variable that is no setting."""
 
 from __future__ import annotations
 
 import argparse
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from argcomplete.finders import CompletionFinder
@@ -12,6 +14,7 @@ from argcomplete.finders import CompletionFinder
 from authority.cli import build_parser, main
 from authority.cli.surface import version
 from authority.settings import SPECS
+from tests.cli.support import Run
 
 
 def _commands(
@@ -111,3 +114,75 @@ def test_completion_prints_the_script_a_shell_sources(
 
     script = capsys.readouterr().out
     assert "_ARGCOMPLETE" in script and "authority" in script
+
+
+def test_users_list_and_show_print_a_dash_for_a_missing_email_and_json_keeps_null(
+    run: Run,
+) -> None:
+    run("users", "create", "alice", "--password-stdin", stdin="long enough password 1\n")
+
+    listed = run("users", "list").out.splitlines()
+    shown = run("users", "show", "alice").out.splitlines()
+
+    assert listed[1].split()[1:3] == ["alice", "-"]
+    assert "email: -" in shown
+    assert "None" not in "".join(listed + shown)
+    assert run("users", "show", "alice", "--json").json()["email"] is None
+
+
+def test_json_names_the_database_used_with_its_password_masked(
+    run: Run, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    if database_url.startswith("postgresql"):
+        # The test server trusts local connections, so the password is sent and not checked.
+        database_url = database_url.replace("postgres@", "postgres:hunter2@", 1)
+        monkeypatch.setenv("AUTHORITY_DATABASE_URL", database_url)
+
+    result = run("clients", "list", "--json")
+
+    named = result.document()["database"]
+    assert named == database_url.replace(":hunter2@", ":***@")
+    assert "hunter2" not in result.out + result.err
+    assert result.json() == {"clients": []}
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_says_which_database_and_keys_folder_on_stderr(
+    run: Run, database_url: str, keys_dir: Path, where: str
+) -> None:
+    argv = ["-v", "users", "list"] if where == "before" else ["users", "list", "--verbose"]
+
+    result = run(*argv)
+
+    assert result.code == 0 and result.out == "(none)\n"
+    assert result.err == f"authority: database {database_url}, keys folder {keys_dir}\n"
+    assert run("users", "list").err == ""  # not without -v
+
+
+def test_a_mistyped_variable_is_named_with_the_setting_it_resembles(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHORITY_ISUER", "https://id.example")
+    monkeypatch.setenv("AUTHORITY_TEST_ANYTHING", "the test suite's own")
+
+    result = run("clients", "list", "--json")
+
+    assert result.json() == {"clients": []}  # a warning, not a refusal
+    assert result.err == (
+        "authority: warning: AUTHORITY_ISUER is not a setting and is ignored; "
+        "did you mean AUTHORITY_ISSUER?\n"
+    )
+
+
+def test_a_stranger_variable_with_no_close_setting_points_to_the_help(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHORITY_PORT", "9000")
+
+    result = run("clients", "list")
+
+    assert result.code == 0
+    assert result.err == (
+        "authority: warning: AUTHORITY_PORT is not a setting and is ignored; "
+        "see `authority --help`\n"
+    )

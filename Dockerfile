@@ -1,4 +1,5 @@
-# authority: slim, non-root, configured only through AUTHORITY_* variables.
+# The token server (the authority-server distribution, the `authority` command): slim,
+# non-root, configured only through AUTHORITY_* variables.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -35,6 +35,7 @@ from authority.keys import (
     private_keys,
 )
 from authority.keys.lifecycle import Timings
+from authority.oauth import claims_hook, scopes
 from authority.oauth.authorize import Authorizer
 from authority.oauth.client_auth import CachedClients, ClientAuthenticator
 from authority.oauth.codes import CodeSealer
@@ -149,6 +150,7 @@ class Authority:
         self.clients = ClientAuthenticator(cached_clients, self.digest, clock)
         counters = throttle.counter(settings, storage)
         self.throttle = throttle.build(settings, counters)
+        self.public_scopes = scopes.published(settings.public_scopes)
         self.grants = GrantRegistry(
             GrantContext(
                 issuer=settings.issuer,
@@ -167,6 +169,7 @@ class Authority:
                 refresh_reuse_window=settings.refresh_reuse_window,
                 code_sealer=self.code_sealer,
                 codes=storage,
+                claims_hook=claims_hook.load(settings.claims_hook),
             )
         )
         presented = PresentedTokens(settings.issuer, ring, storage, self.digest)
@@ -308,6 +311,15 @@ class Authority:
 
     def close(self) -> None:
         self.storage.close()
+
+
+def check_start(settings: Settings) -> None:
+    """Raise now, as one line (ConfigError), what ``Authority`` would refuse at its start
+    that needs neither storage nor keys: the mail URL, the claims hook, the public scopes.
+    ``serve`` calls it before its workers start, where a failure would be a traceback."""
+    mail.from_url(settings.email_url)
+    claims_hook.load(settings.claims_hook)
+    scopes.published(settings.public_scopes)
 
 
 def _attempt(job: str, name: str, step: Callable[..., T], *args: Any) -> T | None:

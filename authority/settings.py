@@ -8,6 +8,7 @@ and README's table is written, from those fields (``python -m authority.settings
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import os
 import re
@@ -182,6 +183,15 @@ class Settings:
         "seconds or `N[s|m|h|d]`",
         bounds=(60, DAY),
     )
+    claims_hook: str | None = setting(
+        "AUTHORITY_CLAIMS_HOOK",
+        TEXT,
+        None,
+        (
+            "`module:function` that adds claims to users' access tokens (see Access token "
+            "claims); imported at start, where a bad one stops the server"
+        ),
+    )
     refresh_token_ttl: int = setting(
         "AUTHORITY_REFRESH_TOKEN_TTL",
         DURATION,
@@ -339,6 +349,16 @@ class Settings:
         ),
         choices=("closed", "open"),
     )
+    public_scopes: str = setting(
+        "AUTHORITY_PUBLIC_SCOPES",
+        TEXT,
+        "",
+        (
+            "space-separated scopes discovery lists in `scopes_supported`, after `openid`, "
+            "`profile` and `email`; no client's own scope is listed unless named here"
+        ),
+        shown="none",
+    )
     authorization_code_ttl: int = setting(
         "AUTHORITY_AUTHORIZATION_CODE_TTL",
         DURATION,
@@ -463,7 +483,7 @@ class Settings:
         TEXT,
         None,
         (
-            "keep the failure counters in Redis (`pip install 'authority[redis]'`) instead of the "
+            "keep the failure counters in Redis (`pip install 'authority-server[redis]'`) instead of the "
             "database"
         ),
         secret=True,
@@ -570,6 +590,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Every variable set (an empty one counts as unset), then ``overrides`` on top."""
         env = os.environ if environ is None else environ
+        for warning in unknown_variables(env):
+            print(f"authority: warning: {warning}", file=sys.stderr)
         values: dict[str, object] = {}
         for spec in SPECS.values():
             raw = env.get(spec.var)
@@ -584,6 +606,24 @@ SPECS: dict[str, Spec] = {
     f.name: dataclasses.replace(f.metadata["spec"], name=f.name)
     for f in dataclasses.fields(Settings)
 }
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """A line for each ``AUTHORITY_*`` variable that is no setting (a typo is otherwise
+    silently ignored), naming the closest setting. ``AUTHORITY_TEST_*`` are the test suite's."""
+    prefix = "AUTHORITY_"
+    known = [spec.var.removeprefix(prefix) for spec in SPECS.values()]
+    lines = []
+    for name in sorted(env):
+        if not name.startswith(prefix) or name.startswith("AUTHORITY_TEST_"):
+            continue
+        if name.removeprefix(prefix) in known:
+            continue
+        # Compared without the prefix all share, which would make every name look close.
+        close = difflib.get_close_matches(name.removeprefix(prefix), known, n=1, cutoff=0.6)
+        hint = f"did you mean {prefix}{close[0]}?" if close else "see `authority --help`"
+        lines.append(f"{name} is not a setting and is ignored; {hint}")
+    return lines
 
 
 def markdown_table() -> str:

@@ -2,10 +2,12 @@
 
 Provisioning goes through the CLI, as an operator would: ``authority init`` once per algorithm
 (one active key each, so the JWKS holds ES256, RS256 and EdDSA keys), a client_credentials
-client, a password + refresh_token client, a client that signs users in (authorization_code +
-refresh_token, a redirect URI, no consent page) and a user. Straight through the storage API:
-the user's browser session (single sign-on: the authorize case's cookie), and the pools of
-single-use credentials the refresh_token and authorization_code cases take one of per request.
+client, a password + refresh_token client, the same as a public cookie-mode client (a browser
+app: its refresh token in the cookie, one allowed origin), a client that signs users in
+(authorization_code + refresh_token, a redirect URI, no consent page) and a user. Straight
+through the storage API: the user's browser session (single sign-on: the authorize case's
+cookie), and the pools of single-use credentials the refresh_token, refresh_cookie and
+authorization_code cases take one of per request.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ USERNAME, PASSWORD = "bench-user", "bench correct horse battery staple"
 PW_BODY = urlencode(
     {"grant_type": "password", "username": USERNAME, "password": PASSWORD, "scope": SCOPE}
 )
+# The cookie-mode client's page, and what its every request to /token carries besides the
+# cookie (authority.web.refresh_cookie); the cookie's name for an issuer at the root path.
+SPA_ORIGIN = "http://localhost:5173"
+SPA_HEADERS = (("Origin", SPA_ORIGIN), ("X-Authority-CSRF", "1"))
+REFRESH_COOKIE = "__Host-authority_rt"
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class Setup:
     cc_auth: str
     web_auth: str
     web_client: str
+    spa_client: str  # public, cookie mode
     sub: str
     sign_in_auth: str
     sign_in_client: str
@@ -80,6 +88,7 @@ CASES = [
     Case("client_credentials_2w", "client_credentials, ES256, 2 workers", "cc", workers=2),
     Case("password", "password grant (argon2id verify + new session)", "password"),
     Case("refresh_token", "refresh_token grant (rotation)", "refresh"),
+    Case("refresh_cookie", "refresh_token grant, cookie mode (rotation)", "refresh_cookie"),
     Case("jwks", "GET /jwks.json", "jwks"),
     Case("jwks_304", "GET /jwks.json, If-None-Match (304)", "jwks304"),
     Case("introspect", "POST /introspect, a valid ES256 access token", "introspect"),
@@ -93,7 +102,7 @@ CASES = [
     ),
 ]
 STANDARD = (
-    *("client_credentials", "refresh_token", "introspect", "password"),
+    *("client_credentials", "refresh_token", "refresh_cookie", "introspect", "password"),
     *("authorize", "authorization_code", "authorization_code_es256"),
 )
 
@@ -105,6 +114,8 @@ def provision(db: Database) -> Setup:
     cc = db.cli("clients", "create", "bench-service", "--grant", "client_credentials", *rights)
     grants = ["--grant", "password", "--grant", "refresh_token"]
     web = db.cli("clients", "create", "bench-app", *grants, *rights)
+    cookie_mode = ["--public", "--refresh-cookie", "--allowed-origin", SPA_ORIGIN]
+    spa = db.cli("clients", "create", "bench-spa", *grants, *rights, *cookie_mode)
     user = db.cli("users", "create", USERNAME, "--password-stdin", stdin=PASSWORD + "\n")
     grants = ["--grant", "authorization_code", "--grant", "refresh_token"]
     rights = ["--scope", "openid " + SCOPE, "--audience", AUDIENCE, "--redirect-uri", REDIRECT_URI]
@@ -115,6 +126,7 @@ def provision(db: Database) -> Setup:
         basic(cc["client_id"], cc["client_secret"]),
         basic(web["client_id"], web["client_secret"]),
         web["client_id"],
+        spa["client_id"],
         user["sub"],
         basic(app["client_id"], app["client_secret"]),
         app["client_id"],
@@ -149,8 +161,8 @@ def sign_in(db: Database, sub: str) -> tuple[str, str]:
     return session.session_id, secret
 
 
-def refresh_pool(setup: Setup, count: int) -> list[str]:
-    """``count`` refresh tokens, each the first of its own family."""
+def refresh_pool(setup: Setup, client_id: str, count: int) -> list[str]:
+    """``count`` refresh tokens of ``client_id``'s, each the first of its own family."""
     from authority.settings import Settings
     from authority.storage import Family
 
@@ -160,7 +172,7 @@ def refresh_pool(setup: Setup, count: int) -> list[str]:
         token = secrets.token_urlsafe(32)
         family = Family(
             family_id=secrets.token_urlsafe(16),
-            client_id=setup.web_client,
+            client_id=client_id,
             sub=setup.sub,
             scope=tuple(SCOPE.split()),
             audience=(AUDIENCE,),
@@ -246,9 +258,21 @@ def password(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> 
     return static("POST", "/token", PW_BODY, s.web_auth), came_back
 
 
+@dataclass(frozen=True)
+class Sanity:
+    """A pooled case's sanity request: the credential it sent, and the answer."""
+
+    credential: str
+    headers: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        return {k.lower(): v for k, v in self.headers.items()}.get(name.lower(), "")
+
+
 def pooled(
     s: Setup, case: Case, port: int, run: Run, row: dict[str, Any], pool: Pool
-) -> tuple[Load, str, bytes]:
+) -> tuple[Load, str, Sanity]:
     """A case of single-use credentials: a pool made by ``pool.make``, one of it for the sanity
     request, and for wrk a file for the warm-up and one for the measured run, each credential
     sent once (bench/wrk/pool.lua). The load, what came back and the sanity answer."""
@@ -259,28 +283,69 @@ def pooled(
     files = {name: run.dir / f"{s.db.kind}-{case.name}-{name}.pool" for name in ("warm", "run")}
     files["warm"].write_text("\n".join(tokens[1:warm_n]) + "\n")
     files["run"].write_text("\n".join(tokens[warm_n:]) + "\n")
-    came_back, answer = token_post(port, pool.auth, pool.before + tokens[0] + pool.after, case.alg)
+    status, headers, body = http(
+        port, "POST", "/token", pool.body(tokens[0]), pool.headers(tokens[0])
+    )
+    came_back = expect_token(status, body, case.alg)
 
     def args(name: str) -> list[str]:
-        return [str(files[name]), pool.auth, str(case.workers), pool.before, pool.after]
+        return pool.wrk_args(files[name], case.workers)
 
-    return Load("/token", args("run"), POOL_LUA, args("warm")), came_back, answer
+    load = Load("/token", args("run"), POOL_LUA, args("warm"))
+    return load, came_back, Sanity(tokens[0], headers, body)
 
 
 @dataclass(frozen=True)
 class Pool:
-    """How a pooled case makes its credentials and sends one: the body around it, the client."""
+    """How a pooled case makes its credentials and sends one: the body around it, the client
+    (``auth``: its Authorization value, "-" for a public client), and for a cookie-mode client
+    the cookie that carries the credential instead of the body, and the request's headers."""
 
     make: Callable[[int], list[str]]
     auth: str
     before: str
     after: str = ""
+    cookie: str = ""
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def body(self, credential: str) -> str:
+        return self.before + ("" if self.cookie else credential) + self.after
+
+    def headers(self, credential: str) -> dict[str, str]:
+        sent = dict(self.extra)
+        if self.auth != "-":
+            sent["Authorization"] = self.auth
+        if self.cookie:
+            sent["Cookie"] = f"{self.cookie}={credential}"
+        return sent
+
+    def wrk_args(self, file: Path, threads: int) -> list[str]:
+        """bench/wrk/pool.lua's arguments, with the pool in ``file``."""
+        head = [str(file), self.auth, str(threads), self.before, self.after, self.cookie or "-"]
+        return [*head, *(f"{name}: {value}" for name, value in self.extra)]
 
 
 def refresh(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
-    pool = Pool(partial(refresh_pool, s), s.web_auth, "grant_type=refresh_token&refresh_token=")
+    make = partial(refresh_pool, s, s.web_client)
+    pool = Pool(make, s.web_auth, "grant_type=refresh_token&refresh_token=")
     load, came_back, _ = pooled(s, case, port, run, row, pool)
     return load, came_back
+
+
+def refresh_cookie(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
+    """The refresh of a cookie-mode client: the token in the cookie, from the app's origin with
+    the CSRF header; the new one comes back in Set-Cookie, never in the body."""
+    make = partial(refresh_pool, s, s.spa_client)
+    body = "grant_type=refresh_token&" + urlencode({"client_id": s.spa_client})
+    pool = Pool(make, "-", body, cookie=REFRESH_COOKIE, extra=SPA_HEADERS)
+    load, came_back, sanity = pooled(s, case, port, run, row, pool)
+    if "refresh_token" in json.loads(sanity.body):
+        raise RuntimeError(f"a cookie-mode answer with a refresh_token: {sanity.body[:300]!r}")
+    cookie = sanity.header("Set-Cookie")
+    name, _, rest = cookie.partition("=")
+    if name != REFRESH_COOKIE or rest.split(";")[0].strip('"') in ("", sanity.credential):
+        raise RuntimeError(f"no new refresh token in Set-Cookie: {cookie[:200]!r}")
+    return load, f"{came_back} +Set-Cookie {REFRESH_COOKIE}"
 
 
 def code(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prepared:
@@ -288,7 +353,8 @@ def code(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -> Prep
     make = partial(code_pool, s, lifetime=lifetime)
     after = "&" + urlencode({"redirect_uri": REDIRECT_URI, "code_verifier": VERIFIER})
     pool = Pool(make, s.sign_in_auth, "grant_type=authorization_code&code=", after)
-    load, came_back, answer = pooled(s, case, port, run, row, pool)
+    load, came_back, sanity = pooled(s, case, port, run, row, pool)
+    answer = sanity.body
     id_token = json.loads(answer).get("id_token", "")
     header = json.loads(base64.urlsafe_b64decode(id_token.split(".")[0] + "==") or b"{}")
     if header.get("alg") != case.id_alg:
@@ -334,6 +400,7 @@ PREPARE: dict[str, Callable[[Setup, Case, int, Run, dict[str, Any]], Prepared]] 
     "cc": client_credentials,
     "password": password,
     "refresh": refresh,
+    "refresh_cookie": refresh_cookie,
     "jwks": jwks,
     "jwks304": jwks_304,
     "introspect": introspect,

@@ -38,6 +38,8 @@ from authority.storage import (
 
 log = logging.getLogger("authority.audit")
 Job = Callable[[], None]
+# What the log calls each kind of link.
+_LINK_NAMES = {PASSWORD_RESET: "password reset", VERIFY_EMAIL: "verification"}
 # Our tokens are 43 characters; anything much longer is not one, and is not hashed.
 MAX_TOKEN_LENGTH = 128
 
@@ -140,30 +142,44 @@ class Accounts:
         """For the page a link opens: may it still be used? Changes nothing."""
         return self._store.peek_link(self._token_hash(token), purpose, now) is not None
 
-    # -- password reset ---------------------------------------------------------------------
+    # -- links by mail: password reset, verification again -----------------------------------
 
     def request_reset(self, email: str, ip: str | None, now: int) -> Job | None:
-        """Count the request and return the job that mails a link, if the address has an
-        account. The caller answers the same before running it: nothing here depends on
-        whether the address exists (enumeration, and its timing)."""
+        """The job that mails a reset link to each enabled account of ``email`` (see
+        ``_request_links``)."""
+        return self._request_links(email, PASSWORD_RESET, ip, now)
+
+    def resend_verification(self, email: str, ip: str | None, now: int) -> Job | None:
+        """The job that mails a fresh verification link to each enabled account of ``email``
+        whose address is not verified yet (see ``_request_links``); earlier links still work
+        until they expire."""
+        return self._request_links(email, VERIFY_EMAIL, ip, now)
+
+    def _request_links(self, email: str, purpose: str, ip: str | None, now: int) -> Job | None:
+        """Count the request and return the job that mails the links, if any. The caller
+        answers the same before running it: nothing here depends on whether the address has
+        an account (enumeration, and its timing). Both kinds of link share the mails' cap
+        per mailbox and per client address."""
         address = _address(email)
         if not self._count_mail(address, ip, now):
-            log.warning("password reset throttled ip=%s", ip)
+            log.warning("%s link throttled ip=%s", _LINK_NAMES[purpose], ip)
             return None
-        return partial(self._send_reset_links, address, now)
+        return partial(self._send_links, address, purpose, now)
 
-    def _send_reset_links(self, address: str, now: int) -> None:
+    def _send_links(self, address: str, purpose: str, now: int) -> None:
+        verify = purpose == VERIFY_EMAIL
+        ttl = self.letters.verify_ttl if verify else self.letters.reset_ttl
+        letter = self.letters.verification if verify else self.letters.reset
         try:
-            owners = [u for u in self._store.users_with_email(address) if not u.disabled]
-            for user in owners:
+            for user in self._store.users_with_email(address):
+                if user.disabled or (verify and user.email_verified):
+                    continue
                 token = new_secret()
-                self._store.add_link(
-                    self._link(token, PASSWORD_RESET, user.sub, now, self.letters.reset_ttl)
-                )
-                log.info("password reset link sent sub=%s", user.sub)
-                mail.deliver(self._mailer, self.letters.reset(address, token))
+                self._store.add_link(self._link(token, purpose, user.sub, now, ttl))
+                log.info("%s link sent sub=%s", _LINK_NAMES[purpose], user.sub)
+                mail.deliver(self._mailer, letter(address, token))
         except Exception:  # after the answer: nobody else would hear of it
-            log.exception("could not prepare a password reset link")
+            log.exception("could not prepare a %s link", _LINK_NAMES[purpose])
 
     def reset_password(self, token: str, new_password: str, now: int) -> User:
         """Use a reset link: a new password, and every session of the account ends."""

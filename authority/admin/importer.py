@@ -1,91 +1,64 @@
 """`authority users import`: bring users from Django without making anyone reset a password.
 
-Reads what `manage.py dumpdata auth.user` writes (a JSON array) or a CSV with the header
-``username,email,password_hash,is_active``. Hashes are copied, not recomputed; Django's are
-checked at login and re-hashed to argon2id then. Re-running updates, never duplicates; a
-bad row is reported by its line and skipped.
+Reads what ``manage.py dumpdata auth.user`` (or ``dumpdata auth``, as JSON or JSON lines)
+writes, or a CSV with the header ``username,email,password_hash,is_active``. Hashes are
+copied, not recomputed; Django's are checked at login and re-hashed to argon2id then.
+Re-running updates, never duplicates. A bad row is reported where it is and skipped; what
+authority has no place for (is_staff, groups, names, ...) is counted, so nothing is dropped
+without a word. The report maps every Django pk to the user's ``sub``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
+from authority.admin.import_sources import (
+    FORMATS,
+    ImportFormatError,
+    OtherModel,
+    Place,
+    rows,
+    sniff,
+)
 from authority.credentials import legacy_hashes
 from authority.storage.sql import SqlStorage
 
+__all__ = ["FORMATS", "ImportFormatError", "ImportReport", "Place", "run", "sniff"]
 BATCH = 1000
-
-
-class ImportFormatError(ValueError):
-    """The file as a whole cannot be read; the message says why."""
 
 
 @dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {line, index?, error}
+    users: list[dict[str, Any]] = field(default_factory=list)  # {pk, username, sub}
+    ignored: dict[str, int] = field(default_factory=dict)  # rows of other models, by model
+    dropped: dict[str, int] = field(default_factory=dict)  # users whose field held data
+    models: dict[str, int] = field(default_factory=dict)  # user rows read, by model
     seconds: float = 0.0
 
 
-def _json_records(text: str) -> Iterator[tuple[int, Any]]:
-    """Each element of the top-level array with the line it starts on."""
-    decoder = json.JSONDecoder()
-    position = text.find("[")
-    if position < 0 or text[:position].strip():
-        raise ImportFormatError("the JSON file must hold an array, as dumpdata writes it")
-    position += 1
-    line = 1 + text.count("\n", 0, position)
-    while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            if text[position] == "\n":
-                line += 1
-            position += 1
-        if position >= len(text):
-            raise ImportFormatError("the JSON array is not closed")
-        if text[position] == "]":
-            return
-        try:
-            value, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError(f"line {exc.lineno}: {exc.msg}") from None
-        yield line, value
-        line += text.count("\n", position, end)
-        position = end
+def _holds_data(value: Any) -> bool:
+    return value not in (None, "", False, [], {})
 
 
-def _from_django(record: Any) -> dict[str, Any]:
-    if not isinstance(record, dict) or record.get("model") != "auth.user":
-        raise ValueError("not an auth.user record")
-    fields = record.get("fields")
-    if not isinstance(fields, dict):
-        raise ValueError("the record has no fields")
-    return {
-        "username": fields.get("username"),
-        "email": fields.get("email") or None,
-        "password_hash": fields.get("password"),
-        "is_active": fields.get("is_active", True),
-    }
-
-
-def _from_csv(row: dict[str, str]) -> dict[str, Any]:
-    active = (row.get("is_active") or "true").strip().lower()
-    if active not in ("1", "0", "true", "false", "yes", "no"):
-        raise ValueError(f"is_active must be true or false, not {active!r}")
-    return {
-        "username": row.get("username"),
-        "email": (row.get("email") or "").strip() or None,
-        "password_hash": row.get("password_hash"),
-        "is_active": active in ("1", "true", "yes"),
-    }
+def _epoch(value: Any) -> int | None:
+    """Django's date_joined (ISO 8601, as dumpdata writes it) in seconds, if it is one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
 
 
 def _checked(user: dict[str, Any]) -> dict[str, Any]:
@@ -102,29 +75,8 @@ def _checked(user: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("the password hash is missing or too long")
     # "!..." is Django's unusable password: imported, and no password will ever match it.
     if not (stored.startswith("!") or legacy_hashes.is_known(stored)):
-        raise ValueError(
-            "unsupported password hash (pbkdf2_sha256, argon2, bcrypt_sha256 or argon2id)"
-        )
+        raise ValueError(f"unsupported password hash (Django's {legacy_hashes.NAMES}, argon2id)")
     return {**user, "email": address, "is_active": bool(user["is_active"])}
-
-
-def records(data: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | ValueError]]:
-    """(line, user) for every row; a row that cannot be used yields its error instead."""
-    if fmt == "json":
-        source: Iterator[tuple[int, Any]] = _json_records(data)
-        convert: Callable[[Any], dict[str, Any]] = _from_django
-    else:
-        reader = csv.DictReader(io.StringIO(data))
-        expected = {"username", "email", "password_hash", "is_active"}
-        if not reader.fieldnames or not {"username", "password_hash"} <= set(reader.fieldnames):
-            raise ImportFormatError(f"the CSV header must name {', '.join(sorted(expected))}")
-        source = ((reader.line_num, row) for row in reader)
-        convert = _from_csv
-    for line, raw in source:
-        try:
-            yield line, _checked(convert(raw))
-        except ValueError as exc:
-            yield line, exc
 
 
 def run(
@@ -134,40 +86,62 @@ def run(
     email_verified: bool,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
+    if fmt not in FORMATS:
+        raise ImportFormatError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     started = time.monotonic()
     report = ImportReport()
+    ignored: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    models: Counter[str] = Counter()
     batch: list[dict[str, Any]] = []
-    lines: dict[str, int] = {}  # the line of each username in the batch
+    pending: list[tuple[Place, Any, str]] = []  # (place, pk, username) of the batch's rows
     seen = 0
+
+    def fail(place: Place, error: str) -> None:
+        report.failed.append({**place.view(), "error": error})
 
     def flush() -> None:
         created, updated, refused = storage.upsert_users(batch, int(time.time()))
         report.created += created
         report.updated += updated
-        for username in refused:
-            report.failed.append(
-                {
-                    "line": lines[username],
-                    "error": f"{username!r} differs only in case from another username",
-                }
-            )
+        subs = storage.subs_by_username(list({name for _, _, name in pending} - set(refused)))
+        for place, pk, name in pending:
+            if name in refused:
+                fail(place, f"{name!r} differs only in case from another username")
+            else:
+                report.users.append({"pk": pk, "username": name, "sub": subs[name]})
         batch.clear()
-        lines.clear()
+        pending.clear()
 
-    for line, result in records(data, fmt):
+    for place, result in rows(data, fmt):
         seen += 1
-        if isinstance(result, ValueError):
-            report.failed.append({"line": line, "error": str(result)})
+        if isinstance(result, OtherModel):
+            ignored[result.model] += 1
+            continue
+        try:
+            user = result if isinstance(result, ValueError) else _checked(result)
+        except ValueError as exc:
+            user = exc
+        if isinstance(user, ValueError):
+            fail(place, str(user))
         else:
-            lines[result["username"]] = line
+            if user["model"]:
+                models[user["model"]] += 1
+            extra = dict(user["extra"])
+            joined = _epoch(extra.get("date_joined"))
+            if joined is not None:  # kept, as the user's created_at
+                del extra["date_joined"]
+            dropped.update(k for k, v in extra.items() if _holds_data(v))
+            pending.append((place, user["pk"], user["username"]))
             batch.append(
                 {
+                    **({"created_at": joined} if joined is not None else {}),
                     "sub": str(uuid.uuid4()),
-                    "username": result["username"],
-                    "email": result["email"],
-                    "password_hash": result["password_hash"],
-                    "disabled": not result["is_active"],
-                    "email_verified": email_verified and result["email"] is not None,
+                    "username": user["username"],
+                    "email": user["email"],
+                    "password_hash": user["password_hash"],
+                    "disabled": not user["is_active"],
+                    "email_verified": email_verified and user["email"] is not None,
                 }
             )
             if len(batch) >= BATCH:
@@ -176,7 +150,9 @@ def run(
             progress(seen)
     if batch:
         flush()
-    report.failed.sort(key=lambda bad: int(bad["line"]))
+    report.failed.sort(key=lambda bad: (int(bad["line"]), bad.get("index", 0)))
+    report.ignored, report.models = dict(ignored), dict(models)
+    report.dropped = dict(sorted(dropped.items()))
     if progress:
         progress(seen)
     report.seconds = round(time.monotonic() - started, 2)

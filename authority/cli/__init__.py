@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK: argcomplete's global completion looks for this line.
 """The operator CLI: ``authority serve|init|clients|users|keys|prune``.
 
 Human-readable output by default; with ``--json`` exactly one JSON object on stdout.
@@ -16,6 +17,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from authority.admin.bootstrap import NotReady, require_ready
 from authority.admin.provision import Admin, AdminError
+from authority.cli.completion import complete
+from authority.cli.environment import looked_at, masked_url, quiet_when_stdout_closes
 from authority.cli.output import CommandError
 from authority.cli.parser import build_parser
 from authority.keys import KeyStoreError
@@ -35,7 +38,13 @@ def _with_admin(func: Callable[[argparse.Namespace, Admin], int], args: argparse
     try:
         # The key commands other than ``generate`` work on the signing keys init creates.
         signing_keys = args.command == "keys" and args.action != "generate"
-        require_ready(settings, storage, signing_keys=signing_keys)
+        try:
+            require_ready(settings, storage, signing_keys=signing_keys)
+        except NotReady as exc:
+            raise NotReady(f"{exc} ({looked_at(settings)})") from None
+        args.database_used = masked_url(settings.database_url)  # named by every --json
+        if args.verbose:
+            print(f"authority: {looked_at(settings)}", file=sys.stderr)
         return func(args, Admin(settings, storage))
     finally:
         storage.close()
@@ -47,6 +56,10 @@ def _first_line(exc: BaseException | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return quiet_when_stdout_closes(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # A bad level is reported by Settings as a one-line ConfigError, not a traceback here.
     level = os.environ.get("AUTHORITY_LOG_LEVEL", "").strip().upper()
     logging.basicConfig(
@@ -54,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    complete(parser)
+    args = parser.parse_args(argv)
     try:
         if hasattr(args, "admin_func"):
             return _with_admin(args.admin_func, args)

@@ -10,9 +10,7 @@ import sys
 import time
 from typing import Any
 
-from authority import mail
 from authority.accounts import sessions as user_sessions
-from authority.admin import importer
 from authority.admin.bootstrap import prepare
 from authority.admin.provision import (
     Admin,
@@ -23,10 +21,11 @@ from authority.admin.provision import (
     key_view,
     user_view,
 )
-from authority.cli import manage
-from authority.cli.output import CommandError, emit, read_password, table, when, words
+from authority.cli import import_users, manage
+from authority.cli.environment import looked_at, masked_url
+from authority.cli.output import emit, fields, read_password, table, when, words
+from authority.runtime import check_start
 from authority.settings import Settings, is_loopback
-from authority.storage.sql import SqlStorage
 
 # -- serve / init ---------------------------------------------------------------------------
 
@@ -38,7 +37,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["issuer"] = f"http://{host}:{args.port}"
     # The workers get these settings with the server's configuration, not from os.environ.
     settings = Settings.from_env(None, **overrides)
-    mail.from_url(settings.email_url)  # a bad AUTHORITY_EMAIL_URL stops here, in one line
+    check_start(settings)  # a bad AUTHORITY_EMAIL_URL, hook or scope stops here, in one line
+    if "issuer" in overrides:
+        print(
+            f"authority: AUTHORITY_ISSUER is not set; the issuer is {settings.issuer} "
+            "(from --host and --port): set it to the URL clients reach",
+            file=sys.stderr,
+        )
+    if args.verbose:
+        print(f"authority: {looked_at(settings)}", file=sys.stderr)
     created = prepare(settings)
     logging.getLogger("authority").info(
         "issuer %s; created: %s", settings.issuer, ", ".join(created) or "nothing"
@@ -48,6 +55,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "listening on %s with a loopback issuer; set AUTHORITY_ISSUER to the public URL",
             args.host,
         )
+    if args.json:
+        started = {
+            "issuer": settings.issuer,
+            "database": masked_url(settings.database_url),
+            "keys_dir": str(settings.keys_dir),
+            "host": args.host,
+            "port": args.port,
+            "workers": args.workers,
+            "created": created,
+        }
+        print(json.dumps(started, separators=(",", ":")), flush=True)
     from authority.web import server as http_server
 
     http_server.run(settings, args.host, args.port, args.workers, args.access_log)
@@ -56,7 +74,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    if args.verbose:
+        print(f"authority: {looked_at(settings)}", file=sys.stderr)
     created = prepare(settings)
+    args.database_used = masked_url(settings.database_url)
     emit(args, {"created": created}, "created: " + (", ".join(created) or "nothing (ready)"))
     return 0
 
@@ -109,7 +130,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         emit(args, {"clients": views}, table(rows, columns))
     elif args.action == "show":
         view = client_view(admin.client(args.client_id))
-        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        emit(args, view, fields(view))
     elif args.action in ("disable", "enable"):
         admin.client(args.client_id)
         storage.set_client_disabled(args.client_id, args.action == "disable", int(time.time()))
@@ -130,7 +151,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         updated = admin.update_client(args.client_id, change)
         manage.warn(updated)
         view = client_view(updated)
-        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        emit(args, view, fields(view))
     elif args.action == "set-introspection":
         client = admin.set_introspection(
             args.client_id, args.resource_server or [], args.introspect_any
@@ -172,7 +193,7 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         manage.users_delete(args, admin)
     elif args.action == "show":
         view = user_view(admin.user(args.username))
-        emit(args, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        emit(args, view, fields(view))
     elif args.action in ("disable", "enable"):
         user = admin.user(args.username)
         storage.set_user_disabled(user.sub, args.action == "disable", int(time.time()))
@@ -195,15 +216,7 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
             raise AdminError(f"no live session {args.session!r} for {user.username}")
         emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")
     elif args.action == "import":
-        report = _import_users(args, storage)
-        for bad in report.failed:
-            print(f"authority: line {bad['line']}: {bad['error']}", file=sys.stderr)
-        emit(
-            args,
-            vars(report),
-            f"created {report.created}, updated {report.updated}, skipped "
-            f"{len(report.failed)} bad row(s) in {report.seconds} s",
-        )
+        return import_users.cmd_import(args, storage)
     elif args.action == "unlock":
         user = admin.user(args.username)
         admin.throttle().unlock(user.username)
@@ -236,27 +249,6 @@ def _consents(args: argparse.Namespace, admin: Admin) -> None:
     emit(
         args, {"consents": views}, table(rows, ["client_id", "client_name", "scopes", "granted_at"])
     )
-
-
-def _show_progress(done: int) -> None:
-    print(f"\rimporting users: {done:,}", end="", file=sys.stderr, flush=True)
-
-
-def _import_users(args: argparse.Namespace, storage: SqlStorage) -> importer.ImportReport:
-    fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "json")
-    try:
-        with open(args.file, encoding="utf-8") as handle:
-            data = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read {args.file}: {exc}") from None
-    progress = _show_progress if sys.stderr.isatty() else None
-    try:
-        report = importer.run(storage, data, fmt, args.email_verified, progress)
-    except importer.ImportFormatError as exc:
-        raise CommandError(f"{args.file}: {exc}") from None
-    if progress is not None:
-        print(file=sys.stderr)
-    return report
 
 
 # -- keys -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from authority.admin import access, manage
 from authority.admin.provision import Admin, client_view, user_view
-from authority.cli.output import emit, read_password, table, when, words
+from authority.cli.output import emit, read_password, shown, table, when, words
 from authority.settings import DAY, ConfigError, Kind, Spec
 from authority.storage import Client
 
@@ -165,7 +165,7 @@ def users_list(args: argparse.Namespace, admin: Admin) -> None:
 def users_update(args: argparse.Namespace, admin: Admin) -> None:
     email: object = None if args.no_email else manage.KEEP if args.email is None else args.email
     user = manage.update_user(admin, args.username, args.new_username, email, int(time.time()))
-    emit(args, user_view(user), f"user {user.username} updated, email {user.email or '(none)'}")
+    emit(args, user_view(user), f"user {user.username} updated, email {shown(user.email)}")
 
 
 def users_delete(args: argparse.Namespace, admin: Admin) -> None:

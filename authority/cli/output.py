@@ -15,6 +15,9 @@ class CommandError(Exception):
 
 def emit(args: argparse.Namespace, data: dict[str, Any], human: str) -> None:
     if args.json:
+        database = getattr(args, "database_used", None)  # the masked URL a command opened
+        if database is not None:
+            data = {"database": database, **data}
         print(json.dumps(data, separators=(",", ":")))
     else:
         print(human)
@@ -38,11 +41,21 @@ def words(values: list[str] | None) -> list[str]:
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     if not rows:
         return "(none)"
-    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    cells = [[shown(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def shown(value: object) -> str:
+    """A value as human output writes it: ``-`` for none (JSON keeps null)."""
+    return "-" if value is None else str(value)
+
+
+def fields(view: dict[str, Any]) -> str:
+    """One ``name: value`` line per field, as ``show`` prints a record."""
+    return "\n".join(f"{name}: {shown(value)}" for name, value in view.items())
 
 
 def when(epoch: int | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from authority.cli import manage
+from authority.cli import import_users, manage
 from authority.cli.commands import (
     cmd_clients,
     cmd_init,
@@ -14,12 +14,15 @@ from authority.cli.commands import (
     cmd_serve,
     cmd_users,
 )
+from authority.cli.completion import add_command as add_completion
+from authority.cli.surface import add_global_options, finish
 from authority.oauth.grants import GRANT_TYPES
 from authority.settings import ALGORITHMS
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="authority", description="An OAuth 2 token authority.")
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -47,11 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--json", action="store_true", help="print one JSON object on start")
     serve.set_defaults(func=cmd_serve)
 
     init = command("init", "create the schema, the secret hash key and the first signing key")
     json_flag(init)
     init.set_defaults(func=cmd_init)
+    add_completion(sub)
 
     clients = command("clients", "manage OAuth clients").add_subparsers(
         dest="action", required=True
@@ -212,17 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("username")
         json_flag(p)
     imports = users.add_parser(
-        "import", help="import users from Django (dumpdata auth.user JSON, or CSV)"
+        "import",
+        help="import users from Django (dumpdata auth.user or auth, JSON or JSON lines; or CSV)",
+        description="Import users with their password hashes; prints each Django pk's new sub. "
+        "Exits 1 when a row was skipped.",
     )
-    imports.add_argument(
-        "file", help="JSON from dumpdata auth.user, or CSV: username,email,password_hash,is_active"
-    )
-    imports.add_argument("--format", choices=("json", "csv"), help="default: from the name")
-    imports.add_argument(
-        "--email-verified",
-        action="store_true",
-        help="mark the imported email addresses as verified",
-    )
+    import_users.add_arguments(imports)
     json_flag(imports)
     sessions = users.add_parser(
         "sessions", help="list a user's live sessions, apps' and signed-in browsers'"
@@ -295,4 +295,4 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name, func in commands:
         sub.choices[name].set_defaults(admin_func=func)
-    return parser
+    return finish(parser)

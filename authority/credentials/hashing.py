@@ -62,6 +62,8 @@ class Passwords:
         if legacy_hashes.is_legacy(stored):
             # Imported from Django: checked as Django checks it, then re-hashed to argon2id.
             if not self._run(legacy_hashes.verify, stored, password):
+                if legacy_hashes.is_fast(stored):  # a miss costs what it costs elsewhere
+                    self._burn(password)
                 return PasswordCheck(ok=False)
             return PasswordCheck(ok=True, new_hash=self.hash(password))
         try:

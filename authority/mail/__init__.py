@@ -23,6 +23,8 @@ from authority.settings import ConfigError
 __all__ = ["ConsoleMailer", "FileMailer", "Mailer", "SmtpMailer", "compose", "deliver", "from_url"]
 
 log = logging.getLogger("authority.mail")
+# RFC 5322 §2.1.1: a line holds at most 998 characters.
+MAX_LINE = 998
 
 
 class Mailer(Protocol):
@@ -56,7 +58,14 @@ def compose(sender: str, to: str, subject: str, text: str, domain: str) -> Email
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
+    if text.isascii() and all(len(line) <= MAX_LINE for line in text.splitlines()):
+        # As written, so a link in a delivered file reads (and greps) as it was sent; left to
+        # itself the stdlib would pick quoted-printable for any line over 78 characters
+        # (``token=3D...``). 7bit travels through every relay.
+        message.set_content(text, cte="7bit")
+    else:
+        # Non-ASCII text stays quoted-printable: 8bit needs the relay's 8BITMIME.
+        message.set_content(text)
     return message
 
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 from authority.errors import InvalidScopeError
+from authority.settings import ConfigError
 
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+\Z")  # \Z: "$" allows a final \n
+# The OIDC Core §5.4 scopes this server gives a meaning to: an id_token for ``openid``, the
+# claims ``tokens.user_claims`` releases for the others. ``offline_access`` is not one: a
+# client gets refresh tokens by its grant types, whatever the scope.
+STANDARD = ("openid", "profile", "email")
 
 
 def parse(raw: str | None) -> tuple[str, ...] | None:
@@ -45,3 +50,17 @@ def narrow(requested: tuple[str, ...] | None, granted: tuple[str, ...]) -> tuple
     if extra:
         raise InvalidScopeError(f"scope exceeds what was originally granted: {' '.join(extra)}")
     return requested
+
+
+def published(operator_list: str) -> tuple[str, ...]:
+    """``scopes_supported`` of discovery (RFC 8414 §2): the standard scopes and the ones the
+    operator names in AUTHORITY_PUBLIC_SCOPES, never the clients' own, which would tell
+    anyone what every other team's API accepts."""
+    names = operator_list.split()
+    for name in names:
+        if not _SCOPE_TOKEN.match(name):
+            raise ConfigError(
+                f"AUTHORITY_PUBLIC_SCOPES: {name!r} is not a scope (printable ASCII, no quote "
+                "or backslash)"
+            )
+    return tuple(dict.fromkeys((*STANDARD, *names)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,8 +53,10 @@ class Minter:
         alg: str | None = None,
         jti: str | None = None,
         sid: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> AccessToken:
-        """RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti, scope (+ auth_time, amr)."""
+        """RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti, scope (+ auth_time, amr),
+        and the claims hook's ``extra``, which never replace one of these."""
         key = self._ring().active(alg or self.default_alg)
         jti = jti or new_jti()
         claims: dict[str, Any] = {
@@ -73,6 +75,9 @@ class Minter:
             claims["amr"] = list(amr)
         if sid is not None:
             claims["sid"] = sid  # the session (refresh-token family) the token belongs to
+        if extra:
+            for name, value in extra.items():
+                claims.setdefault(name, value)
         payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
         signing_input = f"{key.header_b64}.{payload}"
         signature = b64url(key.sign(signing_input.encode("ascii")))

@@ -3,7 +3,9 @@ wait on the database bounded by AUTHORITY_DATABASE_TIMEOUT."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import threading
 from contextvars import ContextVar
 from typing import Any
@@ -99,6 +101,7 @@ def _sqlite(url: str, timeout: float) -> Engine:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)
     busy_ms = int(timeout * 1000)
+    event.listen(engine, "do_connect", _create_private_file)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -121,6 +124,20 @@ def _sqlite(url: str, timeout: float) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_private_file(_dialect: Any, _record: Any, cargs: list[Any], cparams: Any) -> None:
+    """A database file about to be created is created first, empty and 0600: it holds
+    password hashes and digests of live secrets, as private as the keys. SQLite gives its
+    -wal and -shm files the database file's mode. An existing file keeps its mode: the
+    operator's choice (a backup group, say) is not overridden."""
+    name = str(cargs[0]) if cargs else ""
+    if cparams.get("uri") or name in ("", ":memory:"):
+        return
+    # Already there (FileExistsError), or not creatable (a missing folder, no permission):
+    # SQLite opens the former and reports the latter as it always has.
+    with contextlib.suppress(OSError):
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 # What a database outage looks like: the database unreachable, too slow, or out of

@@ -198,7 +198,3 @@ class ClientsSql(SqlBase):
             return conn.execute(delete(clients).where(clients.c.client_id == client_id)).rowcount
 
         return self._write(work) == 1
-
-    def scopes_in_use(self) -> list[str]:
-        rows = self._all(select(clients.c.scopes).where(clients.c.disabled.is_(False)))
-        return sorted({s for (value,) in rows for s in value.split()})

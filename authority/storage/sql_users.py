@@ -138,7 +138,8 @@ class UsersSql(SqlBase):
                         "email_verified": stmt.excluded.email_verified,
                     },
                 )
-                conn.execute(stmt, [{**row, "created_at": now} for row in fresh.values()])
+                # A row may bring its created_at (date_joined); a stored user keeps its own.
+                conn.execute(stmt, [{"created_at": now, **row} for row in fresh.values()])
             disabled = [name for name, row in fresh.items() if row["disabled"]]
             if disabled:  # as set_user_disabled: no live session, nor a live access token
                 subs = select(users.c.sub).where(users.c.username.in_(disabled))
@@ -149,6 +150,15 @@ class UsersSql(SqlBase):
             return len(fresh) - len(known), len(known), [*refused, *clash]
 
         return self._write(work)
+
+    def subs_by_username(self, usernames: list[str]) -> dict[str, str]:
+        """The sub of each of ``usernames`` that is stored (exact match)."""
+        if not usernames:
+            return {}
+        rows = self._all(
+            select(users.c.username, users.c.sub).where(users.c.username.in_(usernames))
+        )
+        return {r.username: r.sub for r in rows}
 
 
 def _purge_unconfirmed(conn: Connection, before: int, batch: int) -> int:

@@ -11,15 +11,23 @@ resource server installs the ``authority-verify`` distribution with the extra of
 """
 
 from authority.verify.jwt import InsufficientScope, InvalidToken, VerificationError
-from authority.verify.verifier import Claims, KeySetCache, Verifier
+from authority.verify.verifier import (
+    Claims,
+    IssuerMismatch,
+    KeySetCache,
+    Verifier,
+    VerifierUnavailable,
+)
 
 __all__ = [
     "Claims",
     "InsufficientScope",
     "InvalidToken",
+    "IssuerMismatch",
     "KeySetCache",
     "VerificationError",
     "Verifier",
+    "VerifierUnavailable",
     "challenge",
 ]
 

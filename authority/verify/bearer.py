@@ -18,6 +18,7 @@ _CREDENTIALS = re.compile(r"bearer +([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE | re
 _OWS = " \t"
 
 MALFORMED = "use Authorization: Bearer with an access token"
+MISSING = "an access token is required"
 
 
 def names_bearer(authorization: str) -> bool:

@@ -11,6 +11,7 @@ import asyncio
 import http.client
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -25,7 +26,6 @@ from joserfc.jwk import JWKRegistry
 
 from authority.verify.jwt import (
     InsufficientScope,
-    InvalidToken,
     TrustedKey,
     audiences,
     check,
@@ -38,6 +38,39 @@ FETCH_ERRORS = (OSError, ValueError, http.client.HTTPException, RecursionError)
 DEFAULT_ALGORITHMS = ("ES256", "RS256", "EdDSA")
 _KTY = {"ES256": ("EC", "P-256"), "RS256": ("RSA", None), "EdDSA": ("OKP", "Ed25519")}
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+
+class VerifierUnavailable(Exception):
+    """No token can be checked right now, through no fault of the token: the issuer's
+    metadata or keys cannot be fetched (``retry_after`` seconds until the next attempt), or
+    they contradict this verifier's configuration (``retry_after`` is None). Not a
+    VerificationError: adapters answer 503 ``temporarily_unavailable``, never 401."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+    def __init__(self, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.retry_after = retry_after
+
+    def again(self, retry_after: float) -> VerifierUnavailable:
+        """The same failure, raised anew while it is remembered."""
+        repeat = type(self).__new__(type(self), *self.args)
+        repeat.__dict__.update(self.__dict__)
+        if self.retry_after is not None:
+            repeat.retry_after = max(1, math.ceil(retry_after))
+        return repeat
+
+
+class IssuerMismatch(VerifierUnavailable):
+    """The issuer's metadata was fetched but names another issuer (RFC 8414 §3.3): the
+    verifier is configured with the wrong issuer, or the authority publishes the wrong one."""
+
+    def __init__(self, configured: str, published: object) -> None:
+        super().__init__("the API's issuer setting does not match the authority's metadata")
+        self.configured = configured
+        self.published = published
 
 
 @dataclass(frozen=True)
@@ -137,6 +170,7 @@ class KeySetCache:
         self._etag: str | None = None
         self._fresh_until = float("-inf")
         self._last_attempt = float("-inf")
+        self._loaded = False  # a key set was read at least once
         self._lock = threading.Lock()
         self.fetches = 0
 
@@ -152,6 +186,11 @@ class KeySetCache:
             with self._lock:
                 if self.needs_fetch(kid):  # another thread may have just fetched
                     self._refresh()
+        if not self._loaded:  # never had a key set: the authority is down, not the token bad
+            wait = self._last_attempt + self.min_refetch_interval - self._clock()
+            raise VerifierUnavailable(
+                "the authority's keys cannot be fetched", max(1, math.ceil(wait))
+            )
         return self._keys.get(kid)
 
     def _refresh(self) -> None:
@@ -180,6 +219,7 @@ class KeySetCache:
             log.warning("JWKS from %s is not a key set; keeping cached keys", self.jwks_uri)
             return
         self._keys = {k.kid: k for k in found if k is not None}
+        self._loaded = True
         self._etag = _header(response.headers, "etag")
         self._fresh_until = now + self._max_age(response.headers)
 
@@ -228,6 +268,8 @@ class Verifier:
         self._cache: KeySetCache | None = None
         self._lock = threading.Lock()
         self._discovery_failed_at = float("-inf")
+        self._discovery_failure: VerifierUnavailable | None = None
+        self._reported_issuer: tuple[object] | None = None  # the mismatch last logged
 
     @property
     def keys(self) -> KeySetCache:
@@ -246,28 +288,54 @@ class Verifier:
         """jwks_uri from the RFC 8414 metadata. A failure is remembered for the refetch
         interval, so an authority that is down costs one request per interval, not per token."""
         now = self._clock()
-        if now - self._discovery_failed_at < self._min_refetch_interval:
-            raise InvalidToken("the issuer's metadata cannot be fetched")
+        failure = self._discovery_failure
+        if failure is not None and now - self._discovery_failed_at < self._min_refetch_interval:
+            raise failure.again(self._discovery_failed_at + self._min_refetch_interval - now)
+        try:
+            jwks_uri = self._fetch_jwks_uri()
+        except VerifierUnavailable as error:
+            self._discovery_failed_at, self._discovery_failure = now, error
+            raise
+        self._discovery_failure = None
+        return jwks_uri
+
+    def _fetch_jwks_uri(self) -> str:
         url = f"{self.issuer}/.well-known/oauth-authorization-server"
+        down = VerifierUnavailable(
+            "the authority's metadata cannot be fetched", math.ceil(self._min_refetch_interval)
+        )
         try:
             response = self._fetch(url, {})
-            metadata = json.loads(response.body) if response.status == 200 else {}
-        except FETCH_ERRORS:
-            metadata = {}
+            metadata = json.loads(response.body) if response.status == 200 else None
+        except FETCH_ERRORS as exc:
+            log.warning("the issuer's metadata at %s cannot be fetched (%s)", url, exc)
+            raise down from None
         if not isinstance(metadata, dict):
-            metadata = {}
+            log.warning("the issuer's metadata at %s: %s, no JSON object", url, response.status)
+            raise down
         # RFC 8414 §3.3: the metadata must name exactly the issuer we asked.
-        jwks_uri = metadata.get("jwks_uri")
         if metadata.get("issuer") != self.issuer:
-            self._discovery_failed_at = now
-            raise InvalidToken("the issuer's metadata cannot be fetched")
+            mismatch = IssuerMismatch(self.issuer, metadata.get("issuer"))
+            if self._reported_issuer != (mismatch.published,):  # once, not per interval
+                self._reported_issuer = (mismatch.published,)
+                log.error(
+                    "the configured issuer is %r but %s publishes issuer %r: no token can "
+                    "be checked (503) until they agree; set the issuer the authority "
+                    "publishes (its AUTHORITY_ISSUER)",
+                    self.issuer,
+                    url,
+                    mismatch.published,
+                )
+            raise mismatch
+        jwks_uri = metadata.get("jwks_uri")
         if not isinstance(jwks_uri, str):
-            self._discovery_failed_at = now
-            raise InvalidToken("the issuer's metadata has no jwks_uri")
+            log.error("the issuer's metadata at %s names no jwks_uri", url)
+            raise VerifierUnavailable("the authority's metadata has no jwks_uri")
         return jwks_uri
 
     def verify(self, token: str, scopes: Iterable[str] = ()) -> Claims:
-        """Check the token and the required scopes; InvalidToken or InsufficientScope."""
+        """Check the token and the required scopes: InvalidToken or InsufficientScope for the
+        token, VerifierUnavailable when the issuer's metadata or keys cannot be had."""
         claims = check(token, self.keys.get, self.issuer, self._clock(), self.leeway, self.audience)
         verified = Claims.from_dict(claims)
         missing = tuple(s for s in scopes if s not in verified.scopes)

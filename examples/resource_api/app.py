@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Mapping
 
 from starlette.applications import Starlette
-from starlette.authentication import requires
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -26,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from authority.verify import Verifier
-from authority.verify.starlette import TokenUser, bearer_http_errors, bearer_middleware
+from authority.verify.starlette import TokenUser, bearer_http_errors, bearer_middleware, requires
 from authority.verify.verifier import Response, urllib_fetch
 
 METADATA = "/.well-known/oauth-authorization-server"

@@ -15,7 +15,14 @@ class Result:
     err: str
 
     def json(self) -> dict[str, Any]:
-        """The one JSON object printed on stdout (and nothing else)."""
+        """The one JSON object printed on stdout (and nothing else), less the "database"
+        member naming the (masked) database URL, which every such object must have."""
+        value = self.document()
+        assert isinstance(value.pop("database", None), str), self.out
+        return value
+
+    def document(self) -> dict[str, Any]:
+        """The one JSON object printed on stdout, whole."""
         assert self.code == 0, self.err
         lines = self.out.splitlines()
         assert len(lines) == 1, self.out

@@ -205,7 +205,7 @@ def test_show_for_humans_gives_cookie_mode_and_the_origins(run: Run) -> None:
         (("--remove-allowed-origin", SPA), NEEDS_ORIGIN),
         (
             ("--remove-allowed-origin", APP),
-            f"authority: --remove-allowed-origin: {APP!r} is not allowed for this client\n",
+            f"authority: --remove-allowed-origin: {APP!r} is not registered for this client\n",
         ),
         (
             ("--allowed-origin", "https://App.example", "--remove-allowed-origin", APP),

@@ -6,12 +6,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from authority.runtime import Authority
-from tests.cli.support import Run, assert_failed
+from tests.cli.support import Result, Run, assert_failed
 from tests.conftest import Registered
 from tests.http.helpers import post_token
 
@@ -33,10 +34,15 @@ class FastArgon2(h.Argon2PasswordHasher):
 class FastBcrypt(h.BCryptSHA256PasswordHasher):
     rounds = 4
 
+class FastPlainBcrypt(h.BCryptPasswordHasher):
+    rounds = 4
+
 users = [
     ("pat", "pat@example.com", h.make_password("pbkdf2 password", hasher=FastPBKDF2()), True),
     ("ari", "ari@example.com", h.make_password("argon2 password", hasher=FastArgon2()), True),
     ("bea", "", h.make_password("bcrypt password", hasher=FastBcrypt()), True),
+    ("bob", "", h.make_password("plain bcrypt password", hasher=FastPlainBcrypt()), True),
+    ("max", "", h.make_password("md5 password", hasher=h.MD5PasswordHasher()), True),
     ("gone", "gone@example.com", h.make_password("gone password", hasher=FastPBKDF2()), False),
     ("nopass", "", h.make_password(None), True),
 ]
@@ -50,7 +56,15 @@ records = [
 ]
 json.dump(records, sys.stdout, indent=2)
 """
-PASSWORDS = {"pat": "pbkdf2 password", "ari": "argon2 password", "bea": "bcrypt password"}
+PBKDF2 = "pbkdf2_sha256$1000$c2FsdA$AAAA"  # well formed; no password matches it
+PASSWORDS = {
+    "pat": "pbkdf2 password",
+    "ari": "argon2 password",
+    "bea": "bcrypt password",
+    "bob": "plain bcrypt password",
+    "max": "md5 password",
+}
+USERS = ["ari", "bea", "bob", "gone", "max", "nopass", "pat"]
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +79,13 @@ def dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_imports_a_dumpdata_file_and_is_idempotent(run: Run, dump: Path) -> None:
     first = run("users", "import", str(dump), "--json").json()
-    assert (first["created"], first["updated"], first["failed"]) == (5, 0, [])
+    assert (first["created"], first["updated"], first["failed"]) == (7, 0, [])
     again = run("users", "import", str(dump), "--json").json()
-    assert (again["created"], again["updated"], again["failed"]) == (0, 5, [])
+    assert (again["created"], again["updated"], again["failed"]) == (0, 7, [])
     users = run("users", "list", "--json").json()["users"]
-    assert sorted(u["username"] for u in users) == ["ari", "bea", "gone", "nopass", "pat"]
+    assert sorted(u["username"] for u in users) == USERS
     assert next(u for u in users if u["username"] == "gone")["disabled"] is True
+    assert again["users"] == first["users"]  # the same subs: updated, never duplicated
 
 
 @pytest.mark.parametrize("username", sorted(PASSWORDS))
@@ -84,7 +99,7 @@ def test_an_imported_user_logs_in_with_the_django_password_and_is_rehashed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AUTHORITY_KEYS_DIR", str(authority.settings.keys_dir))  # its install
-    assert run_bare("users", "import", str(dump), "--json").json()["created"] == 5
+    assert run_bare("users", "import", str(dump), "--json").json()["created"] == 7
     stored = authority.storage.get_user_by_username(username)
     assert stored is not None and not stored.password_hash.startswith("$argon2id$")
     data = {"grant_type": "password", "username": username, "password": "wrong"}
@@ -105,37 +120,41 @@ def test_an_unusable_or_disabled_django_user_cannot_log_in(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AUTHORITY_KEYS_DIR", str(authority.settings.keys_dir))
-    assert run_bare("users", "import", str(dump), "--json").json()["created"] == 5
+    assert run_bare("users", "import", str(dump), "--json").json()["created"] == 7
     for username, password in (("nopass", ""), ("nopass", "!"), ("gone", "gone password")):
         data = {"grant_type": "password", "username": username, "password": password or "x"}
         assert post_token(http, data, app_client).status_code == 400
 
 
-def test_bad_rows_are_reported_by_line_and_the_rest_imported(run: Run, tmp_path: Path) -> None:
+def test_bad_rows_are_reported_by_line_and_element_and_the_exit_is_1(
+    run: Run, tmp_path: Path
+) -> None:
     rows = [
-        {
-            "model": "auth.user",
-            "fields": {
-                "username": "ok1",
-                "password": "pbkdf2_sha256$1000$c2FsdA$AAAA",
-                "email": "",
-                "is_active": True,
-            },
-        },
-        {"model": "auth.user", "fields": {"username": "bad hash", "password": "md5$x$y"}},
-        {"model": "auth.group", "fields": {"name": "staff"}},
-        {"model": "auth.user", "fields": {"username": "ok2", "password": "!unusable"}},
+        {"model": "auth.user", "pk": 1, "fields": {"username": "ok1", "password": PBKDF2}},
+        {"model": "auth.user", "pk": 2, "fields": {"username": "bad hash", "password": "md5$x$y"}},
+        {"model": "auth.group", "pk": 1, "fields": {"name": "staff", "permissions": []}},
+        {"model": "auth.user", "pk": 3, "fields": {"username": "ok2", "password": "!unusable"}},
+        {"model": "auth.user", "pk": 4, "fields": {"username": "ok3", "password": "crypt$$x"}},
     ]
     path = tmp_path / "dump.json"
     path.write_text(json.dumps(rows, indent=1))
+
     result = run("users", "import", str(path), "--json")
-    report = result.json()
+
+    report = _report(result, code=1)
     assert (report["created"], report["updated"]) == (2, 0)
-    lines = [f["line"] for f in report["failed"]]
     text = path.read_text().splitlines()
-    assert '"model": "auth.user",' in text[lines[0]] and "auth.group" in text[lines[1]]
-    assert len(result.err.splitlines()) == 2
-    assert all(line.startswith("authority: line ") for line in result.err.splitlines())
+    assert [(bad["index"], text[bad["line"] - 1]) for bad in report["failed"]] == [
+        (1, " {"),
+        (4, " {"),
+    ]
+    assert "bad hash" in report["failed"][0]["error"]
+    assert report["failed"][1]["error"].startswith("unsupported password hash")
+    assert '"username": "bad hash"' in text[report["failed"][0]["line"] + 3]
+    lines = result.err.splitlines()
+    assert lines[0].startswith(f"authority: line {report['failed'][0]['line']} (element [1]): ")
+    assert lines[1].startswith(f"authority: line {report['failed'][1]['line']} (element [4]): ")
+    assert lines[2:] == ["authority: ignored 1 row(s) of other models: auth.group (1 row)"]
 
 
 def test_imports_the_csv_form_too(run: Run, tmp_path: Path) -> None:
@@ -146,7 +165,7 @@ def test_imports_the_csv_form_too(run: Run, tmp_path: Path) -> None:
         "dora,,bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuu5A/E1c0Zk4E6bGm4dH9f3X1Fb0ZrS1K,no\n"
         "eve,not-an-email,pbkdf2_sha256$1000$c2FsdA$AAAA,true\n"
     )
-    report = run("users", "import", str(path), "--email-verified", "--json").json()
+    report = _report(run("users", "import", str(path), "--email-verified", "--json"), code=1)
     assert (report["created"], report["failed"]) == (
         2,
         [{"line": 4, "error": "'not-an-email' is not an email address"}],
@@ -160,7 +179,8 @@ def test_an_unreadable_file_fails_with_one_line(run: Run, tmp_path: Path) -> Non
     assert_failed(run("users", "import", str(tmp_path / "missing.json")), "cannot read")
     broken = tmp_path / "broken.json"
     broken.write_text('{"not": "an array"}')
-    assert_failed(run("users", "import", str(broken)), "must hold an array")
+    assert_failed(run("users", "import", str(broken), "--format", "json"), "must hold an array")
+    assert_failed(run("users", "import", "-", stdin=" \n"), "standard input: the input is empty")
 
 
 def test_imports_under_the_one_identity_rule(run: Run, tmp_path: Path) -> None:
@@ -178,7 +198,7 @@ def test_imports_under_the_one_identity_rule(run: Run, tmp_path: Path) -> None:
         encoding="utf-8",
     )
 
-    report = run("users", "import", str(path), "--json").json()
+    report = _report(run("users", "import", str(path), "--json"), code=1)
 
     rule = "a username holds 1 to 150 letters or digits of one script"
     failed = {bad["line"]: bad["error"] for bad in report["failed"]}
@@ -191,7 +211,7 @@ def test_imports_under_the_one_identity_rule(run: Run, tmp_path: Path) -> None:
     assert jose["email"] == "jose.garcia@example.com"
     assert sorted(_names(run)) == ["José.García+1@work", "carol"]
 
-    again = run("users", "import", str(path), "--json").json()
+    again = _report(run("users", "import", str(path), "--json"), code=1)
     assert (again["created"], again["updated"]) == (0, 2)  # still refused, never duplicated
     assert sorted(bad["line"] for bad in again["failed"]) == [3, 4, 5, 7, 8]
 
@@ -205,13 +225,21 @@ def test_a_username_differing_only_in_case_from_a_stored_one_is_refused(
         "username,email,password_hash,is_active\nDAVE,,pbkdf2_sha256$1000$c2FsdA$AAAA,true\n"
     )
 
-    report = run("users", "import", str(path), "--json").json()
+    report = _report(run("users", "import", str(path), "--json"), code=1)
 
     assert (report["created"], report["updated"]) == (0, 0)
     assert report["failed"] == [
         {"line": 2, "error": "'DAVE' differs only in case from another username"}
     ]
     assert _names(run) == ["dave"]
+
+
+def _report(result: Result, code: int) -> dict[str, Any]:
+    """The one JSON object of a run that ended with ``code``."""
+    assert result.code == code, result.err
+    value = json.loads(result.out)
+    assert isinstance(value, dict)
+    return value
 
 
 def _names(run: Run) -> list[str]:

@@ -185,6 +185,33 @@ def test_serve_stops_at_a_bad_email_url_in_one_line_without_its_password(
     assert not keys_dir.exists()  # stopped before preparing anything
 
 
+@pytest.mark.parametrize(
+    ("var", "value", "error"),
+    [
+        (
+            "AUTHORITY_CLAIMS_HOOK",
+            "tests.no_such_hooks:claims",
+            "AUTHORITY_CLAIMS_HOOK='tests.no_such_hooks:claims': no module named "
+            "'tests.no_such_hooks' (is it installed, or on PYTHONPATH?)",
+        ),
+        (
+            "AUTHORITY_PUBLIC_SCOPES",
+            "read back\\slash",
+            "AUTHORITY_PUBLIC_SCOPES: 'back\\\\slash' is not a scope",
+        ),
+    ],
+)
+def test_serve_stops_at_a_bad_claims_hook_or_public_scope_in_one_line(
+    run_bare: Run, monkeypatch: pytest.MonkeyPatch, keys_dir: Path, var: str, value: str, error: str
+) -> None:
+    monkeypatch.setenv(var, value)
+
+    result = run_bare("serve", "--port", "1")
+
+    assert_failed(result, error, code=2)
+    assert not keys_dir.exists()  # stopped before preparing anything
+
+
 def test_python_m_authority_help_works(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHORITY_")}
 

@@ -159,7 +159,7 @@ def test_update_renames_and_readdresses_a_user(run: Run) -> None:
     cleared = run("users", "update", "Alicia", "--no-email", "--json").json()
     assert cleared["email"] is None
     human = run("users", "update", "Alicia", "--username", "alice")
-    assert human.out == "user alice updated, email (none)\n"
+    assert human.out == "user alice updated, email -\n"
 
 
 @pytest.mark.parametrize(

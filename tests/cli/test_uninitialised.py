@@ -55,8 +55,15 @@ def test_in_an_empty_folder_a_command_says_to_run_init_and_creates_nothing(
     code = main([*argv, *(["--json"] if json else [])])
 
     captured = capsys.readouterr()
+    # Which database and keys folder it looked at, as a command run in the wrong folder
+    # would otherwise seem to find an empty install.
+    looked_at = f"(database sqlite:///./authority.db, keys folder ./keys, relative to {Path.cwd()})"
     assert_failed(
-        Result(code, captured.out, captured.err), "the database has no schema yet", INIT, code=2
+        Result(code, captured.out, captured.err),
+        "the database has no schema yet",
+        INIT,
+        looked_at,
+        code=2,
     )
     assert list(empty_folder.iterdir()) == []  # no authority.db, no keys/
 
@@ -100,6 +107,23 @@ def test_an_empty_database_file_is_no_schema_and_stays_empty(
 
     assert_failed(run("clients", "list", "--json"), "no schema yet", INIT, code=2)
     assert empty.stat().st_size == 0
+
+
+def test_a_database_password_is_masked_where_the_refusal_names_it(
+    run_bare: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres_url: str
+) -> None:
+    # A schema no install lives in; the test server trusts local connections, so the
+    # password is sent and not checked.
+    base = postgres_url.partition("?")[0].replace("postgres@", "postgres:hunter2@", 1)
+    url = f"{base}?options=-csearch_path%3Dno_install_here"
+    monkeypatch.setenv("AUTHORITY_DATABASE_URL", url)
+    monkeypatch.setenv("AUTHORITY_KEYS_DIR", str(tmp_path / "elsewhere"))
+
+    result = run_bare("users", "list")
+
+    masked = url.replace(":hunter2@", ":***@")
+    assert_failed(result, INIT, f"(database {masked}, keys folder {tmp_path}/elsewhere)", code=2)
+    assert "hunter2" not in result.err
 
 
 def test_the_key_commands_need_the_signing_keys_init_creates(run_bare: Run, keys_dir: Path) -> None:

@@ -16,16 +16,20 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from psycopg import pq
+from sqlalchemy import make_url
 
 from authority.cli import build_parser
 from authority.settings import Settings
+from authority.storage.engine import make_engine
 from tests.e2e.servers import AUTHORITY
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 API_DOCKERFILE = ROOT / "examples" / "resource_api" / "Dockerfile"
-_INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+README = ROOT / "README.md"
+_INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?-)([^}]*))?\}")
 
 
 class ReadRecorder(Mapping[str, str]):
@@ -51,9 +55,17 @@ class ReadRecorder(Mapping[str, str]):
         return len(self._values)
 
 
-def _interpolate(value: object) -> str:
-    """Compose's ``${NAME:-default}`` with nothing set: the default (or empty)."""
-    return _INTERPOLATION.sub(lambda m: m.group(2) or "", str(value))
+def _interpolate(value: object, shell: Mapping[str, str]) -> str:
+    """Compose's ``${NAME}``, ``${NAME-default}`` and ``${NAME:-default}`` (the default also
+    when NAME is empty) from the shell's variables; a value taken from them is used as is."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, operator, default = match.groups()
+        if name in shell and (shell[name] or operator != ":-"):
+            return shell[name]
+        return default or ""
+
+    return _INTERPOLATION.sub(substitute, str(value))
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +73,13 @@ def services() -> dict[str, Any]:
     return dict(yaml.safe_load(COMPOSE.read_text())["services"])
 
 
-def _environment(service: dict[str, Any]) -> dict[str, str]:
+def _environment(service: dict[str, Any], shell: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The service's environment as compose passes it, with ``shell``'s variables set (by
+    default none)."""
     env = service.get("environment", {})
     if isinstance(env, list):  # the "NAME=value" form
         env = dict(item.split("=", 1) for item in env)
-    return {name: _interpolate(value) for name, value in env.items()}
+    return {name: _interpolate(value, shell or {}) for name, value in env.items()}
 
 
 def _healthcheck_command(service: dict[str, Any]) -> str:
@@ -171,18 +185,89 @@ def test_the_authority_command_parses_and_its_healthcheck_asks_its_port(
     assert "--workers" in done.stdout
 
 
-def test_the_database_url_names_the_postgres_service_and_its_credentials(
+def test_the_database_url_names_the_postgres_service_its_user_and_database(
     services: dict[str, Any],
 ) -> None:
     url = urlsplit(_environment(services["authority"])["AUTHORITY_DATABASE_URL"])
     postgres = _environment(services["postgres"])
     assert url.scheme == "postgresql+psycopg"
     assert (url.hostname, url.port) == ("postgres", 5432)
-    assert (url.username, url.password) == (
-        postgres["POSTGRES_USER"],
-        postgres["POSTGRES_PASSWORD"],
-    )
+    assert url.username == postgres["POSTGRES_USER"]
     assert url.path == f"/{postgres['POSTGRES_DB']}"
+
+
+# Each character a URL splits on or decodes: pasted into the URL, any of them broke it.
+AWKWARD_PASSWORD = "p@ss:w/rd%41#?x y'\"\\$"
+
+
+def test_a_database_password_with_any_character_reaches_libpq_unchanged(
+    services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shell = {"POSTGRES_PASSWORD": AWKWARD_PASSWORD}
+    authority = _environment(services["authority"], shell)
+    assert _environment(services["postgres"], shell)["POSTGRES_PASSWORD"] == AWKWARD_PASSWORD
+    Settings.from_env(authority)
+    # The URL holds no password, so nothing in it needs escaping; the engine hands psycopg
+    # none either, which leaves libpq to take it from PGPASSWORD.
+    assert make_url(authority["AUTHORITY_DATABASE_URL"]).password is None
+    engine = make_engine(authority["AUTHORITY_DATABASE_URL"])
+    try:
+        _, connect = engine.dialect.create_connect_args(engine.url)
+    finally:
+        engine.dispose()
+    assert (connect["host"], connect["user"]) == ("postgres", "authority")
+    assert "password" not in connect
+    monkeypatch.setenv("PGPASSWORD", authority["PGPASSWORD"])
+    defaults = {option.keyword: option.val for option in pq.Conninfo.get_defaults()}
+    assert defaults[b"password"] == AWKWARD_PASSWORD.encode()
+
+
+OPERATOR_CHOICES = {
+    "AUTHORITY_ISSUER": "https://auth.example.com",
+    "AUTHORITY_PUBLIC_URL": "https://login.example.com",
+    "AUTHORITY_EMAIL_URL": "smtp://mailer:secret@smtp.example.com:587",
+    "AUTHORITY_EMAIL_FROM": "auth@example.com",
+    "AUTHORITY_REGISTRATION": "open",
+}
+
+
+def test_the_public_url_mail_and_registration_are_set_from_the_shell(
+    services: dict[str, Any],
+) -> None:
+    env = _environment(services["authority"], OPERATOR_CHOICES)
+    assert {name: env[name] for name in OPERATOR_CHOICES} == OPERATOR_CHOICES
+    settings = Settings.from_env(env)
+    assert (settings.issuer, settings.public_url) == (
+        "https://auth.example.com",
+        "https://login.example.com",
+    )
+    assert (settings.email_url, settings.registration) == (
+        "smtp://mailer:secret@smtp.example.com:587",
+        "open",
+    )
+
+
+def test_every_variable_the_compose_file_reads_is_documented_in_readme(
+    services: dict[str, Any],
+) -> None:
+    section = README.read_text().partition("## Production: docker compose up")[2]
+    section = section.partition("\n## ")[0]
+    read = {
+        match.group(1)
+        for service in services.values()
+        for value in service.get("environment", {}).values()
+        for match in _INTERPOLATION.finditer(str(value))
+    }
+    assert {"AUTHORITY_ISSUER", "POSTGRES_PASSWORD", "AUTHORITY_REGISTRATION"} <= read
+    assert {name for name in read if not re.search(rf"`{name}\b", section)} == set()
+
+
+def test_every_service_comes_back_after_a_crash_or_reboot_unless_stopped(
+    services: dict[str, Any],
+) -> None:
+    assert {name: s.get("restart") for name, s in services.items()} == dict.fromkeys(
+        services, "unless-stopped"
+    )
 
 
 def test_the_resource_api_is_built_from_its_dockerfile(services: dict[str, Any]) -> None:

@@ -9,7 +9,8 @@ ALLOWED_HOSTS = ["testserver"]
 ROOT_URLCONF = "tests.drf_project.urls"
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"]
 MIDDLEWARE: list[str] = []
-DATABASES: dict[str, dict[str, str]] = {}  # tokens are checked offline: no database
+# Tokens are checked offline; the database holds only the local users of USER_MAPPING's tests.
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 USE_TZ = True
 LOGGING_CONFIG = None  # leave the test run's logging as it is
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("catalogue", views.Catalogue.as_view()),
     path("health", views.Health.as_view()),
     path("unscoped", views.Unscoped.as_view()),
+    path("me", views.Me.as_view()),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.request import Request
@@ -73,3 +73,23 @@ class Unscoped(APIView):
 
     def get(self, request: Request) -> Response:
         return Response({})
+
+
+class Me(APIView):
+    """Who request.user is, as code written for Django users reads it."""
+
+    required_scopes = ("read",)
+
+    def get(self, request: Request) -> Response:
+        user: Any = request.user  # a TokenUser, or the mapped User
+        return Response(
+            {
+                "type": type(user).__name__,
+                "pk": user.pk,
+                "id": user.id,
+                "username": user.get_username(),
+                "email": user.email,
+                "is_authenticated": user.is_authenticated,
+                "is_staff": user.is_staff,
+            }
+        )

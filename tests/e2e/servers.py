@@ -45,7 +45,8 @@ def environment(database_url: str, keys_dir: Path, issuer: str, **extra: str) ->
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> dict[str, Any]:
-    """Run the installed console script with --json and return its one JSON object."""
+    """Run the installed console script with --json and return its one JSON object, less
+    the "database" member (the masked database URL) every command's object must have."""
     done = subprocess.run(
         [AUTHORITY, *args, "--json"],
         env=env,
@@ -56,7 +57,9 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> dict[str, 
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout))
+    answer = dict(json.loads(done.stdout))
+    assert isinstance(answer.pop("database", None), str), done.stdout
+    return answer
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> float:

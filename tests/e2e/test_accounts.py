@@ -106,6 +106,36 @@ def test_register_verify_then_log_in(server: Server) -> None:
     assert set(tokens.json()) == {"access_token", "token_type", "expires_in", "scope"}
 
 
+def test_a_new_verification_link_on_request_verifies_and_is_greppable_in_its_file(
+    server: Server,
+) -> None:
+    registered = httpx.post(
+        f"{server.issuer}/accounts/register",
+        data={"username": "carol", "email": "carol@example.com", "password": NEW_PASSWORD},
+    )
+    assert registered.status_code == 201
+    server.mailbox.wait_for(1, to="carol@example.com")
+
+    answers = [
+        httpx.post(f"{server.issuer}/accounts/verify-email/resend", json={"email": email})
+        for email in ("carol@example.com", "nobody@example.com")
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json() == answers[1].json()
+    [_, again] = server.mailbox.wait_for(2, to="carol@example.com")
+
+    # The file holds the link as sent: a grep finds it whole (no quoted-printable).
+    url = link(again)
+    [file] = [f for f in server.mailbox.folder.glob("*.eml") if url.encode() in f.read_bytes()]
+    assert b"token=3D" not in file.read_bytes()
+    confirmed = httpx.post(
+        f"{server.issuer}/accounts/verify-email",
+        json={"token": token(again, "/accounts/verify-email")},
+    )
+    assert confirmed.json() == {"status": "email_verified"}
+    assert server.login("carol", NEW_PASSWORD).status_code == 200
+
+
 def test_reset_answers_alike_for_known_and_unknown_addresses(server: Server) -> None:
     verified_user(server)
     before = len(server.mailbox.messages())

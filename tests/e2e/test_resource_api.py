@@ -107,7 +107,10 @@ def test_without_a_token_the_items_answer_401_with_a_bare_bearer_challenge(stack
     for method in ("GET", "POST"):
         response = httpx.request(method, f"{stack.api}/items", json={"name": "x"})
         assert response.status_code == 401
-        assert response.json() == {"detail": "an access token is required"}
+        assert response.json() == {
+            "error": "invalid_request",
+            "error_description": "an access token is required",
+        }
         assert response.headers["www-authenticate"] == 'Bearer realm="api"'
     assert httpx.get(f"{stack.api}/public").status_code == 200
 
@@ -122,9 +125,14 @@ def test_a_read_token_reads_but_may_not_write_and_a_write_token_writes(stack: St
         f"{stack.api}/items", json={"name": "x"}, headers={"Authorization": f"Bearer {read}"}
     )
     assert refused.status_code == 403
-    assert refused.json()["error"] == "insufficient_scope"
-    challenge = refused.headers["www-authenticate"]
-    assert challenge.startswith('Bearer realm="api", error="insufficient_scope"')
+    assert refused.json() == {
+        "error": "insufficient_scope",
+        "error_description": "the token lacks the scope: write",
+    }
+    assert refused.headers["www-authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", '
+        'error_description="the token lacks the scope: write", scope="write"'
+    )
 
     write = stack.token(stack.writer)
     created = httpx.post(
@@ -175,6 +183,49 @@ def test_refuses_tokens_from_another_issuer_expired_unsigned_or_signed_by_an_unk
         assert (response.status_code, response.json()) == (status, body), name
         assert response.headers["www-authenticate"] == challenge, name
     assert stack.get_items(genuine).status_code == 200
+
+
+def test_an_api_configured_with_another_issuer_answers_503_and_logs_both_issuers(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # The same authority under another name: its metadata names 127.0.0.1, not localhost.
+    wrong = stack.issuer.replace("127.0.0.1", "localhost")
+    port, log = free_port(), tmp_path / "wrong-issuer.log"
+    token = stack.token(stack.reader)
+    with serve_resource_api(wrong, AUDIENCE, port, log=log):
+        for _ in range(3):
+            response = httpx.get(
+                f"http://127.0.0.1:{port}/items", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert (response.status_code, response.json()) == (
+                503,
+                {
+                    "error": "temporarily_unavailable",
+                    "error_description": (
+                        "the API's issuer setting does not match the authority's metadata"
+                    ),
+                },
+            )
+            assert "www-authenticate" not in response.headers
+    logged = [line for line in log.read_text().splitlines() if "configured issuer" in line]
+    assert len(logged) == 1
+    assert f"the configured issuer is '{wrong}'" in logged[0]
+    assert f"publishes issuer '{stack.issuer}'" in logged[0]
+    assert stack.get_items(token).status_code == 200  # the right API still accepts it
+
+
+def test_an_api_whose_authority_is_down_answers_503_with_retry_after(
+    stack: Stack, tmp_path: Path
+) -> None:
+    port, down = free_port(), f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    token = stack.token(stack.reader)
+    with serve_resource_api(down, AUDIENCE, port, log=tmp_path / "down.log"):
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/items", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 503
+    assert response.json()["error_description"] == "the authority's metadata cannot be fetched"
+    assert 1 <= int(response.headers["retry-after"]) <= 10
 
 
 def test_follows_a_forced_key_rotation_without_a_restart_and_fetches_the_jwks_rarely(

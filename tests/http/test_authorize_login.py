@@ -215,8 +215,12 @@ def test_an_unverified_address_is_refused_when_verification_is_required(
     client = add_web_client(storage)
     with served(settings.replace(require_verified_email=True), storage, clock) as http:
         response = log_in(http, request_params(client))
+        wrong = log_in(http, request_params(client), password="no")
     assert response.status_code == 400
     assert problem("the email address of this account is not verified yet") in response.text
+    # It says where to ask for a new link; a wrong password is told nothing of the kind.
+    assert '<a href="/accounts/verify-email/resend">' in response.text
+    assert "verify-email/resend" not in wrong.text
 
 
 def test_signing_in_replaces_the_cookie_value(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from starlette.testclient import TestClient
 
+from authority.runtime import Authority, check_start
+from authority.settings import ConfigError
 from authority.storage.sql import SqlStorage
-from tests.conftest import ISSUER, Registered
+from authority.web.app import create_app
+from tests.conftest import ISSUER, FakeClock, Registered
 
 URLS = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]
 
@@ -90,12 +92,39 @@ def test_lists_the_signing_algorithm_of_access_tokens(http: TestClient, url: str
     assert metadata(http, url)["access_token_signing_alg_values_supported"] == ["ES256"]
 
 
-def test_lists_the_scopes_of_enabled_clients(
-    http: TestClient, service_client: Registered, app_client: Registered, storage: SqlStorage
+@pytest.mark.parametrize("url", URLS)
+def test_lists_the_standard_scopes_and_never_a_clients_own(
+    http: TestClient, service_client: Registered, app_client: Registered, url: str
 ) -> None:
-    assert metadata(http, URLS[0])["scopes_supported"] == ["admin", "read", "write"]
-    storage.set_client_disabled(app_client.client_id, True, int(time.time()))
-    assert metadata(http, URLS[0])["scopes_supported"] == ["read", "write"]
+    # app_client's "admin" (and anyone's "read", "write") is that client's business: listed,
+    # it would tell the world what every team's API accepts.
+    assert metadata(http, url)["scopes_supported"] == ["openid", "profile", "email"]
+
+
+def test_lists_the_scopes_the_operator_makes_public(
+    authority: Authority, storage: SqlStorage, clock: FakeClock, app_client: Registered
+) -> None:
+    settings = authority.settings.replace(public_scopes="read  invoices:read openid")
+    public = Authority(settings, storage, clock=clock)
+    with TestClient(create_app(authority=public), base_url=ISSUER) as http:
+        for url in URLS:
+            assert metadata(http, url)["scopes_supported"] == [
+                "openid",
+                "profile",
+                "email",
+                "read",
+                "invoices:read",
+            ]
+
+
+def test_a_public_scope_that_is_no_scope_stops_the_start(authority: Authority) -> None:
+    settings = authority.settings.replace(public_scopes='read "quoted"')
+    with pytest.raises(ConfigError) as refused:
+        check_start(settings)
+    assert str(refused.value) == (
+        "AUTHORITY_PUBLIC_SCOPES: '\"quoted\"' is not a scope (printable ASCII, no quote or "
+        "backslash)"
+    )
 
 
 def test_serves_the_same_document_at_both_urls(

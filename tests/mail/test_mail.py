@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from authority import mail
+from authority.accounts import Letters
 from authority.mail import ConsoleMailer, FileMailer, SmtpMailer
 from authority.mail.smtp import MailError
 from authority.settings import ConfigError
@@ -309,3 +311,27 @@ def test_the_file_backend_writes_one_private_eml_per_message(tmp_path: Path) -> 
     assert b"\r\n" in files[0].read_bytes()  # as it would travel (RFC 5322 line ends)
     assert parsed[0]["Message-ID"].endswith("@auth.example>")
     assert parsed[0]["Auto-Submitted"] == "auto-generated"
+
+
+def test_the_file_backend_keeps_a_letters_link_as_it_was_written(tmp_path: Path) -> None:
+    # A grep of the folder for the link finds it whole: no quoted-printable "token=3D...",
+    # no line broken with "=" (the letter's link line is longer than 78 characters).
+    letters = Letters("https://auth.example", "authority@auth.example", 86400, 1800)
+    token = "A" * 43
+    FileMailer(tmp_path).send(letters.verification("alice@example.com", token))
+
+    [file] = tmp_path.iterdir()
+    raw = file.read_bytes()
+    link = f"https://auth.example/accounts/verify-email?token={token}"
+    assert f"\r\n{link}\r\n".encode() in raw
+    assert b"Content-Transfer-Encoding: 7bit" in raw
+    assert b"=3D" not in raw
+
+
+def test_a_body_that_is_not_ascii_still_arrives_intact(tmp_path: Path) -> None:
+    FileMailer(tmp_path).send(message())
+
+    [file] = tmp_path.iterdir()
+    parsed = message_from_bytes(file.read_bytes(), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed.get_content().replace("\r\n", "\n") == "Hello ✓\nhttps://auth.example/x\n"

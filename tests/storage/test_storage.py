@@ -111,13 +111,6 @@ def test_disabling_and_enabling_a_client(storage: SqlStorage) -> None:
     assert found(storage.get_client("c1")).disabled is False
 
 
-def test_scopes_in_use_ignore_disabled_clients(storage: SqlStorage) -> None:
-    storage.add_client(make_client("on", scopes=("write", "read")))
-    storage.add_client(make_client("off", scopes=("admin",), disabled=True))
-
-    assert storage.scopes_in_use() == ["read", "write"]
-
-
 def test_deleting_a_client_removes_its_families_and_tokens_and_denies_its_access_tokens(
     storage: SqlStorage,
 ) -> None:

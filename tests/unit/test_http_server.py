@@ -108,7 +108,9 @@ def test_serve_hands_the_issuer_it_picks_to_the_server_not_to_the_environment(
     monkeypatch.delenv("AUTHORITY_ISSUER", raising=False)
     monkeypatch.setattr(commands, "prepare", lambda settings: [])
     monkeypatch.setattr(http_server, "run", lambda settings, *_: served.append(settings))
-    args = argparse.Namespace(host="127.0.0.1", port=8123, workers=2, access_log=False)
+    args = argparse.Namespace(
+        host="127.0.0.1", port=8123, workers=2, access_log=False, json=False, verbose=False
+    )
     assert commands.cmd_serve(args) == 0
     assert [s.issuer for s in served] == ["http://localhost:8123"]
     assert "AUTHORITY_ISSUER" not in os.environ

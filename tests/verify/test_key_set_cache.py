@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from authority.verify import InvalidToken, KeySetCache
+from authority.verify import InvalidToken, KeySetCache, VerifierUnavailable
 from tests.conftest import FakeClock
 from tests.verify.support import (
     JWKS_URL,
@@ -91,13 +91,36 @@ def test_keeps_cached_keys_when_the_jwks_is_not_a_key_set(
         assert cache.get(key.kid) is not None
 
 
-def test_has_no_keys_when_the_first_fetch_fails(
-    cache: KeySetCache, authority: FakeAuthority, key: SigningKey
+@pytest.mark.parametrize(
+    "failure", [OSError("connection refused"), 503, b"<html>"], ids=["oserror", "503", "html"]
+)
+def test_is_unavailable_not_keyless_while_the_first_fetch_fails(
+    cache: KeySetCache,
+    authority: FakeAuthority,
+    clock: FakeClock,
+    key: SigningKey,
+    failure: BaseException | int | bytes,
 ) -> None:
-    authority.failure = OSError("connection refused")
-    assert cache.get(key.kid) is None
-    assert cache.get(key.kid) is None
+    if isinstance(failure, bytes):
+        authority.jwks_body = failure
+    else:
+        authority.failure = failure
+    for _ in range(3):
+        with pytest.raises(VerifierUnavailable) as caught:
+            cache.get(key.kid)
+        assert not isinstance(caught.value, InvalidToken)
+    assert (caught.value.description, caught.value.retry_after) == (
+        "the authority's keys cannot be fetched",
+        10,
+    )
     assert len(authority.requests) == 1
+    clock.advance(3)
+    with pytest.raises(VerifierUnavailable) as caught:
+        cache.get(key.kid)
+    assert caught.value.retry_after == 7
+    authority.failure = authority.jwks_body = None
+    clock.advance(7)
+    assert cache.get(key.kid) is not None
 
 
 # -- unknown kids: at most one refetch per interval ------------------------------------------

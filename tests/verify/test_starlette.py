@@ -14,8 +14,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from authority.verify import Verifier
 from authority.verify.starlette import TokenUser, bearer_http_errors, bearer_middleware
-from tests.verify.support import FakeAuthority, SigningKey, claims, make_verifier, new_key
+from authority.verify.starlette import requires as requires_scopes
+from tests.verify.support import (
+    AUDIENCE,
+    ISSUER,
+    FakeAuthority,
+    SigningKey,
+    claims,
+    make_verifier,
+    new_key,
+)
 
 NO_TOKEN_CHALLENGE = 'Bearer realm="api"'
 
@@ -38,8 +48,13 @@ async def read(request: Request) -> JSONResponse:
     )
 
 
-@requires("write")
+@requires_scopes("write", "audit")
 async def write(request: Request) -> JSONResponse:
+    return JSONResponse({"written": True})
+
+
+@requires("write")  # Starlette's own: it cannot say which scope is missing
+async def legacy(request: Request) -> JSONResponse:
     return JSONResponse({"written": True})
 
 
@@ -53,18 +68,23 @@ def authority(key: SigningKey) -> FakeAuthority:
     return FakeAuthority(key)
 
 
-@pytest.fixture
-def api(authority: FakeAuthority) -> Iterator[TestClient]:
+def make_api(verifier: Verifier) -> TestClient:
     app = Starlette(
         routes=[
             Route("/public", public),
             Route("/read", read),
             Route("/write", write, methods=["POST"]),
+            Route("/legacy", legacy, methods=["POST"]),
         ],
-        middleware=bearer_middleware(make_verifier(authority)),
+        middleware=bearer_middleware(verifier),
         exception_handlers={HTTPException: bearer_http_errors},
     )
-    with TestClient(app, base_url="https://api.example") as client:
+    return TestClient(app, base_url="https://api.example")
+
+
+@pytest.fixture
+def api(authority: FakeAuthority) -> Iterator[TestClient]:
+    with make_api(make_verifier(authority)) as client:
         yield client
 
 
@@ -72,7 +92,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def assert_refused(response: httpx2.Response, status: int, error: str, description: str) -> None:
+def assert_refused(
+    response: httpx2.Response, status: int, error: str, description: str, scope: str = ""
+) -> None:
     """An RFC 6750 §3 refusal: the error in the body and, the same, in the challenge."""
     assert (response.status_code, response.json()) == (
         status,
@@ -81,6 +103,7 @@ def assert_refused(response: httpx2.Response, status: int, error: str, descripti
     assert response.headers["content-type"] == "application/json"
     assert response.headers["www-authenticate"] == (
         f'Bearer realm="api", error="{error}", error_description="{description}"'
+        + (f', scope="{scope}"' if scope else "")
     )
 
 
@@ -89,9 +112,11 @@ def assert_refused(response: httpx2.Response, status: int, error: str, descripti
 
 def test_asks_for_a_token_on_a_protected_route_without_one(api: TestClient) -> None:
     response = api.get("/read")
+    # The body has the shape of every other refusal; the challenge, as RFC 6750 §3.1 asks,
+    # carries no error code for a request that sent no token.
     assert (response.status_code, response.json()) == (
         401,
-        {"detail": "an access token is required"},
+        {"error": "invalid_request", "error_description": "an access token is required"},
     )
     assert response.headers["www-authenticate"] == NO_TOKEN_CHALLENGE
 
@@ -123,16 +148,73 @@ def test_refuses_a_bad_token_even_on_a_public_route(api: TestClient) -> None:
     assert_refused(response, 401, "invalid_token", "the token is not a compact JWS")
 
 
-def test_refuses_a_read_token_on_a_write_route_with_insufficient_scope(
+def test_refuses_a_token_without_the_routes_scopes_naming_those_it_lacks(
     api: TestClient, key: SigningKey
 ) -> None:
+    response = api.post("/write", headers=bearer(key.sign(claims(scope="read audit"))))
+    assert_refused(response, 403, "insufficient_scope", "the token lacks the scope: write", "write")
     response = api.post("/write", headers=bearer(key.sign(claims(scope="read"))))
-    assert_refused(
-        response,
-        403,
-        "insufficient_scope",
-        "the token lacks the scope: a scope this resource requires",
+    description = "the token lacks the scope: write audit"
+    assert_refused(response, 403, "insufficient_scope", description, "write audit")
+
+
+def test_starlettes_own_requires_still_answers_insufficient_scope_without_naming_it(
+    api: TestClient, key: SigningKey
+) -> None:
+    response = api.post("/legacy", headers=bearer(key.sign(claims(scope="read"))))
+    description = "the token lacks the scope: a scope this resource requires"
+    assert_refused(response, 403, "insufficient_scope", description)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "failure", "description", "retry_after"),
+    [
+        (
+            {"issuer": "https://other.example", "jwks_uri": "https://auth.example/jwks.json"},
+            None,
+            "the API's issuer setting does not match the authority's metadata",
+            None,
+        ),
+        (None, OSError("refused"), "the authority's metadata cannot be fetched", "10"),
+    ],
+    ids=["issuer-mismatch", "authority-down"],
+)
+def test_answers_503_not_401_while_the_issuers_metadata_cannot_be_used(
+    authority: FakeAuthority,
+    key: SigningKey,
+    metadata: dict[str, str] | None,
+    failure: BaseException | None,
+    description: str,
+    retry_after: str | None,
+) -> None:
+    if metadata is not None:
+        authority.metadata = metadata
+    authority.failure = failure
+    with make_api(Verifier(ISSUER, AUDIENCE, fetch=authority)) as api:
+        response = api.get("/read", headers=bearer(key.sign(claims())))
+        assert (response.status_code, response.json()) == (
+            503,
+            {"error": "temporarily_unavailable", "error_description": description},
+        )
+        assert response.headers.get("retry-after") == retry_after
+        assert "www-authenticate" not in response.headers  # the token is not in question
+        assert api.get("/read").status_code == 401  # no token: still asked for one
+
+
+def test_answers_503_with_retry_after_while_the_keys_cannot_be_fetched(
+    authority: FakeAuthority, key: SigningKey
+) -> None:
+    authority.failure = 503
+    with make_api(make_verifier(authority, jwks_uri="https://auth.example/jwks.json")) as api:
+        response = api.get("/read", headers=bearer(key.sign(claims())))
+    assert (response.status_code, response.json()) == (
+        503,
+        {
+            "error": "temporarily_unavailable",
+            "error_description": "the authority's keys cannot be fetched",
+        },
     )
+    assert response.headers["retry-after"] == "10"
 
 
 # -- unaffected ------------------------------------------------------------------------------
@@ -180,7 +262,7 @@ def test_serves_a_read_route_to_a_read_token(api: TestClient, key: SigningKey, s
 
 
 def test_serves_a_write_route_to_a_write_token(api: TestClient, key: SigningKey) -> None:
-    response = api.post("/write", headers=bearer(key.sign(claims(scope="write"))))
+    response = api.post("/write", headers=bearer(key.sign(claims(scope="write audit"))))
     assert (response.status_code, response.json()) == (200, {"written": True})
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-import django
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
 from authority.verify import drf
+from authority.verify.verifier import Response
+from tests.drf_project import configure
 from tests.drf_project import settings as project_settings
 from tests.verify_adapters.tokens import (
     JWKS_URI,
@@ -26,12 +29,7 @@ from tests.verify_adapters.tokens import (
 
 @pytest.fixture(scope="module", autouse=True)
 def django_project() -> None:
-    """Django is configured once per process, in-process: no DJANGO_SETTINGS_MODULE is left
-    in the environment of the suite's other tests or of the processes they start."""
-    if not settings.configured:
-        names = {name: getattr(project_settings, name) for name in dir(project_settings)}
-        settings.configure(**{name: value for name, value in names.items() if name.isupper()})
-        django.setup()
+    configure()
 
 
 @pytest.fixture
@@ -177,11 +175,64 @@ def test_in_an_or_composition_the_other_permission_still_decides(
     assert anonymous.headers["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_a_view_without_required_scopes_is_a_configuration_error(
-    client: Client, authority: FakeAuthority
+def test_a_view_without_required_scopes_answers_500_with_a_fixed_body_and_names_it_in_the_log(
+    client: Client, authority: FakeAuthority, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with pytest.raises(ImproperlyConfigured, match="Unscoped uses HasScope"):
-        client.get("/unscoped", headers=bearer(authority.token()))
+    drf._reported.clear()
+    with caplog.at_level(logging.ERROR, "authority.verify"):
+        for headers in (bearer(authority.token()), {}, bearer(authority.token("read write"))):
+            response = client.get("/unscoped", headers=headers)
+            # Never served unchecked, never a traceback: DRF renders the error.
+            assert response.status_code == 500
+            assert detail(response) == (
+                "this endpoint is misconfigured; the server's log says how",
+                "improperly_configured",
+            )
+    [record] = [r for r in caplog.records if r.name == "authority.verify"]  # once per view
+    assert record.getMessage().startswith(
+        "tests.drf_project.views.Unscoped uses HasScope but sets no required_scopes"
+    )
+    assert "permission_classes = [IsAuthenticated]" in record.getMessage()
+    # Code that catches ImproperlyConfigured, as for django-oauth-toolkit's TokenHasScope:
+    assert issubclass(drf.ScopesNotDeclared, ImproperlyConfigured)
+
+
+@pytest.mark.parametrize(
+    ("published", "reachable", "description", "retry_after"),
+    [
+        (
+            "https://other.example",
+            True,
+            "the API's issuer setting does not match the authority's metadata",
+            None,
+        ),
+        (project_settings.ISSUER, False, "the authority's metadata cannot be fetched", "10"),
+    ],
+    ids=["issuer-mismatch", "authority-down"],
+)
+def test_an_issuer_that_cannot_be_used_answers_503_not_401(
+    authority: FakeAuthority,
+    published: str,
+    reachable: bool,
+    description: str,
+    retry_after: str | None,
+) -> None:
+    def fetch(url: str, headers: Mapping[str, str]) -> Response:
+        if not reachable:
+            raise OSError("connection refused")
+        if url == METADATA_URI:
+            body = {"issuer": published, "jwks_uri": JWKS_URI}
+            return Response(200, json.dumps(body).encode(), {})
+        return authority.fetch(url, headers)
+
+    config = {"ISSUER": project_settings.ISSUER, "AUDIENCE": project_settings.AUDIENCE}
+    with override_settings(AUTHORITY={**config, "FETCH": fetch}):
+        response = Client().get("/items", headers=bearer(authority.token()))
+        assert response.status_code == 503
+        assert detail(response) == (description, "temporarily_unavailable")
+        assert response.headers.get("Retry-After") == retry_after
+        assert "WWW-Authenticate" not in response.headers
+        assert Client().get("/items").status_code == 401  # no token: still asked for one
 
 
 def test_one_verifier_serves_every_request_and_fetches_the_jwks_once(

@@ -2,9 +2,10 @@
 
 # No `from __future__ import annotations`: FastAPI reads the routes' Annotated parameters,
 # and they name the local `auth`.
+import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated
 
 import pytest
@@ -13,10 +14,12 @@ from fastapi.testclient import TestClient
 
 from authority.verify import Claims, Verifier
 from authority.verify.fastapi import BearerAuth
+from authority.verify.verifier import Response
 from tests.verify_adapters.tokens import (
     AUDIENCE,
     ISSUER,
     JWKS_URI,
+    METADATA_URI,
     REFUSED,
     FakeAuthority,
     invalid_token_challenge,
@@ -158,3 +161,38 @@ def test_importing_the_verifier_does_not_import_fastapi() -> None:
     code = "import sys, authority.verify; print('fastapi' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("issuer_published", "reachable", "description", "retry_after"),
+    [
+        (
+            "https://other.example",
+            True,
+            "the API's issuer setting does not match the authority's metadata",
+            None,
+        ),
+        (ISSUER, False, "the authority's metadata cannot be fetched", "10"),
+    ],
+    ids=["issuer-mismatch", "authority-down"],
+)
+def test_an_issuer_that_cannot_be_used_answers_503_not_401(
+    authority: FakeAuthority,
+    issuer_published: str,
+    reachable: bool,
+    description: str,
+    retry_after: str | None,
+) -> None:
+    def fetch(url: str, headers: Mapping[str, str]) -> Response:
+        if not reachable:
+            raise OSError("connection refused")
+        if url == METADATA_URI:
+            body = {"issuer": issuer_published, "jwks_uri": JWKS_URI}
+            return Response(200, json.dumps(body).encode(), {})
+        return authority.fetch(url, headers)
+
+    with TestClient(make_app(Verifier(ISSUER, AUDIENCE, fetch=fetch))) as client:
+        response = client.get("/items", headers=bearer(authority.token()))
+    assert (response.status_code, response.json()) == (503, {"detail": description})
+    assert response.headers.get("retry-after") == retry_after
+    assert "www-authenticate" not in response.headers

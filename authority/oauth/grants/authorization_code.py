@@ -66,7 +66,9 @@ class AuthorizationCodeGrant:
             self._revoke_replayed(ctx.codes.redeemed_family(sealed.code_hash), client, now)
             raise InvalidGrantError(_REASONS[RedemptionFailure.UNKNOWN])
 
-        ctx.minter.check_signing(client.access_token_alg)  # before the redemption commits
+        # Both before the redemption commits: a failure leaves the code to a retry.
+        extra = ctx.extra_claims(sealed.sub, client.client_id, sealed.scope, self.grant_type)
+        ctx.minter.check_signing(client.access_token_alg)
         family_id = new_id()
         refreshable = "refresh_token" in client.grant_types
         refresh = new_refresh_token() if refreshable else None
@@ -119,6 +121,7 @@ class AuthorizationCodeGrant:
             alg=client.access_token_alg,
             jti=access_jti,
             sid=family_id,
+            extra=extra,
         )
         id_token = None
         if "openid" in family.scope and ctx.id_tokens is not None:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from authority.credentials.hashing import Passwords, SecretDigest
 from authority.credentials.throttle import LoginThrottle, Unthrottled
+from authority.oauth.claims_hook import ClaimsHook
 from authority.oauth.codes import CodeSealer
 from authority.oauth.params import Params
 from authority.oauth.tokens import AccessToken, Minter
@@ -80,6 +81,22 @@ class GrantContext:
     # The authorization_code grant's: how codes are opened, and where their use is recorded.
     code_sealer: CodeSealer | None = None
     codes: CodeStore | None = None
+    claims_hook: ClaimsHook | None = None  # AUTHORITY_CLAIMS_HOOK
+
+    def extra_claims(
+        self, user: User | str, client_id: str, scope: tuple[str, ...], grant_type: str
+    ) -> dict[str, Any]:
+        """The claims hook's for a user's access token (``user`` or its sub); none, and no
+        lookup, without a hook. A grant calls it before it commits anything, so a failing
+        hook leaves the code or refresh token usable."""
+        if self.claims_hook is None:
+            return {}
+        if isinstance(user, str):
+            found = self.users.get_user(user)
+            if found is None or found.disabled:
+                return {}  # the grant's own checks refuse this user, as without a hook
+            user = found
+        return self.claims_hook.claims(user, client_id, scope, grant_type)
 
 
 class Grant(Protocol):

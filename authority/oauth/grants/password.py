@@ -49,6 +49,7 @@ class PasswordGrant:
         # can end it and logging out everywhere ends it. A client allowed refresh tokens gets
         # a refresh-token family; any other login is a family of its one access token, whose
         # jti is the family id: one insert, and ending the family denies that token.
+        extra = ctx.extra_claims(user, client.client_id, scope, self.grant_type)
         refreshable = "refresh_token" in client.grant_types
         sid = new_id()
         token = ctx.minter.access_token(
@@ -62,6 +63,7 @@ class PasswordGrant:
             alg=client.access_token_alg,
             jti=None if refreshable else sid,
             sid=sid,
+            extra=extra,
         )
         family = Family(
             family_id=sid,

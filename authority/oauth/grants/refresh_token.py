@@ -15,7 +15,7 @@ window, one wins; the other is a reuse.
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from authority.errors import InvalidGrantError, RefreshTokenEnded
 from authority.oauth import audience as audiences
@@ -49,15 +49,19 @@ class RefreshTokenGrant:
         requested_scope = scopes.parse(params.one("scope"))
         requested_resources = params.all("resource")
         presented_hash = ctx.digest.digest(presented)
-        if requested_scope is not None or requested_resources:
-            # Check narrowing before consuming, so a bad request does not end the session;
-            # only for the client's own unused token: another client learns nothing of the
-            # session, and a used token still reaches the rotation below (a retry, or a reuse
-            # that revokes the family).
+        extra: dict[str, Any] | None = None  # the claims hook's, once known
+        if requested_scope is not None or requested_resources or ctx.claims_hook is not None:
+            # Check narrowing, and call the claims hook, before consuming, so neither a bad
+            # request nor a failing hook ends the session; only for the client's own unused
+            # token: another client learns nothing of the session, and a used token still
+            # reaches the rotation below (a retry, or a reuse that revokes the family).
             state = ctx.sessions.inspect_refresh_token(presented_hash)
             if state and state.used_at is None and state.family.client_id == client.client_id:
-                scopes.narrow(requested_scope, state.family.scope)
+                granted = scopes.narrow(requested_scope, state.family.scope)
                 audiences.narrow(requested_resources, state.family.audience)
+                extra = ctx.extra_claims(
+                    state.family.sub, client.client_id, granted, self.grant_type
+                )
 
         ctx.minter.check_signing(client.access_token_alg)  # before the rotation commits
         successor, jti = new_refresh_token(), new_jti()
@@ -80,6 +84,8 @@ class RefreshTokenGrant:
         family = rotation.family
         scope = scopes.narrow(requested_scope, family.scope)
         audience = audiences.narrow(requested_resources, family.audience)
+        if extra is None:  # not asked above (a retry's token was used): after the swap
+            extra = ctx.extra_claims(family.sub, client.client_id, scope, self.grant_type)
         token = ctx.minter.access_token(
             sub=family.sub,
             client_id=client.client_id,
@@ -91,6 +97,7 @@ class RefreshTokenGrant:
             alg=client.access_token_alg,
             jti=jti,
             sid=family.family_id,
+            extra=extra,
         )
         return TokenResponse(token, scope, successor)
 

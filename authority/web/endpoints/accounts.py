@@ -12,6 +12,7 @@ Authorization header, which a browser never adds by itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.background import BackgroundTask
@@ -37,6 +38,20 @@ from authority.web.responses import answer_in_html, no_store, page
 RESET_REQUESTED = {
     "status": "accepted",
     "message": "if an account has this email address, a reset link is on its way to it",
+}
+VERIFICATION_REQUESTED = {
+    "status": "accepted",
+    "message": (
+        "if an account has this email address and it is not verified yet, a new verification "
+        "link is on its way to it"
+    ),
+}
+# Where the page of a link that no longer works sends its reader for a new one (relative, so
+# the pages work under any base path), by the path the link opened.
+_ASK_AGAIN = {
+    "/accounts/verify-email": ("verify-email/resend", "Send me a new link"),
+    "/accounts/password/reset": ("forgot", "Send me a new link"),
+    "/accounts/password/reset/confirm": ("../forgot", "Send me a new link"),
 }
 
 
@@ -137,7 +152,7 @@ def _after(response: Response, job: Job | None) -> Response:
     return response
 
 
-async def _usable_link(request: Request, endpoint: AccountEndpoints, purpose: str) -> str:
+async def _usable_link(request: Request, endpoint: AccountEndpoints, purpose: str) -> str | None:
     """The token of the link a page was opened with, if it can still be used (read only)."""
     answer_in_html(request)
     token = query_token(request)
@@ -145,8 +160,21 @@ async def _usable_link(request: Request, endpoint: AccountEndpoints, purpose: st
     if token is None or not await edge.in_thread(
         endpoint.accounts.link_is_usable, token, purpose, edge.now()
     ):
-        raise InvalidLink()
+        return None
     return token
+
+
+def _invalid_link_page(request: Request) -> Response:
+    """The page of a link that no longer works: the error says to ask for a new one, and
+    links to where that is done."""
+    return page(
+        request,
+        "error.html",
+        InvalidLink.status_code,
+        text=InvalidLink.description,
+        title="Something went wrong",
+        again=_ASK_AGAIN[request.url.path],
+    )
 
 
 # -- email verification -------------------------------------------------------------------
@@ -157,6 +185,8 @@ async def verify_page(request: Request) -> Response:
     scanners and link previews fetch links too, and a GET must change nothing."""
     endpoint = needs(request, AccountEndpoints)
     token = await _usable_link(request, endpoint, VERIFY_EMAIL)
+    if token is None:
+        return _invalid_link_page(request)
     return page(request, "verify.html", token=token)
 
 
@@ -167,7 +197,12 @@ async def verify_email(request: Request) -> Response:
     answer_in_html(request, html)
     params = await read_fields(request)
     token = params.required("token")
-    await edge.in_thread(endpoint.accounts.verify_email, token, edge.now())
+    try:
+        await edge.in_thread(endpoint.accounts.verify_email, token, edge.now())
+    except InvalidLink:
+        if not html:
+            raise
+        return _invalid_link_page(request)
     if html:
         return page(
             request,
@@ -178,60 +213,97 @@ async def verify_email(request: Request) -> Response:
     return no_store({"status": "email_verified"})
 
 
+async def resend_page(request: Request) -> Response:
+    """The form the page of a spent verification link links to; it posts to ``resend``."""
+    return _link_form(request, _RESEND_FORM)
+
+
+async def resend_verification(request: Request) -> Response:
+    """A new verification link, for an account whose address is not verified yet: answered
+    as a reset request is, by the same rules (``_request_link``)."""
+    accounts = needs(request, AccountEndpoints).accounts
+    return await _request_link(request, _RESEND_FORM, accounts.resend_verification)
+
+
 # -- password reset -----------------------------------------------------------------------
 
 
-async def request_reset(request: Request) -> Response:
+@dataclass(frozen=True)
+class _LinkForm:
+    """A form that asks for a link by mail, and what every request of it is answered."""
+
+    template: str  # the form, shown again for a malformed address
+    accepted: dict[str, str]  # the JSON answer
+    title: str  # the page's answer
+    text: str
+
+
+_RESET_FORM = _LinkForm(
+    "forgot.html",
+    RESET_REQUESTED,
+    "Check your email",
+    "If an account has this email address, a link to choose a new password is on its way to it.",
+)
+_RESEND_FORM = _LinkForm(
+    "resend.html",
+    VERIFICATION_REQUESTED,
+    "Check your email",
+    (
+        "If an account has this email address and it is not confirmed yet, a new link to "
+        "confirm it is on its way to it."
+    ),
+)
+
+
+async def _request_link(
+    request: Request, form: _LinkForm, ask: Callable[[str, str | None, int], Job | None]
+) -> Response:
     """Always 202 with one body. The request path does the same work for every address
     (parse, count for the throttle); looking the address up and mailing the link run after
     the answer, so neither its outcome nor its latency shows."""
-    endpoint = needs(request, AccountEndpoints)
-    edge = endpoint.edge
+    edge = needs(request, AccountEndpoints).edge
     html = wants_html(request)
     answer_in_html(request, html)
     params = await read_fields(request)
     try:
         email = params.required("email")
-        mail_job = await edge.in_thread(
-            endpoint.accounts.request_reset,
-            email,
-            edge.client_ip(request),
-            edge.now(),
-        )
+        mail_job = await edge.in_thread(ask, email, edge.client_ip(request), edge.now())
     except InvalidRequestError as refused:
         if not html:
             raise
-        return _forgot_form(request, 400, refused.description, params.one("email") or "")
+        return _link_form(request, form, 400, refused.description, params.one("email") or "")
     if html:
-        answer = page(
-            request,
-            "message.html",
-            202,
-            title="Check your email",
-            text=(
-                "If an account has this email address, a link to choose a new password is "
-                "on its way to it."
-            ),
-        )
+        answer = page(request, "message.html", 202, title=form.title, text=form.text)
         return _after(answer, mail_job)
-    return no_store(RESET_REQUESTED, 202, after=mail_job)
+    return no_store(form.accepted, 202, after=mail_job)
 
 
-def _forgot_form(
-    request: Request, status: int = 200, problem: str | None = None, email: str = ""
+def _link_form(
+    request: Request,
+    form: _LinkForm,
+    status: int = 200,
+    problem: str | None = None,
+    email: str = "",
 ) -> Response:
-    return page(request, "forgot.html", status, problem=problem, email=email)
+    return page(request, form.template, status, problem=problem, email=email)
+
+
+async def request_reset(request: Request) -> Response:
+    accounts = needs(request, AccountEndpoints).accounts
+    return await _request_link(request, _RESET_FORM, accounts.request_reset)
 
 
 async def forgot_page(request: Request) -> Response:
     """The forgotten-password form the login page links to; it posts to ``request_reset``."""
-    return _forgot_form(request)
+    return _link_form(request, _RESET_FORM)
 
 
 async def reset_page(request: Request) -> Response:
     """The reset link opens this form; it posts to ``/accounts/password/reset/confirm``."""
     endpoint = needs(request, AccountEndpoints)
     token = await _usable_link(request, endpoint, PASSWORD_RESET)
+    if token is None:
+        return _invalid_link_page(request)
     return page(request, "reset.html", token=token, min_length=endpoint.min_length, problem=None)
 
 
@@ -245,6 +317,10 @@ async def confirm_reset(request: Request) -> Response:
     new_password = params.required("new_password")
     try:
         await edge.in_thread(endpoint.accounts.reset_password, token, new_password, edge.now())
+    except InvalidLink:
+        if not html:
+            raise
+        return _invalid_link_page(request)
     except WeakPassword as refused:
         if not html:
             raise

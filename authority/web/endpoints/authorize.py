@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authority.accounts.browser import BrowserSignIns
-from authority.credentials.login import LoginRefused, PasswordLogin
+from authority.credentials.login import UNVERIFIED_EMAIL, LoginRefused, PasswordLogin
 from authority.errors import InvalidRequestError
 from authority.oauth.authorize import (
     AuthorizationRequest,
@@ -53,7 +53,9 @@ class AuthorizeEndpoint:
     password_threads: anyio.CapacityLimiter  # the password grant's: one argon2 run per core
     issuer: str
     registration_open: bool  # AUTHORITY_REGISTRATION=open: the login page links to it
-    password_reset: bool  # mail is delivered (not only logged): the page links to the reset
+    # Mail is delivered (not only logged): the page links to the reset, and to a new
+    # verification link when that is what refused the sign-in.
+    password_reset: bool
 
 
 async def authorize(request: Request) -> Response:
@@ -217,6 +219,12 @@ def _login_page(
         problem=problem,
         register_url="/accounts/register" if endpoint.registration_open else None,
         reset_url="/accounts/password/forgot" if endpoint.password_reset else None,
+        # Told after the right password only: where to ask for a new verification link.
+        verify_url=(
+            "/accounts/verify-email/resend"
+            if problem == UNVERIFIED_EMAIL and endpoint.password_reset
+            else None
+        ),
     )
     if is_new:
         set_cookie(response, endpoint.issuer, value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,21 +11,20 @@ from starlette.responses import Response
 from authority.oauth import authorize, client_auth
 from authority.oauth.tokens import CLAIMS_SUPPORTED
 from authority.runtime import LoadedKeys
-from authority.web.edge import Edge, needs
+from authority.web.edge import needs
 from authority.web.responses import json_response
 
 
 @dataclass(frozen=True)
 class DiscoveryEndpoint:
-    edge: Edge
     issuer: str
     grant_types: list[str]
     id_token_alg: str
     keys: LoadedKeys
-    scopes_in_use: Callable[[], list[str]]  # reads storage
+    scopes: tuple[str, ...]  # oauth.scopes.published: never the clients' own
 
 
-def metadata(endpoint: DiscoveryEndpoint, url_for: Any, scopes: list[str]) -> dict[str, Any]:
+def metadata(endpoint: DiscoveryEndpoint, url_for: Any) -> dict[str, Any]:
     issuer = endpoint.issuer
 
     def absolute(name: str) -> str:
@@ -45,7 +43,7 @@ def metadata(endpoint: DiscoveryEndpoint, url_for: Any, scopes: list[str]) -> di
         "introspection_endpoint_auth_methods_supported": list(client_auth.METHODS),
         "grant_types_supported": list(endpoint.grant_types),
         "token_endpoint_auth_methods_supported": list(client_auth.PUBLIC_METHODS),
-        "scopes_supported": scopes,
+        "scopes_supported": list(endpoint.scopes),
         "response_types_supported": ["code"],
         "response_modes_supported": list(authorize.RESPONSE_MODES),
         "code_challenge_methods_supported": list(authorize.CODE_CHALLENGE_METHODS),
@@ -63,6 +61,5 @@ def metadata(endpoint: DiscoveryEndpoint, url_for: Any, scopes: list[str]) -> di
 
 async def discovery(request: Request) -> Response:
     endpoint = needs(request, DiscoveryEndpoint)
-    scopes = await endpoint.edge.in_thread(endpoint.scopes_in_use)
-    body = metadata(endpoint, request.app.router.url_path_for, scopes)
+    body = metadata(endpoint, request.app.router.url_path_for)
     return json_response(body, headers={"Cache-Control": "public, max-age=300"})

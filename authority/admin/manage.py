@@ -53,7 +53,8 @@ def update_user(
     if new_username is None and email is KEEP:
         raise AdminError("name a change: --username, --email or --no-email")
     name = user.username if new_username is None else new_username
-    if not valid_username(name):
+    # Only a new name must follow the rule: an imported one that predates it may keep it.
+    if new_username is not None and not valid_username(new_username):
         raise AdminError(USERNAME_RULE)
     address = user.email
     if email is not KEEP:

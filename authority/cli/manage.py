@@ -94,6 +94,9 @@ def user_commands(users: Any, json_flag: JsonFlag) -> None:
     delete = users.add_parser(
         "delete",
         help="delete a user: their sessions end, their links and consents are deleted",
+        description="Delete a user. Their sessions end first (apps' access tokens stay denied "
+        "until they expire, browsers are signed out); their pending links, consents and the "
+        "account are deleted. The username is free again.",
     )
     delete.add_argument("username")
     json_flag(delete)

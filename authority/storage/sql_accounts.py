@@ -52,7 +52,8 @@ class AccountsSql(SqlBase):
         def work(conn: Connection) -> bool:
             if conn.dialect.name == "postgresql":
                 # The same locks, in the same order, as a registration of this name or address.
-                for key in (f"username:{name_key}", f"email:{email}"):
+                keys = [f"username:{name_key}"] + ([f"email:{email}"] if email else [])
+                for key in keys:
                     conn.execute(ADVISORY_LOCK, {"key": f"authority:{key}"})
             row = conn.execute(select(users.c.email).where(users.c.sub == sub)).first()
             if row is None:

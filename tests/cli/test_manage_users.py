@@ -13,6 +13,7 @@ from authority.storage.tables import families, refresh_tokens, revoked_access_to
 from tests.cli.support import Run, assert_failed
 from tests.cli.test_sessions import _login, _sign_in
 from tests.cli.test_users import _password_hash
+from tests.storage.factories import make_user
 
 PASSWORD = "correct horse battery\n"
 NEW_PASSWORD = "another long passphrase\n"
@@ -239,3 +240,18 @@ def test_list_searches_usernames_and_addresses_in_any_case(run: Run) -> None:
 @pytest.mark.parametrize("limit", ["0", "1001", "-3"])
 def test_list_refuses_a_limit_out_of_range(run: Run, limit: str) -> None:
     assert_failed(run("users", "list", "--limit", limit), "--limit must be 1 to 1000")
+
+
+def test_update_readdresses_a_user_whose_old_name_predates_the_rule(
+    run: Run, database_url: str
+) -> None:
+    storage = SqlStorage.from_url(database_url)
+    try:
+        storage.add_user(make_user("old name"))
+    finally:
+        storage.close()
+
+    updated = run("users", "update", "old name", "--email", "old@example.com", "--json").json()
+
+    assert (updated["username"], updated["email"]) == ("old name", "old@example.com")
+    assert_failed(run("users", "update", "old name", "--username", "new name"), "a username holds")

@@ -19,6 +19,22 @@ from authority.storage.tables import (
 )
 
 
+def _settings(client: Client) -> dict[str, Any]:
+    """The columns of what an operator may change of a client (``set_client_settings``)."""
+    return {
+        "name": client.name,
+        "grant_types": join(client.grant_types),
+        "scopes": join(client.scopes),
+        "default_scopes": join(client.default_scopes),
+        "audiences": join(client.audiences),
+        "redirect_uris": join(client.redirect_uris),
+        "post_logout_redirect_uris": join(client.post_logout_redirect_uris),
+        "consent": client.consent,
+        "refresh_cookie": client.refresh_cookie,
+        "allowed_origins": join(client.allowed_origins),
+    }
+
+
 def _client(row: Any) -> Client:
     return Client(
         client_id=row.client_id,
@@ -55,24 +71,15 @@ class ClientsSql(SqlBase):
 
     def add_client(self, client: Client) -> None:
         values = {
+            **_settings(client),
             "client_id": client.client_id,
-            "name": client.name,
             "secret_hash": client.secret_hash,
-            "grant_types": join(client.grant_types),
-            "scopes": join(client.scopes),
-            "default_scopes": join(client.default_scopes),
-            "audiences": join(client.audiences),
             "disabled": client.disabled,
             "created_at": client.created_at,
             "access_token_alg": client.access_token_alg,
             "resource_servers": join(client.resource_servers),
             "introspect_any": client.introspect_any,
-            "redirect_uris": join(client.redirect_uris),
-            "post_logout_redirect_uris": join(client.post_logout_redirect_uris),
             "public": client.public,
-            "consent": client.consent,
-            "refresh_cookie": client.refresh_cookie,
-            "allowed_origins": join(client.allowed_origins),
             "previous_secret_hash": client.previous_secret_hash,
             "previous_secret_expires_at": client.previous_secret_expires_at,
         }
@@ -104,30 +111,6 @@ class ClientsSql(SqlBase):
         )
         return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
 
-    def set_client_browser_sign_in(
-        self,
-        client_id: str,
-        redirect_uris: tuple[str, ...],
-        post_logout_redirect_uris: tuple[str, ...],
-        consent: bool,
-        refresh_cookie: bool,
-        allowed_origins: tuple[str, ...],
-    ) -> bool:
-        """Replace a client's browser settings: redirect URIs, logout redirect URIs, the
-        consent flag, cookie mode and the allowed browser origins."""
-        stmt = (
-            update(clients)
-            .where(clients.c.client_id == client_id)
-            .values(
-                redirect_uris=join(redirect_uris),
-                post_logout_redirect_uris=join(post_logout_redirect_uris),
-                consent=consent,
-                refresh_cookie=refresh_cookie,
-                allowed_origins=join(allowed_origins),
-            )
-        )
-        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
-
     def set_client_settings(self, client: Client) -> bool:
         """Replace what an operator may change of a client, in one write: its name, grants,
         scopes, default scopes, audiences and browser settings. Its id, secrets, introspection
@@ -135,18 +118,7 @@ class ClientsSql(SqlBase):
         stmt = (
             update(clients)
             .where(clients.c.client_id == client.client_id)
-            .values(
-                name=client.name,
-                grant_types=join(client.grant_types),
-                scopes=join(client.scopes),
-                default_scopes=join(client.default_scopes),
-                audiences=join(client.audiences),
-                redirect_uris=join(client.redirect_uris),
-                post_logout_redirect_uris=join(client.post_logout_redirect_uris),
-                consent=client.consent,
-                refresh_cookie=client.refresh_cookie,
-                allowed_origins=join(client.allowed_origins),
-            )
+            .values(**_settings(client))
         )
         return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
 

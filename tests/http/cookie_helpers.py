@@ -166,3 +166,10 @@ def access_works(http: TestClient, token: str) -> bool:
     response = http.get("/sessions", headers=bearer(token))
     assert response.status_code in (200, 401), response.text
     return response.status_code == 200
+
+
+def signed_in(http: TestClient, client: Registered) -> tuple[str, str]:
+    """A password login from the app's page: the refresh cookie it set, and its access token."""
+    response = password_login(http, client)
+    assert response.status_code == 200, response.text
+    return cookie_set(response), response.json()["access_token"]

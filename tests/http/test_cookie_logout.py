@@ -26,9 +26,8 @@ from tests.http.cookie_helpers import (
     assert_no_cookie,
     cookie_client,
     cookie_refresh,
-    cookie_set,
     page_headers,
-    password_login,
+    signed_in,
 )
 from tests.http.helpers import assert_error
 from tests.http.test_logout import csrf_token
@@ -39,13 +38,6 @@ OTHER_ORIGIN = "https://other.example"
 @pytest.fixture
 def spa(admin: Admin) -> Registered:
     return cookie_client(admin)
-
-
-def signed_in(http: TestClient, client: Registered) -> tuple[str, str]:
-    """A password login from the app's page: its refresh cookie and access token."""
-    response = password_login(http, client)
-    assert response.status_code == 200, response.text
-    return cookie_set(response), response.json()["access_token"]
 
 
 def still_signed_in(http: TestClient, client: Registered, cookie: str) -> None:

@@ -23,9 +23,8 @@ from tests.http.cookie_helpers import (
     bearer,
     cookie_client,
     cookie_refresh,
-    cookie_set,
     page_headers,
-    password_login,
+    signed_in,
 )
 from tests.http.helpers import assert_error, assert_no_store
 
@@ -35,12 +34,6 @@ ENDED = "the refresh cookie's session has ended: sign in again"
 @pytest.fixture
 def spa(admin: Admin) -> Registered:
     return cookie_client(admin)
-
-
-def signed_in(http: TestClient, client: Registered) -> tuple[str, str]:
-    response = password_login(http, client)
-    assert response.status_code == 200, response.text
-    return cookie_set(response), response.json()["access_token"]
 
 
 def listed(http: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import httpx2
@@ -28,8 +29,14 @@ BAD_HINT = "the id_token_hint is not an ID token issued by this server"
 @pytest.fixture
 def rp(authority: Authority, app_client: Registered) -> Registered:
     """The app client, with two post-logout redirect URIs registered."""
-    assert authority.storage.set_client_browser_sign_in(
-        app_client.client_id, ("https://rp.example/cb",), (SIGNED_OUT, WITH_QUERY), False, False, ()
+    client = authority.storage.get_client(app_client.client_id)
+    assert client is not None
+    assert authority.storage.set_client_settings(
+        replace(
+            client,
+            redirect_uris=("https://rp.example/cb",),
+            post_logout_redirect_uris=(SIGNED_OUT, WITH_QUERY),
+        )
     )
     return app_client
 

@@ -25,6 +25,7 @@ from tests.http.cookie_helpers import (
     cookie_set,
     page_headers,
     password_login,
+    signed_in,
 )
 from tests.http.helpers import assert_error, assert_token_response, post_token
 
@@ -38,11 +39,9 @@ def spa(admin: Admin) -> Registered:
     return cookie_client(admin)
 
 
-def signed_in(http: TestClient, client: Registered) -> str:
+def logged_in(http: TestClient, client: Registered) -> str:
     """A password login from the app's page; the refresh cookie it set."""
-    response = password_login(http, client)
-    assert response.status_code == 200, response.text
-    return cookie_set(response)
+    return signed_in(http, client)[0]
 
 
 def rotate(http: TestClient, client: Registered, cookie: str) -> str:
@@ -110,7 +109,7 @@ def test_a_client_without_cookie_mode_gets_its_refresh_token_in_the_body(
 def test_a_refresh_from_the_cookie_rotates_it(
     http: TestClient, spa: Registered, alice: str
 ) -> None:
-    first = signed_in(http, spa)
+    first = logged_in(http, spa)
     second = rotate(http, spa, first)
     third = rotate(http, spa, second)
 
@@ -120,7 +119,7 @@ def test_a_refresh_from_the_cookie_rotates_it(
 def test_a_reused_cookie_revokes_the_family_and_is_cleared(
     http: TestClient, spa: Registered, alice: str
 ) -> None:
-    first = signed_in(http, spa)
+    first = logged_in(http, spa)
     second = rotate(http, spa, first)
     response = cookie_refresh(http, spa, page_headers(second))
     access = response.json()["access_token"]
@@ -144,7 +143,7 @@ def test_with_no_retry_window_the_first_replay_is_a_reuse(
         authority.settings.replace(refresh_reuse_window=0), authority.storage, clock=clock
     )
     with TestClient(create_app(authority=strict), base_url=ISSUER) as http:
-        first = signed_in(http, spa)
+        first = logged_in(http, spa)
         response = cookie_refresh(http, spa, page_headers(first))
         second, access = cookie_set(response), response.json()["access_token"]
 
@@ -159,7 +158,7 @@ def test_with_no_retry_window_the_first_replay_is_a_reuse(
 def test_a_retry_inside_the_window_keeps_the_session(
     http: TestClient, spa: Registered, alice: str
 ) -> None:
-    first = signed_in(http, spa)
+    first = logged_in(http, spa)
     rotate(http, spa, first)  # its answer never reached the page
 
     retried = rotate(http, spa, first)
@@ -170,7 +169,7 @@ def test_a_retry_inside_the_window_keeps_the_session(
 def test_an_expired_cookie_is_refused_and_cleared(
     http: TestClient, spa: Registered, alice: str, clock: FakeClock
 ) -> None:
-    cookie = signed_in(http, spa)
+    cookie = logged_in(http, spa)
     clock.advance(30 * 24 * 3600 + 1)
 
     response = cookie_refresh(http, spa, page_headers(cookie))
@@ -202,7 +201,7 @@ def test_a_refresh_without_the_csrf_proof_is_refused_and_the_session_lives(
     csrf: str | None,
     description: str,
 ) -> None:
-    cookie = signed_in(http, spa)
+    cookie = logged_in(http, spa)
 
     response = cookie_refresh(http, spa, page_headers(cookie, origin=origin, csrf=csrf))
 
@@ -231,7 +230,7 @@ def test_a_password_login_without_the_csrf_proof_is_refused(
 def test_a_cookie_and_a_refresh_token_in_the_body_are_refused(
     http: TestClient, spa: Registered, alice: str
 ) -> None:
-    cookie = signed_in(http, spa)
+    cookie = logged_in(http, spa)
 
     response = cookie_refresh(http, spa, page_headers(cookie), refresh_token=cookie)
 
@@ -253,7 +252,7 @@ def test_another_cookie_mode_clients_cookie_is_refused_kept_and_its_session_live
     http: TestClient, admin: Admin, spa: Registered, alice: str
 ) -> None:
     other = cookie_client(admin, "other", ("http://localhost:5173", "https://other.example"))
-    cookie = signed_in(http, spa)
+    cookie = logged_in(http, spa)
 
     response = cookie_refresh(http, other, page_headers(cookie))
 
@@ -286,7 +285,7 @@ def test_a_garbage_cookie_is_invalid_grant_and_cleared(
 def test_a_tampered_cookie_is_refused_and_the_real_one_still_works(
     http: TestClient, spa: Registered, alice: str
 ) -> None:
-    cookie = signed_in(http, spa)
+    cookie = logged_in(http, spa)
     tampered = cookie[:-1] + ("A" if cookie[-1] != "A" else "B")
 
     response = cookie_refresh(http, spa, page_headers(tampered))
@@ -304,7 +303,7 @@ def test_a_confidential_cookie_mode_client_authenticates_and_uses_the_cookie(
 ) -> None:
     bff = cookie_client(admin, "bff", public=False)
     assert bff.secret
-    cookie = signed_in(http, bff)
+    cookie = logged_in(http, bff)
 
     rotated = rotate(http, bff, cookie)
 

@@ -3,6 +3,8 @@ every enabled client's origins, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from authority.storage.sql import SqlStorage
 from tests.storage.factories import NOW, make_client
 
@@ -14,7 +16,9 @@ def test_cookie_mode_and_the_origins_round_trip(storage: SqlStorage) -> None:
     storage.add_client(client)
 
     assert storage.get_client("spa") == client
-    assert storage.set_client_browser_sign_in("spa", (), (), False, False, ("https://b.example",))
+    assert storage.set_client_settings(
+        replace(client, refresh_cookie=False, allowed_origins=("https://b.example",))
+    )
     stored = storage.get_client("spa")
     assert stored is not None
     assert (stored.refresh_cookie, stored.allowed_origins) == (False, ("https://b.example",))

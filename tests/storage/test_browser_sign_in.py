@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from dataclasses import replace
 
 import pytest
 
@@ -215,8 +216,13 @@ def test_client_browser_fields_round_trip(storage: SqlStorage) -> None:
     )
     storage.add_client(client)
     assert storage.get_client(client.client_id) == client
-    assert storage.set_client_browser_sign_in(
-        client.client_id, ("https://b.example/cb",), (), False, False, ()
+    assert storage.set_client_settings(
+        replace(
+            client,
+            redirect_uris=("https://b.example/cb",),
+            post_logout_redirect_uris=(),
+            consent=False,
+        )
     )
     changed = found(storage.get_client(client.client_id))
     assert (changed.redirect_uris, changed.post_logout_redirect_uris, changed.consent) == (

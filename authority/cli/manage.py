@@ -183,7 +183,8 @@ def users_delete(args: argparse.Namespace, admin: Admin) -> None:
 def set_password(args: argparse.Namespace, admin: Admin) -> None:
     end = not args.keep_sessions
     user, ended = admin.set_password(args.username, read_password(args), int(time.time()), end)
-    said = f"{ended} sessions ended" if end else "sessions kept (--keep-sessions)"
+    noun = "session" if ended == 1 else "sessions"
+    said = f"{ended} {noun} ended" if end else "sessions kept (--keep-sessions)"
     emit(
         args,
         {**user_view(user), "sessions_ended": ended, "sessions_kept": not end},

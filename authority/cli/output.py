@@ -49,7 +49,10 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def shown(value: object) -> str:
-    """A value as human output writes it: ``-`` for none (JSON keeps null)."""
+    """A value as human output writes it: ``-`` for none (JSON keeps null), a list as its
+    items with spaces between them (none: ``-``)."""
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value) or "-"
     return "-" if value is None else str(value)
 
 

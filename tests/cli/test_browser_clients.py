@@ -278,7 +278,7 @@ def test_show_for_humans_lists_the_redirect_uris(run: Run) -> None:
 
     out = run("clients", "show", client_id).out.splitlines()
 
-    assert f"redirect_uris: ['{WEB}']" in out
+    assert f"redirect_uris: {WEB}" in out
     assert "token_endpoint_auth_method: client_secret_basic" in out
 
 

@@ -125,7 +125,7 @@ def test_set_password_ends_the_sessions_unless_told_to_keep_them(server: Server)
 
     done = _run(env, "users", "set-password", "pat", "--password-stdin", stdin=USER_PASSWORD)
 
-    assert (done.returncode, done.stdout) == (0, "password of pat set; 1 sessions ended\n")
+    assert (done.returncode, done.stdout) == (0, "password of pat set; 1 session ended\n")
     ended = _token(issuer, app, grant_type="refresh_token", refresh_token=live)
     assert (ended.status_code, ended.json()["error"]) == (400, "invalid_grant")
     assert _login(issuer, app, "pat", USER_PASSWORD).status_code == 200

@@ -19,7 +19,9 @@ CHALLENGE = 'Bearer realm="authority", error="invalid_token"'
 
 @pytest.fixture
 def third_party(admin: Admin) -> str:
-    client, _ = admin.create_client("Photo Printer", ["refresh_token"], ["read"], None, [])
+    client, _ = admin.create_client(
+        "Photo Printer", ["password", "refresh_token"], ["read"], None, []
+    )
     return client.client_id
 
 

@@ -483,8 +483,8 @@ class Settings:
         TEXT,
         None,
         (
-            "keep the failure counters in Redis (`pip install 'authority-server[redis]'`) instead of the "
-            "database"
+            "keep the failure counters in Redis (`pip install 'authority-server[redis]'`) "
+            "instead of the database"
         ),
         secret=True,
     )

@@ -1,11 +1,14 @@
-"""Settings of the test project; the tests load them with ``settings.configure``."""
+"""Settings of the test project; the in-process tests load them with ``settings.configure``,
+the end-to-end test through ``asgi.py`` with DRF_ISSUER/DRF_AUDIENCE naming a real authority."""
 
-ISSUER = "https://auth.example"
-AUDIENCE = "https://api.example"
+import os
+
+ISSUER = os.environ.get("DRF_ISSUER", "https://auth.example")
+AUDIENCE = os.environ.get("DRF_AUDIENCE", "https://api.example")
 
 SECRET_KEY = "drf-project-tests-only"
 DEBUG = False
-ALLOWED_HOSTS = ["testserver"]
+ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
 ROOT_URLCONF = "tests.drf_project.urls"
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"]
 MIDDLEWARE: list[str] = []

@@ -108,6 +108,22 @@ def serve_resource_api(
 
 
 @contextmanager
+def serve_drf_project(
+    issuer: str, audience: str, port: int, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """tests/drf_project (Django REST framework) under uvicorn, trusting ``issuer`` through
+    DRF_ISSUER/DRF_AUDIENCE; yields once its /health answers 200."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHORITY_", "DRF_"))}
+    env.update(DRF_ISSUER=issuer, DRF_AUDIENCE=audience)
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the project's asgi.py names its own
+    command = [sys.executable, "-m", "uvicorn", "tests.drf_project.asgi:app"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    ready = f"http://127.0.0.1:{port}/health"
+    with _running("the DRF project", command, env, ready, log, cwd=ROOT) as proc:
+        yield proc
+
+
+@contextmanager
 def serve_relying_party(
     issuer: str,
     client: tuple[str, str | None],

@@ -26,6 +26,7 @@ from authority.credentials.hashing import Passwords, SecretDigest
 from authority.credentials.login import PasswordLogin
 from authority.credentials.password_policy import PasswordPolicy
 from authority.errors import TemporarilyUnavailable
+from authority.events import Events
 from authority.keys import (
     DirectoryKeyStore,
     KeyRing,
@@ -131,6 +132,8 @@ class Authority:
         self.settings = settings
         self.storage = storage
         self.clock = clock
+        # What happened, for whoever listens: the audit trail, the metrics, the log.
+        self.events = Events()
         self.private_keys = private_keys(settings)
         self.timings = Timings.from_settings(settings)
         hash_key = settings.hash_key or DirectoryKeyStore(settings.keys_dir).hash_key(False)
@@ -170,6 +173,7 @@ class Authority:
                 code_sealer=self.code_sealer,
                 codes=storage,
                 claims_hook=claims_hook.load(settings.claims_hook),
+                events=self.events,
             )
         )
         presented = PresentedTokens(settings.issuer, ring, storage, self.digest)
@@ -187,7 +191,7 @@ class Authority:
         )
         # The hosted login page signs in by the password grant's rules, with its throttle.
         self.password_login = PasswordLogin(
-            storage, self.passwords, self.throttle, settings.require_verified_email
+            storage, self.passwords, self.throttle, settings.require_verified_email, self.events
         )
         self.logouts = Logouts(presented, cached_clients)
         self.consents = ConsentService(storage, cached_clients)

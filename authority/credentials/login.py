@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from authority.credentials.hashing import Passwords
 from authority.credentials.throttle import LoginThrottle, Unthrottled
+from authority.events import ActorKind, Events, EventType, unheard
 from authority.storage import User, UserStore
 
 log = logging.getLogger("authority.audit")
@@ -31,6 +32,7 @@ class PasswordLogin:
     passwords: Passwords
     throttle: LoginThrottle = field(default_factory=Unthrottled)
     require_verified_email: bool = False
+    events: Events = field(default_factory=unheard)
 
     def check(
         self,
@@ -51,6 +53,15 @@ class PasswordLogin:
             # Locked out: the same answer and the same argon2 cost as a wrong password.
             self.passwords.verify(None, password)
             log.warning("%s throttled client_id=%s username=%r ip=%s", where, client_id, name, ip)
+            self.events.record(
+                EventType.LOGIN_LOCKED,
+                ActorKind.CLIENT,
+                client_id,
+                None,
+                client_id,
+                username=name,
+                way=where,
+            )
             raise LoginRefused(BAD_CREDENTIALS)
         found = self.users.get_user_by_username(username) if len(username) <= MAX_USERNAME else None
         # An unknown user costs one argon2 run too, so timing does not reveal who exists.
@@ -58,12 +69,34 @@ class PasswordLogin:
         if found is None or not check.ok or found.disabled:
             self.throttle.failed(attempt, now)
             log.warning("%s failed client_id=%s username=%r", where, client_id, name)
+            self.events.record(
+                EventType.LOGIN_FAILED,
+                ActorKind.CLIENT,
+                client_id,
+                found.sub if found else None,
+                client_id,
+                username=name,
+                way=where,
+            )
             raise LoginRefused(BAD_CREDENTIALS)
         self.throttle.succeeded(attempt, now)
         if check.new_hash is not None:
             self.users.set_password_hash(found.sub, check.new_hash)
         if self.require_verified_email and not found.email_verified:
+            self.events.record(
+                EventType.LOGIN_FAILED,
+                ActorKind.CLIENT,
+                client_id,
+                found.sub,
+                client_id,
+                username=name,
+                way=where,
+                reason="unverified email",
+            )
             raise LoginRefused(UNVERIFIED_EMAIL)
         if found.unconfirmed_since is not None:
             self.users.confirm_sign_in(found.sub)  # in use: no longer purged as abandoned
+        self.events.record(
+            EventType.LOGIN_SUCCEEDED, ActorKind.USER, found.sub, found.sub, client_id, way=where
+        )
         return found

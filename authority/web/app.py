@@ -22,6 +22,7 @@ from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.engine import OUTAGE_ERRORS
 from authority.storage.sql import SqlStorage
+from authority.web.context import RequestContextMiddleware
 from authority.web.cors import ClientCors
 from authority.web.edge import Edge
 from authority.web.endpoints.accounts import (
@@ -168,7 +169,9 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
     edge = Edge(authority.now, settings.database_timeout, settings.trusted_proxy_header)
     cookies = RefreshCookies(settings.issuer, settings.refresh_token_ttl)
     views: list[object] = [
-        TokenEndpoint(edge, authority.grants, authority.clients, authority.limiters, cookies),
+        TokenEndpoint(
+            edge, authority.grants, authority.clients, authority.limiters, cookies, authority.events
+        ),
         IntrospectionEndpoint(
             edge, authority.clients, authority.introspector, authority.limiters["introspection"]
         ),
@@ -283,7 +286,8 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         routes=ROUTES,
         lifespan=lifespan,
         middleware=[
-            Middleware(ClientCors, paths=_paths(CORS_ROUTES), public=_paths(PUBLIC_ROUTES))
+            Middleware(RequestContextMiddleware),
+            Middleware(ClientCors, paths=_paths(CORS_ROUTES), public=_paths(PUBLIC_ROUTES)),
         ],
         exception_handlers={
             OAuthError: _oauth_error,

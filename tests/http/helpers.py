@@ -142,3 +142,12 @@ def database_unreachable(
             yield
     finally:
         dead.dispose()
+
+
+def same_headers(one: httpx2.Response, other: httpx2.Response) -> bool:
+    """The two answers' headers are the same but for their request ids (each is its own)."""
+
+    def without_id(response: httpx2.Response) -> list[tuple[str, str]]:
+        return sorted((k, v) for k, v in response.headers.items() if k != "x-request-id")
+
+    return without_id(one) == without_id(other)

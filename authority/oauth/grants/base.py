@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from authority.credentials.hashing import Passwords, SecretDigest
 from authority.credentials.throttle import LoginThrottle, Unthrottled
+from authority.events import Events, unheard
 from authority.oauth.claims_hook import ClaimsHook
 from authority.oauth.codes import CodeSealer
 from authority.oauth.params import Params
@@ -82,6 +83,7 @@ class GrantContext:
     code_sealer: CodeSealer | None = None
     codes: CodeStore | None = None
     claims_hook: ClaimsHook | None = None  # AUTHORITY_CLAIMS_HOOK
+    events: Events = field(default_factory=unheard)
 
     def extra_claims(
         self, user: User | str, client_id: str, scope: tuple[str, ...], grant_type: str

@@ -26,7 +26,11 @@ class PasswordGrant:
     def __init__(self, context: GrantContext) -> None:
         self.context = context
         self.login = PasswordLogin(
-            context.users, context.passwords, context.throttle, context.require_verified_email
+            context.users,
+            context.passwords,
+            context.throttle,
+            context.require_verified_email,
+            context.events,
         )
 
     def issue(self, request: TokenRequest) -> TokenResponse:

@@ -18,6 +18,7 @@ import logging
 from typing import Any, ClassVar
 
 from authority.errors import InvalidGrantError, RefreshTokenEnded
+from authority.events import ActorKind, EventType
 from authority.oauth import audience as audiences
 from authority.oauth import scopes
 from authority.oauth.grants.base import GrantContext, TokenRequest, TokenResponse
@@ -128,6 +129,14 @@ class RefreshTokenGrant:
                 return Rotation(family)
         ctx.sessions.revoke_family(used.family_id, now)
         log.warning("refresh token reuse client_id=%s: family revoked", client_id)
+        ctx.events.record(
+            EventType.REFRESH_REUSED,
+            ActorKind.CLIENT,
+            client_id,
+            None,
+            client_id,
+            session_id=used.family_id,
+        )
         return Rotation(None, RotationFailure.USED)
 
     def _is_retry(self, used: UsedToken, now: int) -> bool:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authority.errors import InvalidRequestError, RefreshTokenEnded
+from authority.events import ActorKind, Events, EventType
 from authority.oauth.client_auth import ClientAuthenticator
 from authority.oauth.grants import GrantRegistry, TokenRequest
 from authority.oauth.grants.refresh_token import RefreshTokenGrant
@@ -37,6 +38,7 @@ class TokenEndpoint:
     # on the event loop and never take the threads that refreshes need).
     limiters: Mapping[str, anyio.CapacityLimiter]
     cookies: RefreshCookies
+    events: Events
 
 
 def _from_cookie(request: Request, params: Params, cookies: RefreshCookies) -> Params | None:
@@ -86,6 +88,14 @@ async def token(request: Request) -> Response:
         answer = error_response(exc)
         cookies.clear(answer)
         return answer
+    endpoint.events.record(
+        EventType.TOKEN_ISSUED,
+        ActorKind.CLIENT,
+        client.client_id,
+        None,
+        client.client_id,
+        grant_type=grant.grant_type,
+    )
     body = result.as_dict()
     if not client.refresh_cookie or result.refresh_token is None:
         return no_store(body)

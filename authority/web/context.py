@@ -1,0 +1,61 @@
+"""Each request's identity for the events it causes and the log: its request id (the
+caller's ``X-Request-ID`` when it is a sane one, else a new one, echoed in the response), the
+caller's address (by AUTHORITY_TRUSTED_PROXY_HEADER's rule) and user agent."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authority.events import RequestContext, current_request
+from authority.web.requests import client_ip
+
+REQUEST_ID = "x-request-id"
+# What a proxy or a client may pass as its own id: short, printable, no separators that
+# would let it forge a second log field.
+_SANE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+MAX_USER_AGENT = 256
+
+
+def request_id(given: str | None) -> str:
+    """The caller's id if it is sane, else a new one."""
+    if given is not None and _SANE_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Sets ``authority.events.current_request`` for the request and echoes its id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        authority = getattr(request.app.state, "authority", None)
+        header = authority.settings.trusted_proxy_header if authority is not None else None
+        agent = request.headers.get("user-agent")
+        context = RequestContext(
+            request_id(request.headers.get(REQUEST_ID)),
+            client_ip(request, header),
+            agent[:MAX_USER_AGENT] if agent else None,
+        )
+        scope.setdefault("state", {})["request_id"] = context.request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID] = context.request_id
+            await send(message)
+
+        token = current_request.set(context)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request.reset(token)

@@ -67,15 +67,14 @@ class RefreshCookies:
         return value if _TOKEN.fullmatch(value) else ""
 
     def put(self, response: Response, token: str) -> None:
-        response.set_cookie(
-            self.name,
-            token,
-            max_age=self.max_age,
-            path=self.path,
-            secure=True,
-            httponly=True,
-            samesite="strict",
-        )
+        """Set the cookie to ``token``, a refresh token (``tokens.new_refresh_token``: URL-safe
+        base64, nothing to quote), with the attributes every cookie of ours has."""
+        response.headers.append("set-cookie", f"{self.name}={token}{self._attributes}")
+
+    @property
+    def _attributes(self) -> str:
+        # The attributes in the order and spelling Starlette's set_cookie writes them.
+        return f"; HttpOnly; Max-Age={self.max_age}; Path={self.path}; SameSite=strict; Secure"
 
     def clear(self, response: Response) -> None:
         response.delete_cookie(

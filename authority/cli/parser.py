@@ -255,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     prune_cmd = command(
         "prune",
-        "delete ended sessions, expired deny-list entries and links, abandoned registrations "
-        "and expired keys",
+        "delete ended sessions, expired deny-list entries and links, abandoned registrations, "
+        "audit events past their retention and expired keys",
     )
     json_flag(prune_cmd)
     keys = command("keys", "signing keys").add_subparsers(dest="action", required=True)

@@ -31,6 +31,44 @@ class EventType(StrEnum):
     # keeps it only where it says so).
     TOKEN_ISSUED = "token.issued"  # noqa: S105 (an event name)
     REFRESH_REUSED = "refresh.reused"
+    # A session (refresh-token family) ended by a rule: a reused refresh token, a replayed
+    # authorization code. ``detail["reason"]`` says which.
+    SESSION_REVOKED = "session.revoked"
+    # RFC 7009: a client revoked one of its tokens (an access token by jti, or a refresh
+    # token's whole session).
+    TOKEN_REVOKED = "token.revoked"  # noqa: S105 (an event name)
+    # A user signed out of one session (a browser, a cookie-mode app, DELETE /sessions/ID), or
+    # of all of them.
+    LOGOUT = "logout"
+    LOGOUT_EVERYWHERE = "logout.everywhere"
+    # Self-service accounts.
+    ACCOUNT_REGISTERED = "account.registered"
+    EMAIL_VERIFIED = "account.email_verified"
+    PASSWORD_RESET_REQUESTED = "password.reset_requested"  # noqa: S105 (an event name)
+    PASSWORD_RESET = "password.reset"  # noqa: S105 (an event name)
+    PASSWORD_CHANGED = "password.changed"  # noqa: S105 (an event name)
+    # What operators change (the CLI, the admin API).
+    CLIENT_CREATED = "client.created"
+    CLIENT_UPDATED = "client.updated"
+    CLIENT_DISABLED = "client.disabled"
+    CLIENT_ENABLED = "client.enabled"
+    CLIENT_DELETED = "client.deleted"
+    CLIENT_SECRET_ROTATED = "client.secret_rotated"  # noqa: S105 (an event name)
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    USER_DELETED = "user.deleted"
+    USER_PASSWORD_SET = "user.password_set"  # noqa: S105 (an event name)
+    USER_LOGGED_OUT = "user.logged_out"
+    USER_UNLOCKED = "user.unlocked"
+    USER_CONSENT_WITHDRAWN = "user.consent_withdrawn"
+    USERS_IMPORTED = "user.imported"
+    # Signing keys: a next key published, a rotation (``detail["how"]``: scheduled, operator
+    # or emergency), a retired key removed once its tokens expired.
+    KEY_GENERATED = "key.generated"
+    KEY_ROTATED = "key.rotated"
+    KEY_REMOVED = "key.removed"
 
 
 class ActorKind(StrEnum):
@@ -38,6 +76,7 @@ class ActorKind(StrEnum):
     USER = "user"
     OPERATOR = "operator"
     ANONYMOUS = "anonymous"
+    SYSTEM = "system"  # the server itself: scheduled rotations, key pruning
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from authority.credentials.hashing import Passwords, SecretDigest
 from authority.credentials.login import PasswordLogin
 from authority.credentials.password_policy import PasswordPolicy
 from authority.errors import TemporarilyUnavailable
-from authority.events import Events
+from authority.events import ActorKind, Events, EventType
 from authority.keys import (
     DirectoryKeyStore,
     KeyRing,
@@ -47,7 +47,8 @@ from authority.oauth.origins import BrowserOrigins
 from authority.oauth.presented import PresentedTokens
 from authority.oauth.revocation import Revoker
 from authority.oauth.tokens import IdTokenMinter, Minter
-from authority.settings import Settings
+from authority.observe.audit import AuditQueue, keeps
+from authority.settings import DAY, Settings
 from authority.storage.sql import SqlStorage
 
 log = logging.getLogger("authority")
@@ -134,6 +135,11 @@ class Authority:
         self.clock = clock
         # What happened, for whoever listens: the audit trail, the metrics, the log.
         self.events = Events()
+        # Written off the request path by a thread the server starts (``AuditQueue.start``).
+        self.audit: AuditQueue | None = None
+        if settings.audit:
+            self.audit = AuditQueue(storage, keeps(settings.audit_client_credentials))
+            self.events.listen(self.audit)
         self.private_keys = private_keys(settings)
         self.timings = Timings.from_settings(settings)
         hash_key = settings.hash_key or DirectoryKeyStore(settings.keys_dir).hash_key(False)
@@ -178,10 +184,12 @@ class Authority:
         )
         presented = PresentedTokens(settings.issuer, ring, storage, self.digest)
         self.introspector = Introspector(presented, cached_clients)
-        self.revoker = Revoker(presented)
-        self.sessions = SessionService(presented, storage, storage, cached_clients)
+        self.revoker = Revoker(presented, self.events)
+        self.sessions = SessionService(presented, storage, storage, cached_clients, self.events)
         self.origins = BrowserOrigins(storage, settings.client_cache_ttl)
-        self.browser = BrowserSignIns(storage, self.digest, settings.browser_session_max_age)
+        self.browser = BrowserSignIns(
+            storage, self.digest, settings.browser_session_max_age, events=self.events
+        )
         self.authorizer = Authorizer(
             settings.issuer,
             cached_clients,
@@ -219,6 +227,7 @@ class Authority:
             ),
             mailer=self.mailer,
             letters=letters,
+            events=self.events,
         )
         self.limiters = self._limiters()
 
@@ -262,7 +271,8 @@ class Authority:
 
     def housekeep(self) -> None:
         """Housekeeping: purge what has expired (sessions and their deny-list entries, login
-        failures, links, registrations never verified). Each step runs on its own."""
+        failures, links, registrations never verified, audit events past their retention).
+        Each step runs on its own."""
         now = self.now()
         storage = self.storage
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -274,6 +284,7 @@ class Authority:
             ("link purge", partial(storage.purge_links, now)),
             ("sign-in purge", partial(storage.purge_sign_ins, now)),
             ("unverified account purge", partial(self._purge_unconfirmed, now)),
+            ("audit purge", partial(self._purge_audit, now)),
         ]
         for name, step in steps:
             _attempt("housekeeping", name, step)
@@ -287,12 +298,24 @@ class Authority:
                 alg,
                 report.retired,
             )
+            self.events.record(
+                EventType.KEY_ROTATED,
+                ActorKind.SYSTEM,
+                None,
+                report.activated,
+                alg=alg,
+                how="scheduled",
+                retired=report.retired,
+                next=report.created_next,
+            )
         return report
 
     def _prune_keys(self, now: int) -> None:
         removed = lifecycle.prune(self.storage, self.private_keys, now)
         if removed:
             log.info("removed expired signing keys: %s", ", ".join(removed))
+        for kid in removed:
+            self.events.record(EventType.KEY_REMOVED, ActorKind.SYSTEM, None, kid)
 
     def _sweep(self) -> None:
         for found in lifecycle.sweep(self.private_keys):
@@ -313,7 +336,18 @@ class Authority:
         if abandoned:
             log.info("purged %d registrations never verified nor signed in", abandoned)
 
+    def _purge_audit(self, now: int) -> None:
+        days = self.settings.audit_retention_days
+        if not days:
+            return
+        purged = self.storage.purge_audit_events(now - days * DAY, max_batches=10)
+        if purged:
+            log.info("purged %d audit events older than %d days", purged, days)
+
     def close(self) -> None:
+        """Write what the audit trail still holds, then let the database go."""
+        if self.audit is not None:
+            self.audit.close()
         self.storage.close()
 
 

@@ -543,6 +543,35 @@ class Settings:
         bounds=(1, 1000000),
     )
 
+    audit: bool = setting(
+        "AUTHORITY_AUDIT",
+        BOOLEAN,
+        True,
+        (
+            "`off`: no audit trail is written (see Audit trail); the server writes it a batch "
+            "at a time, off the request path"
+        ),
+        shown="`on`",
+    )
+    audit_retention_days: int = setting(
+        "AUTHORITY_AUDIT_RETENTION_DAYS",
+        INTEGER,
+        90,
+        "audit events older than this many days are purged (by the server and `authority prune`); "
+        "`0` keeps them forever",
+        bounds=(0, 36500),
+    )
+    audit_client_credentials: bool = setting(
+        "AUTHORITY_AUDIT_CLIENT_CREDENTIALS",
+        BOOLEAN,
+        False,
+        (
+            "`on`: the audit trail also keeps a row for each client_credentials token (by default "
+            "they are only counted in metrics)"
+        ),
+        shown="`off`",
+    )
+
     def __post_init__(self) -> None:
         _check_issuer(self.issuer)
         for spec in SPECS.values():

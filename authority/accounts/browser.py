@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from authority.credentials.hashing import SecretDigest, new_id, new_secret
+from authority.events import ActorKind, Events, EventType, unheard
 from authority.storage import BrowserSession, BrowserSessionStore, User
 
 # A cookie value longer than this is no value of ours: never hashed, never looked up.
@@ -27,8 +28,10 @@ class BrowserSignIns:
         digest: SecretDigest,
         max_age: int,
         clock: Callable[[], float] = time.monotonic,
+        events: Events | None = None,
     ) -> None:
         self._store = store
+        self._events = events or unheard()
         self._digest = digest
         self.max_age = max_age
         self._clock = clock
@@ -73,6 +76,24 @@ class BrowserSignIns:
         ended = self._store.end_browser_session(session_id, now, sub)
         self._forget(session_id)  # a lookup racing the sign-out may have cached it again
         return ended
+
+    def sign_out(self, secret: str | None, now: int, client_id: str | None = None) -> bool:
+        """Logout: the browser holding the cookie ``secret`` is signed out, with every session
+        started from it; False when it was not signed in. ``client_id``: the client whose
+        logout request it was, if any."""
+        session = self.find(secret, now)
+        if session is None or not self.end(session.session_id, now):
+            return False
+        self._events.record(
+            EventType.LOGOUT,
+            ActorKind.USER,
+            session.sub,
+            session.sub,
+            client_id,
+            session_id=session.session_id,
+            way="logout page",
+        )
+        return True
 
     def _remember(self, secret_hash: str, session: BrowserSession) -> None:
         if len(self._cache) >= CACHE_ENTRIES:

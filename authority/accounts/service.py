@@ -27,6 +27,7 @@ from authority.errors import (
     UsernameTaken,
     WeakPassword,
 )
+from authority.events import ActorKind, Events, EventType, unheard
 from authority.storage import (
     PASSWORD_RESET,
     VERIFY_EMAIL,
@@ -58,6 +59,7 @@ class Accounts:
         registrations: Quota,
         mailer: mail.Mailer,
         letters: Letters,
+        events: Events | None = None,
     ) -> None:
         self.registration_open = registration_open
         self._store = store
@@ -74,6 +76,7 @@ class Accounts:
         self._registrations = registrations
         self._mailer = mailer
         self.letters = letters
+        self._events = events or unheard()
 
     # -- registration ------------------------------------------------------------------------
 
@@ -116,6 +119,9 @@ class Accounts:
             job = partial(self._notify_owners, address) if may_mail else None
             return str(uuid.uuid4()), job
         log.info("registered sub=%s username=%r", user.sub, username)
+        self._events.record(
+            EventType.ACCOUNT_REGISTERED, ActorKind.USER, user.sub, user.sub, username=username
+        )
         letter = self.letters.verification(address, token)
         return user.sub, self._send_job(letter) if may_mail else None
 
@@ -136,6 +142,7 @@ class Accounts:
         if sub is None:
             raise InvalidLink()
         log.info("email verified sub=%s", sub)
+        self._events.record(EventType.EMAIL_VERIFIED, ActorKind.USER, sub, sub)
         return sub
 
     def link_is_usable(self, token: str, purpose: str, now: int) -> bool:
@@ -177,6 +184,11 @@ class Accounts:
                 token = new_secret()
                 self._store.add_link(self._link(token, purpose, user.sub, now, ttl))
                 log.info("%s link sent sub=%s", _LINK_NAMES[purpose], user.sub)
+                if not verify:
+                    # Anyone may ask for a reset link; only the mailbox gets it.
+                    self._events.record(
+                        EventType.PASSWORD_RESET_REQUESTED, ActorKind.ANONYMOUS, None, user.sub
+                    )
                 mail.deliver(self._mailer, letter(address, token))
         except Exception:  # after the answer: nobody else would hear of it
             log.exception("could not prepare a %s link", _LINK_NAMES[purpose])
@@ -196,6 +208,7 @@ class Accounts:
         # A locked-out owner who proved access to the mailbox may log in again at once.
         self._logins.unlock(user.username)
         log.info("password reset sub=%s; every session ended", user.sub)
+        self._events.record(EventType.PASSWORD_RESET, ActorKind.USER, user.sub, user.sub)
         return user
 
     # -- password change --------------------------------------------------------------------
@@ -233,6 +246,14 @@ class Accounts:
         self._check_policy(new, user.username, user.email)
         ended = self._store.change_password(user.sub, self._passwords.hash(new), now, session_id)
         log.info("password changed sub=%s; %d other sessions ended", user.sub, ended)
+        self._events.record(
+            EventType.PASSWORD_CHANGED,
+            ActorKind.USER,
+            user.sub,
+            user.sub,
+            session_id=session_id,
+            sessions_ended=ended,
+        )
         return ended
 
     # -- shared ------------------------------------------------------------------------------

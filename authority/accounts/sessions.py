@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authority.errors import InvalidToken
+from authority.events import ActorKind, Events, EventType, unheard
 from authority.oauth.presented import PresentedTokens, audiences, live
 from authority.storage import (
     BrowserSession,
@@ -44,6 +45,7 @@ class SessionService:
         users: UserStore,
         browsers: BrowserSessionStore,
         clients: ClientStore,
+        events: Events | None = None,
     ) -> None:
         self.issuer = tokens.issuer
         self._tokens = tokens
@@ -51,6 +53,7 @@ class SessionService:
         self._users = users
         self._browsers = browsers
         self._clients = clients
+        self._events = events or unheard()
 
     def cookie_session(self, token: str) -> CookieSession | None:
         """What a refresh cookie names, live or not; None for a token no session knows."""
@@ -70,7 +73,17 @@ class SessionService:
 
     def end_cookie_session(self, found: CookieSession, now: int) -> None:
         """Logout of a cookie-mode app: its session ends, its access tokens are denied."""
-        self._sessions.revoke_family(found.family.family_id, now)
+        family = found.family
+        self._sessions.revoke_family(family.family_id, now)
+        self._events.record(
+            EventType.LOGOUT,
+            ActorKind.USER,
+            family.sub,
+            family.sub,
+            family.client_id,
+            session_id=family.family_id,
+            way="refresh cookie",
+        )
 
     def authenticate(self, token: str, now: int) -> tuple[User, dict[str, Any]]:
         """The user behind a bearer access token meant for the authority (``aud`` = issuer)."""
@@ -93,8 +106,32 @@ class SessionService:
             current,
         )
 
-    def end(self, user: User, now: int, session_id: str | None = None) -> int:
-        return end(self._sessions, self._browsers, user.sub, now, session_id)
+    def end(
+        self, user: User, now: int, session_id: str | None = None, client_id: str | None = None
+    ) -> int:
+        """The user ends one of their sessions, or (no id) every one: logout everywhere.
+        ``client_id`` is the client of the credential that asked."""
+        ended = end(self._sessions, self._browsers, user.sub, now, session_id)
+        if session_id is None:
+            self._events.record(
+                EventType.LOGOUT_EVERYWHERE,
+                ActorKind.USER,
+                user.sub,
+                user.sub,
+                client_id,
+                ended=ended,
+            )
+        elif ended:
+            self._events.record(
+                EventType.LOGOUT,
+                ActorKind.USER,
+                user.sub,
+                user.sub,
+                client_id,
+                session_id=session_id,
+                way="sessions endpoint",
+            )
+        return ended
 
 
 def end(

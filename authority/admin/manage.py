@@ -1,14 +1,21 @@
 """Changing what exists instead of deleting and recreating it: a client's secret rotated with
-an overlap, a user renamed, readdressed, deleted, and users listed a page at a time."""
+an overlap, a client or user disabled, enabled or deleted, a user renamed, readdressed, signed
+out or unlocked, users imported, and users listed a page at a time. Each change is recorded as
+an event naming who made it (``by``, else the ``Admin``'s actor)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
+from authority.accounts import sessions as user_sessions
+from authority.admin import importer
+from authority.admin.actor import Actor
 from authority.admin.errors import AdminError
 from authority.admin.provision import Admin
 from authority.credentials.hashing import new_secret
+from authority.events import EventType
 from authority.storage import Client, User
 
 MAX_PAGE = 1000
@@ -21,7 +28,9 @@ class Page:
     next: str | None  # the username to pass as --after for the next page; None: no more
 
 
-def rotate_secret(admin: Admin, client_id: str, grace: int, now: int) -> tuple[Client, str]:
+def rotate_secret(
+    admin: Admin, client_id: str, grace: int, now: int, by: Actor | None = None
+) -> tuple[Client, str]:
     """A new secret for a confidential client, to show once. The old one keeps working for
     ``grace`` seconds (0: refused at once); a secret kept from an earlier rotation stops now."""
     client = admin.client(client_id)
@@ -31,20 +40,108 @@ def rotate_secret(admin: Admin, client_id: str, grace: int, now: int) -> tuple[C
     keep_until = now + grace if grace else None
     if not admin.storage.rotate_client_secret(client_id, admin.digest.digest(secret), keep_until):
         raise AdminError(f"no client {client_id!r}")
+    admin.record(EventType.CLIENT_SECRET_ROTATED, client_id, by, client_id, grace=grace)
     return admin.client(client_id), secret
 
 
-def delete_user(admin: Admin, username: str, now: int) -> User:
+def set_client_disabled(
+    admin: Admin, client_id: str, disabled: bool, now: int, by: Actor | None = None
+) -> Client:
+    """Disable a client (its sessions end, its access tokens are denied) or enable it again."""
+    admin.client(client_id)
+    if not admin.storage.set_client_disabled(client_id, disabled, now):
+        raise AdminError(f"no client {client_id!r}")
+    kind = EventType.CLIENT_DISABLED if disabled else EventType.CLIENT_ENABLED
+    admin.record(kind, client_id, by, client_id)
+    return admin.client(client_id)
+
+
+def delete_client(admin: Admin, client_id: str, now: int, by: Actor | None = None) -> None:
+    """Delete a client, ending its sessions first."""
+    if not admin.storage.delete_client(client_id, now):
+        raise AdminError(f"no client {client_id!r}")
+    admin.record(EventType.CLIENT_DELETED, client_id, by, client_id)
+
+
+def set_user_disabled(
+    admin: Admin, username: str, disabled: bool, now: int, by: Actor | None = None
+) -> User:
+    """Disable a user (every session ends, access tokens denied) or enable them again."""
+    user = admin.user(username)
+    if not admin.storage.set_user_disabled(user.sub, disabled, now):
+        raise AdminError(f"no user {username!r}")
+    kind = EventType.USER_DISABLED if disabled else EventType.USER_ENABLED
+    admin.record(kind, user.sub, by, username=user.username)
+    return admin.user(user.username)
+
+
+def end_sessions(
+    admin: Admin, username: str, session_id: str | None, now: int, by: Actor | None = None
+) -> tuple[User, int]:
+    """End one session of a user (an app's or a browser's), or every one; returns the user
+    and how many ended."""
+    user = admin.user(username)
+    storage = admin.storage
+    ended = user_sessions.end(storage, storage, user.sub, now, session_id)
+    if session_id and not ended:
+        raise AdminError(f"no live session {session_id!r} for {user.username}")
+    admin.record(
+        EventType.USER_LOGGED_OUT,
+        user.sub,
+        by,
+        username=user.username,
+        session_id=session_id,
+        ended=ended,
+    )
+    return user, ended
+
+
+def unlock(admin: Admin, username: str, by: Actor | None = None) -> User:
+    """Lift a user's login lockout."""
+    user = admin.user(username)
+    admin.throttle().unlock(user.username)
+    admin.record(EventType.USER_UNLOCKED, user.sub, by, username=user.username)
+    return user
+
+
+def import_users(
+    admin: Admin,
+    data: str,
+    fmt: str,
+    email_verified: bool,
+    progress: Callable[[int], None] | None = None,
+    by: Actor | None = None,
+) -> importer.ImportReport:
+    """``importer.run``, recorded as one event with its counts (not one per user)."""
+    report = importer.run(admin.storage, data, fmt, email_verified, progress)
+    admin.record(
+        EventType.USERS_IMPORTED,
+        None,
+        by,
+        created=report.created,
+        updated=report.updated,
+        skipped=len(report.failed),
+    )
+    return report
+
+
+def delete_user(admin: Admin, username: str, now: int, by: Actor | None = None) -> User:
     """Delete an account: its sessions end (access tokens denied), its links, consents and
     the account go."""
     user = admin.user(username)
     if not admin.storage.delete_user(user.sub, now):
         raise AdminError(f"no user {username!r}")
+    admin.record(EventType.USER_DELETED, user.sub, by, username=user.username)
     return user
 
 
 def update_user(
-    admin: Admin, username: str, new_username: str | None, email: object, now: int
+    admin: Admin,
+    username: str,
+    new_username: str | None,
+    email: object,
+    now: int,
+    by: Actor | None = None,
 ) -> User:
     """Rename a user and/or set their address (None: no address; ``KEEP``: as it is), under
     the rules of registration: the one username rule, unique in any case; a plain address no
@@ -65,6 +162,9 @@ def update_user(
                 raise AdminError(f"{email!r} is not an email address")
     if not admin.storage.set_identity(user.sub, name, address, now):
         raise AdminError(f"no user {username!r}")
+    changes = (("username", name != user.username), ("email", address != user.email))
+    changed = [what for what, differs in changes if differs]
+    admin.record(EventType.USER_UPDATED, user.sub, by, username=name, changed=" ".join(changed))
     return admin.user(name)
 
 

@@ -1,14 +1,17 @@
-"""Provisioning operations behind the CLI: validated at the edge, stored through storage."""
+"""Provisioning operations behind the CLI (and the admin API): validated at the edge, stored
+through storage, and each change recorded as an event naming who made it (``by``, else the
+``Admin``'s own actor: the OS user at the command line)."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
-from authority.admin import access
+from authority.admin import access, keys
+from authority.admin.actor import Actor
 from authority.admin.errors import AdminError
 from authority.admin.sign_in import (
     CODE_GRANT,
@@ -26,21 +29,50 @@ from authority.credentials import throttle
 from authority.credentials.hashing import Passwords, SecretDigest, new_id, new_secret
 from authority.credentials.password_policy import PasswordPolicy
 from authority.credentials.throttle import Throttle
-from authority.keys import DirectoryKeyStore, KeyRing, lifecycle, private_keys
-from authority.keys.lifecycle import Timings
-from authority.settings import ALGORITHMS, Settings
-from authority.storage import Client, Consent, KeyState, SigningKeyInfo, User
+from authority.events import Events, EventType, unheard
+from authority.keys import DirectoryKeyStore
+from authority.settings import ALGORITHMS, DAY, Settings
+from authority.storage import Client, Consent, KeyState, User
 from authority.storage.sql import SqlStorage
 
-__all__ = ["Admin", "AdminError", "ClientUpdate", "client_view", "consent_view", "user_view"]
+__all__ = [
+    "Actor",
+    "Admin",
+    "AdminError",
+    "ClientUpdate",
+    "client_view",
+    "consent_view",
+    "user_view",
+]
+Detail = str | int | bool | None
 
 
 class Admin:
-    def __init__(self, settings: Settings, storage: SqlStorage) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: SqlStorage,
+        events: Events | None = None,
+        actor: Actor | None = None,
+    ) -> None:
         self.settings = settings
         self.storage = storage
         store = DirectoryKeyStore(settings.keys_dir)
         self.digest = SecretDigest(settings.hash_key or store.hash_key(create=False))
+        self.events = events or unheard()
+        self.actor = actor or Actor.os_user()
+
+    def record(
+        self,
+        type: EventType,
+        subject: str | None,
+        by: Actor | None,
+        client_id: str | None = None,
+        **detail: Detail,
+    ) -> None:
+        """An operator's change, for the audit trail: ``by`` made it (None: this Admin's actor)."""
+        actor = by or self.actor
+        self.events.record(type, actor.kind, actor.name, subject, client_id, **detail)
 
     def _passwords(self) -> Passwords:
         s = self.settings
@@ -64,6 +96,7 @@ class Admin:
         consent: bool = False,
         refresh_cookie: bool = False,
         allowed_origins: list[str] | None = None,
+        by: Actor | None = None,
     ) -> tuple[Client, str]:
         """A new client and its secret, to show once ("" for a public client: it has none)."""
         name = access.check_name(name)
@@ -103,9 +136,21 @@ class Admin:
         check_sign_in(client, CREATE_FLAGS)
         access.check_issues(client)
         self.storage.add_client(client)
+        self.record(
+            EventType.CLIENT_CREATED,
+            client.client_id,
+            by,
+            client.client_id,
+            name=client.name,
+            grant_types=" ".join(client.grant_types),
+            scopes=" ".join(client.scopes),
+            public=client.public,
+        )
         return client, secret
 
-    def update_client(self, client_id: str, change: ClientUpdate) -> Client:
+    def update_client(
+        self, client_id: str, change: ClientUpdate, by: Actor | None = None
+    ) -> Client:
         """Rename a client, replace its grants and scopes, add or remove its audiences,
         redirect URIs, logout redirect URIs and allowed origins, set or clear consent and
         cookie mode; the other settings stay as they are."""
@@ -149,16 +194,36 @@ class Admin:
         access.check_issues(updated)
         if not self.storage.set_client_settings(updated):
             raise AdminError(f"no client {client_id!r}")
-        return self.client(client_id)
+        return self._updated(stored, by)
 
     def set_introspection(
-        self, client_id: str, resource_servers: list[str], introspect_any: bool
+        self,
+        client_id: str,
+        resource_servers: list[str],
+        introspect_any: bool,
+        by: Actor | None = None,
     ) -> Client:
         """Replace whose access tokens the client may introspect besides its own."""
         served = access.check_resources("--resource-server", resource_servers)
+        stored = self.client(client_id)
         if not self.storage.set_client_introspection(client_id, served, introspect_any):
             raise AdminError(f"no client {client_id!r}")
-        return self.client(client_id)
+        return self._updated(stored, by)
+
+    def _updated(self, before: Client, by: Actor | None) -> Client:
+        """The client as stored now, its change recorded by the names of what changed."""
+        after = self.client(before.client_id)
+        changed = [
+            f.name for f in fields(Client) if getattr(before, f.name) != getattr(after, f.name)
+        ]
+        self.record(
+            EventType.CLIENT_UPDATED,
+            after.client_id,
+            by,
+            after.client_id,
+            changed=" ".join(changed),
+        )
+        return after
 
     def _check_signing_alg(self, alg: str) -> None:
         if alg not in ALGORITHMS:
@@ -179,7 +244,9 @@ class Admin:
 
     # -- users -----------------------------------------------------------------------------
 
-    def create_user(self, username: str, password: str, email: str | None) -> User:
+    def create_user(
+        self, username: str, password: str, email: str | None, by: Actor | None = None
+    ) -> User:
         if not valid_username(username):
             raise AdminError(USERNAME_RULE)
         address = normalize_email(email) if email is not None else None
@@ -195,6 +262,7 @@ class Admin:
             created_at=int(time.time()),
         )
         self.storage.add_user(user)
+        self.record(EventType.USER_CREATED, user.sub, by, username=user.username)
         return user
 
     def user(self, username: str) -> User:
@@ -207,7 +275,12 @@ class Admin:
         return throttle.build(self.settings, throttle.counter(self.settings, self.storage))
 
     def set_password(
-        self, username: str, password: str, now: int, end_sessions: bool = True
+        self,
+        username: str,
+        password: str,
+        now: int,
+        end_sessions: bool = True,
+        by: Actor | None = None,
     ) -> tuple[User, int]:
         """A new password; unless ``end_sessions`` is False, every session ends (access tokens
         denied, browsers signed out) and reset links void, as a self-service change does.
@@ -215,10 +288,20 @@ class Admin:
         user = self.user(username)
         self._check_password(password, user.username, user.email)
         password_hash = self._passwords().hash(password)
-        if not end_sessions:
+        ended = 0
+        if end_sessions:
+            ended = self.storage.change_password(user.sub, password_hash, now)
+        else:
             self.storage.set_password_hash(user.sub, password_hash)
-            return user, 0
-        return user, self.storage.change_password(user.sub, password_hash, now)
+        self.record(
+            EventType.USER_PASSWORD_SET,
+            user.sub,
+            by,
+            username=user.username,
+            sessions_ended=ended,
+            sessions_kept=not end_sessions,
+        )
+        return user, ended
 
     def consents(self, username: str) -> list[tuple[Consent, Client | None]]:
         """The scopes the user approved, per client, newest first."""
@@ -227,11 +310,14 @@ class Admin:
             (c, self.storage.get_client(c.client_id)) for c in self.storage.list_consents(user.sub)
         ]
 
-    def withdraw_consent(self, username: str, client_id: str) -> User:
+    def withdraw_consent(self, username: str, client_id: str, by: Actor | None = None) -> User:
         """Forget the user's approval: the client's next sign-in asks again."""
         user = self.user(username)
         if not self.storage.withdraw_consent(user.sub, client_id):
             raise AdminError(f"{user.username} has no remembered consent for client {client_id!r}")
+        self.record(
+            EventType.USER_CONSENT_WITHDRAWN, user.sub, by, client_id, username=user.username
+        )
         return user
 
     def _check_password(self, password: str, username: str, email: str | None) -> None:
@@ -241,68 +327,24 @@ class Admin:
         if problem is not None:
             raise AdminError(problem)
 
-    # -- keys ------------------------------------------------------------------------------
+    # -- housekeeping ------------------------------------------------------------------------
 
-    def rotate_keys(
-        self, alg: str | None, force: bool, now_: bool, revoke_current: bool
-    ) -> list[lifecycle.RotationReport]:
-        if revoke_current and not now_:
-            raise AdminError("--revoke-current is for an emergency rotation: add --now")
-        keys = self.storage.list_signing_keys()
-        algs = (
-            [alg]
-            if alg
-            else sorted({k.alg for k in keys if k.state in (KeyState.ACTIVE, KeyState.NEXT)})
-        )
-        if revoke_current and len(algs) > 1:
-            raise AdminError("name the compromised key's algorithm with --alg")
-        private = private_keys(self.settings)
-        timings = Timings.from_settings(self.settings)
-        now = int(time.time())
-        try:
-            return [
-                lifecycle.rotate(
-                    self.storage, private, a, now, timings, force or now_, revoke_current
-                )
-                for a in algs
-            ]
-        except lifecycle.RotationRefused as exc:
-            raise AdminError(str(exc)) from None
-
-    def generate_key(self, alg: str) -> SigningKeyInfo:
-        if alg not in ALGORITHMS:
-            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
-        private = private_keys(self.settings)
-        try:
-            return lifecycle.add_next(self.storage, private, alg, int(time.time()))
-        except lifecycle.RotationRefused as exc:
-            raise AdminError(str(exc)) from None
-
-    def purge(self, now: int) -> dict[str, Any]:
+    def purge(self, now: int, by: Actor | None = None) -> dict[str, Any]:
         """Every bounded batch until nothing dead is left, expired links, registrations
-        abandoned unconfirmed (AUTHORITY_UNVERIFIED_ACCOUNT_TTL), then expired signing keys."""
+        abandoned unconfirmed (AUTHORITY_UNVERIFIED_ACCOUNT_TTL), audit events past their
+        retention (AUTHORITY_AUDIT_RETENTION_DAYS), then expired signing keys."""
         links = self.storage.purge_links(now)
         ttl = self.settings.unverified_account_ttl
         abandoned = self.storage.purge_unconfirmed(now - ttl) if ttl else 0
+        days = self.settings.audit_retention_days
+        audited = self.storage.purge_audit_events(now - days * DAY) if days else 0
         return {
             **self.storage.purge(now),
             "links": links,
             "unverified_accounts": abandoned,
-            "keys": self.prune_keys(),
+            "audit_events": audited,
+            "keys": keys.prune(self, by),
         }
-
-    def prune_keys(self) -> list[str]:
-        return lifecycle.prune(self.storage, private_keys(self.settings), int(time.time()))
-
-    def public_jwks(self) -> dict[str, Any]:
-        ring = KeyRing.load(self.storage, private_keys(self.settings))
-        return {"keys": [k.public_jwk for k in ring.keys]}
-
-
-def key_view(key: SigningKeyInfo) -> dict[str, Any]:
-    view = asdict(key)
-    del view["sealed"]
-    return view
 
 
 def client_view(client: Client) -> dict[str, Any]:

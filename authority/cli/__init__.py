@@ -1,5 +1,5 @@
 # PYTHON_ARGCOMPLETE_OK: argcomplete's global completion looks for this line.
-"""The operator CLI: ``authority serve|init|clients|users|keys|prune``.
+"""The operator CLI: ``authority serve|init|clients|users|keys|prune|audit``.
 
 Human-readable output by default; with ``--json`` exactly one JSON object on stdout.
 Errors go to stderr as one line, with a non-zero exit.
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from authority.admin.audit import operator_events
 from authority.admin.bootstrap import NotReady, require_ready
 from authority.admin.provision import Admin, AdminError
 from authority.cli.completion import complete
@@ -45,7 +46,8 @@ def _with_admin(func: Callable[[argparse.Namespace, Admin], int], args: argparse
         args.database_used = masked_url(settings.database_url)  # named by every --json
         if args.verbose:
             print(f"authority: {looked_at(settings)}", file=sys.stderr)
-        return func(args, Admin(settings, storage))
+        # Each change the command makes is in the audit trail when it returns.
+        return func(args, Admin(settings, storage, operator_events(settings, storage)))
     finally:
         storage.close()
 

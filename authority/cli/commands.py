@@ -1,4 +1,4 @@
-"""The commands: serve, init, clients, users, keys, prune."""
+"""The commands: serve, init, clients, users, keys, prune (and audit: ``cli.audit``)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ import time
 from typing import Any
 
 from authority.accounts import sessions as user_sessions
+from authority.admin import keys as signing_keys
+from authority.admin import manage as changes
 from authority.admin.bootstrap import prepare
+from authority.admin.keys import key_view
 from authority.admin.provision import (
     Admin,
-    AdminError,
     ClientUpdate,
     client_view,
     consent_view,
-    key_view,
     user_view,
 )
 from authority.cli import import_users, manage
@@ -132,10 +133,9 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         view = client_view(admin.client(args.client_id))
         emit(args, view, fields(view))
     elif args.action in ("disable", "enable"):
-        admin.client(args.client_id)
-        storage.set_client_disabled(args.client_id, args.action == "disable", int(time.time()))
-        view = client_view(admin.client(args.client_id))
-        emit(args, view, f"client {args.client_id} {args.action}d")
+        disabled = args.action == "disable"
+        client = changes.set_client_disabled(admin, args.client_id, disabled, int(time.time()))
+        emit(args, client_view(client), f"client {args.client_id} {args.action}d")
     elif args.action == "update":
         change = ClientUpdate(
             add_redirect_uris=tuple(args.add_redirect_uri),
@@ -161,8 +161,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
     elif args.action == "rotate-secret":
         manage.rotate_secret(args, admin)
     elif args.action == "delete":
-        if not storage.delete_client(args.client_id, int(time.time())):
-            raise AdminError(f"no client {args.client_id!r}")
+        changes.delete_client(admin, args.client_id, int(time.time()))
         emit(
             args, {"client_id": args.client_id, "deleted": True}, f"client {args.client_id} deleted"
         )
@@ -195,9 +194,9 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         view = user_view(admin.user(args.username))
         emit(args, view, fields(view))
     elif args.action in ("disable", "enable"):
-        user = admin.user(args.username)
-        storage.set_user_disabled(user.sub, args.action == "disable", int(time.time()))
-        emit(args, user_view(admin.user(args.username)), f"user {user.username} {args.action}d")
+        disabled = args.action == "disable"
+        user = changes.set_user_disabled(admin, args.username, disabled, int(time.time()))
+        emit(args, user_view(user), f"user {user.username} {args.action}d")
     elif args.action == "sessions":
         user = admin.user(args.username)
         now = int(time.time())
@@ -209,17 +208,13 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         columns = ["id", "kind", "client_id", "created_at", "last_used_at", "expires_at"]
         emit(args, {"sessions": views}, table(rows, columns))
     elif args.action == "logout":
-        user = admin.user(args.username)
         now = int(time.time())
-        ended = user_sessions.end(storage, storage, user.sub, now, args.session)
-        if args.session and not ended:
-            raise AdminError(f"no live session {args.session!r} for {user.username}")
+        user, ended = changes.end_sessions(admin, args.username, args.session, now)
         emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")
     elif args.action == "import":
-        return import_users.cmd_import(args, storage)
+        return import_users.cmd_import(args, admin)
     elif args.action == "unlock":
-        user = admin.user(args.username)
-        admin.throttle().unlock(user.username)
+        user = changes.unlock(admin, args.username)
         emit(
             args,
             {"username": user.username, "unlocked": True},
@@ -261,7 +256,7 @@ def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
         rows = [{**k, **{s: when(k[s]) for s in stamps}} for k in keys]
         emit(args, {"keys": keys}, table(rows, ["kid", "alg", "state", *stamps]))
     elif args.action == "rotate":
-        reports = admin.rotate_keys(args.alg, args.force, args.now, args.revoke_current)
+        reports = signing_keys.rotate(admin, args.alg, args.force, args.now, args.revoke_current)
         lines = []
         for r in reports:
             lines.append(f"{r.alg}: {r.activated} now signs; new next key {r.created_next}")
@@ -271,13 +266,13 @@ def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
             print(f"authority: warning: {w}", file=sys.stderr)
         emit(args, {"rotations": [vars(r) for r in reports]}, "\n".join(lines))
     elif args.action == "generate":
-        info = admin.generate_key(args.alg)
+        info = signing_keys.generate(admin, args.alg)
         emit(args, key_view(info), f"{info.alg} next key {info.kid} published")
     elif args.action == "prune":
-        removed = admin.prune_keys()
+        removed = signing_keys.prune(admin)
         emit(args, {"removed": removed}, "removed: " + (", ".join(removed) or "nothing"))
     elif args.action == "export-public":
-        print(json.dumps(admin.public_jwks(), indent=None if args.json else 2))
+        print(json.dumps(signing_keys.public_jwks(admin), indent=None if args.json else 2))
     return 0
 
 
@@ -288,7 +283,8 @@ def cmd_prune(args: argparse.Namespace, admin: Admin) -> int:
         done,
         f"purged {done['sessions']} sessions, {done['denied_access_tokens']} deny-list "
         f"entries, {done['links']} expired links, {done['unverified_accounts']} never "
-        f"verified accounts, {len(done['keys'])} signing keys",
+        f"verified accounts, {done['audit_events']} audit events, {len(done['keys'])} "
+        "signing keys",
     )
     return 0
 

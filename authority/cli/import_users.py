@@ -14,9 +14,9 @@ import json
 import sys
 from typing import IO, Any
 
-from authority.admin import importer
+from authority.admin import importer, manage
+from authority.admin.provision import Admin
 from authority.cli.output import CommandError, emit, table
-from authority.storage.sql import SqlStorage
 
 EXIT_SKIPPED = 1
 
@@ -43,12 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_import(args: argparse.Namespace, storage: SqlStorage) -> int:
+def cmd_import(args: argparse.Namespace, admin: Admin) -> int:
     data = _read(args.file)
     with contextlib.ExitStack() as stack:
         # Opened first: a map file that cannot be written stops the import before it starts.
         mapping = stack.enter_context(_open(args.map_file)) if args.map_file else None
-        report = _run(args, storage, data)
+        report = _run(args, admin, data)
         if mapping is not None:
             _write_map(mapping, args.map_file, report.users)
     for line in _notes(report):
@@ -66,11 +66,11 @@ def cmd_import(args: argparse.Namespace, storage: SqlStorage) -> int:
     return EXIT_SKIPPED if report.failed else 0
 
 
-def _run(args: argparse.Namespace, storage: SqlStorage, data: str) -> importer.ImportReport:
+def _run(args: argparse.Namespace, admin: Admin, data: str) -> importer.ImportReport:
     progress = _show_progress if sys.stderr.isatty() else None
     try:
         fmt = args.format or importer.sniff(data)
-        return importer.run(storage, data, fmt, args.email_verified, progress)
+        return manage.import_users(admin, data, fmt, args.email_verified, progress)
     except importer.ImportFormatError as exc:
         raise CommandError(f"{_name(args.file)}: {exc}") from None
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from authority.cli import import_users, manage
+from authority.cli import audit, import_users, manage
 from authority.cli.commands import (
     cmd_clients,
     cmd_init,
@@ -255,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     prune_cmd = command(
         "prune",
-        "delete ended sessions, expired deny-list entries and links, abandoned registrations "
-        "and expired keys",
+        "delete ended sessions, expired deny-list entries and links, abandoned registrations, "
+        "audit events past their retention and expired keys",
     )
     json_flag(prune_cmd)
     keys = command("keys", "signing keys").add_subparsers(dest="action", required=True)
@@ -287,11 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag(prune)
     export = keys.add_parser("export-public", help="print the JWKS for offline verifiers")
     json_flag(export)
+    audit.add_commands(sub, json_flag)
     commands = (
         ("clients", cmd_clients),
         ("users", cmd_users),
         ("keys", cmd_keys),
         ("prune", cmd_prune),
+        ("audit", audit.cmd_audit),
     )
     for name, func in commands:
         sub.choices[name].set_defaults(admin_func=func)

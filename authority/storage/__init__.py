@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from authority.storage.records import (
     PASSWORD_RESET,
     VERIFY_EMAIL,
+    AuditQuery,
+    AuditRecord,
     AuthorizationCode,
     BrowserSession,
     Client,
@@ -34,6 +36,9 @@ __all__ = [
     "PASSWORD_RESET",
     "VERIFY_EMAIL",
     "AccountStore",
+    "AuditQuery",
+    "AuditRecord",
+    "AuditStore",
     "AuthorizationCode",
     "BrowserSession",
     "BrowserSessionStore",
@@ -180,3 +185,20 @@ class KeyStore(Protocol):
     ) -> bool: ...
     def remove_signing_keys(self, kids: list[str]) -> None: ...
     def delete_signing_key(self, kid: str) -> None: ...
+
+
+class AuditStore(Protocol):
+    """The audit trail: appended to, read a page at a time, purged."""
+
+    def add_audit_events(self, records: Sequence[AuditRecord]) -> None: ...
+    def audit_events(
+        self,
+        query: AuditQuery,
+        limit: int,
+        newest_first: bool = True,
+        after: tuple[float, int] | None = None,
+    ) -> list[AuditRecord]: ...
+    def audit_event_key(self, event_id: int) -> tuple[float, int] | None: ...
+    def purge_audit_events(
+        self, before: float, batch: int = 1000, max_batches: int | None = None
+    ) -> int: ...

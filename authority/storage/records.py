@@ -221,6 +221,7 @@ class UsedToken:
     used_at: int
     successor_hash: str | None  # the token its use issued (None: it was itself superseded)
     successor_used_at: int | None  # None: that successor has not been used (nor superseded)
+    sub: str | None = None  # whose session it is
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,38 @@ class Registration(Enum):
     CREATED = "created"
     USERNAME_TAKEN = "username_taken"
     EMAIL_TAKEN = "email_taken"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One row of the audit trail: what happened, who did it, to whom, from where. Never a
+    secret or a token (a jti or a session id at most). ``id`` is None until stored."""
+
+    at: float  # epoch seconds
+    type: str
+    actor_kind: str
+    actor: str | None = None
+    subject: str | None = None
+    client_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    detail: dict[str, str | int | bool | None] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit records a listing or an export wants: a time range (``since`` included,
+    ``until`` excluded), event types (``types`` exact, ``groups`` by prefix: "login" is every
+    "login.*"), whom they concern and which client."""
+
+    since: float | None = None
+    until: float | None = None
+    types: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    subject: str | None = None
+    client_id: str | None = None
 
 
 class Conflict(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from authority.settings import DATABASE_TIMEOUT
 from authority.storage.engine import make_engine
 from authority.storage.sql_accounts import AccountsSql
+from authority.storage.sql_audit import AuditSql
 from authority.storage.sql_browser import BrowserSql
 from authority.storage.sql_clients import ClientsSql
 from authority.storage.sql_keys import KeysSql
@@ -25,9 +26,10 @@ class SqlStorage(
     BrowserSql,
     KeysSql,
     ThrottleSql,
+    AuditSql,
 ):
-    """Clients, users, link tokens, sessions and their deny-list, browser sign-in, keys and
-    login-failure counters on one engine."""
+    """Clients, users, link tokens, sessions and their deny-list, browser sign-in, keys,
+    login-failure counters and the audit trail on one engine."""
 
     @classmethod
     def from_url(cls, url: str, timeout: float = DATABASE_TIMEOUT) -> SqlStorage:

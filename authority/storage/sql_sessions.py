@@ -190,6 +190,7 @@ class SessionsSql(SqlBase):
                 refresh_tokens.c.successor_hash,
                 families.c.family_id,
                 families.c.client_id,
+                families.c.sub,
                 _successor.c.used_at.label("successor_used_at"),
             )
             .join(families, families.c.family_id == refresh_tokens.c.family_id)
@@ -202,7 +203,9 @@ class SessionsSql(SqlBase):
             return Rotation(None, RotationFailure.OTHER_CLIENT)
         if row.used_at is None:
             return Rotation(None, RotationFailure.UNKNOWN)  # expired or family ended
-        used = UsedToken(row.family_id, row.used_at, row.successor_hash, row.successor_used_at)
+        used = UsedToken(
+            row.family_id, row.used_at, row.successor_hash, row.successor_used_at, row.sub
+        )
         return Rotation(None, RotationFailure.USED, used)
 
     def replace_successor(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import false, true
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, false, true
 from sqlmodel import Field, SQLModel
+
+# A 64-bit id on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the rowid (autoincrement).
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ClientRow(SQLModel, table=True):
@@ -205,6 +208,31 @@ class SigningKeyRow(SQLModel, table=True):
     private_key: bytes | None = Field(default=None)
 
 
+class AuditEventRow(SQLModel, table=True):
+    """The audit trail: append-only (only the retention purge deletes). ``at`` is epoch
+    seconds with its fraction; every listing orders by (at, id). Never a secret or a token."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at", "id"),
+        Index("ix_audit_events_type", "type", "at", "id"),
+        Index("ix_audit_events_subject", "subject", "at", "id"),
+        Index("ix_audit_events_client_id", "client_id", "at", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BIG_ID, primary_key=True))
+    at: float
+    type: str = Field(max_length=64)
+    actor_kind: str = Field(max_length=16)
+    actor: str | None = Field(default=None, max_length=200)
+    subject: str | None = Field(default=None, max_length=200)
+    client_id: str | None = Field(default=None, max_length=64)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=256)
+    request_id: str | None = Field(default=None, max_length=128)
+    detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
 # Every table model has __table__, which SQLModel's types do not declare.
 clients = ClientRow.__table__  # type: ignore[attr-defined]
 users = UserRow.__table__  # type: ignore[attr-defined]
@@ -217,4 +245,5 @@ login_failures = LoginFailureRow.__table__  # type: ignore[attr-defined]
 browser_sessions = BrowserSessionRow.__table__  # type: ignore[attr-defined]
 authorization_codes = AuthorizationCodeRow.__table__  # type: ignore[attr-defined]
 consents = ConsentRow.__table__  # type: ignore[attr-defined]
+audit_events = AuditEventRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -274,13 +274,17 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
             asyncio.create_task(_maintain_keys(authority)),
             asyncio.create_task(_housekeep(authority)),
         ]
+        if authority.audit is not None:
+            authority.audit.start()
         try:
             yield
         finally:
             for job in jobs:
                 job.cancel()
             if owned:
-                app.state.authority.close()
+                await run_in_threadpool(authority.close)  # writes what the audit trail holds
+            elif authority.audit is not None:
+                await run_in_threadpool(authority.audit.close)
 
     app = Starlette(
         routes=ROUTES,

@@ -267,12 +267,12 @@ def test_a_used_refresh_token_is_reported_with_its_successor_and_nothing_changes
     replay = storage.rotate_refresh_token(first, new_hash(), client.client_id, NOW + 2, DAY)
 
     assert replay == Rotation(
-        None, RotationFailure.USED, UsedToken(family.family_id, NOW + 1, second, None)
+        None, RotationFailure.USED, UsedToken(family.family_id, NOW + 1, second, None, family.sub)
     )
     assert found(storage.get_family(family.family_id)).revoked_at is None
     assert storage.rotate_refresh_token(second, new_hash(), client.client_id, NOW + 3, DAY).family
     again = storage.rotate_refresh_token(first, new_hash(), client.client_id, NOW + 4, DAY)
-    assert again.used == UsedToken(family.family_id, NOW + 1, second, NOW + 3)
+    assert again.used == UsedToken(family.family_id, NOW + 1, second, NOW + 3, family.sub)
 
 
 def test_replacing_an_unused_successor_issues_another_and_denies_the_first_ones_access(
@@ -294,10 +294,11 @@ def test_replacing_an_unused_successor_issues_another_and_denies_the_first_ones_
     assert not storage.is_access_token_denied("again-jti")
     refused = storage.rotate_refresh_token(lost, new_hash(), client.client_id, NOW + 4, DAY)
     assert refused == Rotation(
-        None, RotationFailure.USED, UsedToken(family.family_id, NOW + 3, None, None)
+        None, RotationFailure.USED, UsedToken(family.family_id, NOW + 3, None, None, family.sub)
     )
     used = storage.rotate_refresh_token(presented, new_hash(), client.client_id, NOW + 4, DAY)
-    assert used.used == UsedToken(family.family_id, NOW + 1, again, None)  # the first use
+    first_use = UsedToken(family.family_id, NOW + 1, again, None, family.sub)
+    assert used.used == first_use
     assert storage.rotate_refresh_token(again, new_hash(), client.client_id, NOW + 5, DAY).family
 
 

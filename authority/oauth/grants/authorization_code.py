@@ -17,6 +17,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from authority.credentials.hashing import new_id
 from authority.errors import InvalidGrantError
+from authority.events import ActorKind, EventType
 from authority.oauth import audience as audiences
 from authority.oauth.grants.base import GrantContext, TokenRequest, TokenResponse
 from authority.oauth.tokens import new_refresh_token
@@ -145,6 +146,15 @@ class AuthorizationCodeGrant:
         self.context.sessions.revoke_family(family_id, now)
         log.warning(
             "authorization code replayed client_id=%s: its session revoked", client.client_id
+        )
+        self.context.events.record(
+            EventType.SESSION_REVOKED,
+            ActorKind.CLIENT,
+            client.client_id,
+            None,
+            client.client_id,
+            session_id=family_id,
+            reason="authorization code replay",
         )
 
 

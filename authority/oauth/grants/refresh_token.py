@@ -129,14 +129,19 @@ class RefreshTokenGrant:
                 return Rotation(family)
         ctx.sessions.revoke_family(used.family_id, now)
         log.warning("refresh token reuse client_id=%s: family revoked", client_id)
-        ctx.events.record(
-            EventType.REFRESH_REUSED,
-            ActorKind.CLIENT,
-            client_id,
-            None,
-            client_id,
-            session_id=used.family_id,
-        )
+        for event, detail in (
+            (EventType.REFRESH_REUSED, {}),
+            (EventType.SESSION_REVOKED, {"reason": "refresh token reuse"}),
+        ):
+            ctx.events.record(
+                event,
+                ActorKind.CLIENT,
+                client_id,
+                used.sub,
+                client_id,
+                session_id=used.family_id,
+                **detail,
+            )
         return Rotation(None, RotationFailure.USED)
 
     def _is_retry(self, used: UsedToken, now: int) -> bool:

@@ -121,13 +121,9 @@ async def _sign_out(
     if not endpoint.browser.csrf_ok(cookie, csrf_token):
         raise InvalidRequestError(BAD_FORM)
     browser, now = endpoint.browser, endpoint.edge.now()
-
-    def sign_out() -> None:
-        session = browser.find(cookie, now)
-        if session is not None:  # none: nothing to end, and the same answer
-            browser.end(session.session_id, now)
-
-    await endpoint.edge.in_thread(sign_out)
+    client_id = asked.client.client_id if asked.client else None
+    # Not signed in: nothing to end, and the same answer.
+    await endpoint.edge.in_thread(browser.sign_out, cookie, now, client_id)
     after = asked.after()
     if after is not None:
         response: Response = RedirectResponse(

@@ -24,8 +24,8 @@ NO_SUCH_SESSION = {"error": "not_found", "error_description": "no such session"}
 # What a session id can look like (``hashing.new_id``, at most the column's 64 characters).
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Who is asking, worked out off the event loop: the user, the session the credential belongs
-# to, and whether that credential is the refresh cookie.
-Caller = tuple[User, str | None, bool]
+# to, whether that credential is the refresh cookie, and the client it was issued to.
+Caller = tuple[User, str | None, bool, str | None]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _caller(request: Request, endpoint: SessionEndpoints) -> Callable[[int], Cal
 
         def by_token(now: int) -> Caller:
             user, claims = sessions.authenticate(token, now)
-            return user, claims.get("sid"), False
+            return user, claims.get("sid"), False, claims.get("client_id")
 
         return by_token
     origin, cookie = csrf_origin(request), endpoint.cookies.read(request)
@@ -62,7 +62,8 @@ def _caller(request: Request, endpoint: SessionEndpoints) -> Callable[[int], Cal
         if found is None:
             raise InvalidToken(COOKIE_ENDED)
         check_origin(found.client, origin)
-        return sessions.cookie_user(found, now), found.family.family_id, True
+        family = found.family
+        return sessions.cookie_user(found, now), family.family_id, True, family.client_id
 
     return by_cookie
 
@@ -73,7 +74,7 @@ async def list_sessions(request: Request) -> Response:
     caller = _caller(request, endpoint)
 
     def listed() -> list[dict[str, Any]]:
-        user, current, _ = caller(now)
+        user, current, _, _ = caller(now)
         return sessions.list(user, now, current)
 
     return no_store({"sessions": await endpoint.edge.in_thread(listed)})
@@ -86,8 +87,8 @@ async def end_session(request: Request) -> Response:
     session_id = _session_id(request)
 
     def ended() -> tuple[int, bool]:
-        user, current, by_cookie = caller(now)
-        count = 0 if session_id is None else sessions.end(user, now, session_id)
+        user, current, by_cookie, client_id = caller(now)
+        count = 0 if session_id is None else sessions.end(user, now, session_id, client_id)
         return count, by_cookie and count > 0 and session_id == current
 
     count, own_cookie = await endpoint.edge.in_thread(ended)
@@ -103,8 +104,8 @@ async def end_all_sessions(request: Request) -> Response:
     caller = _caller(request, endpoint)
 
     def ended() -> bool:
-        user, _, by_cookie = caller(now)
-        sessions.end(user, now, None)
+        user, _, by_cookie, client_id = caller(now)
+        sessions.end(user, now, None, client_id)
         return by_cookie
 
     return _ended(endpoint, await endpoint.edge.in_thread(ended))

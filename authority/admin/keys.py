@@ -1,0 +1,96 @@
+"""Signing keys, as operators change them: rotations (an emergency's too), a next key
+generated, expired keys pruned; each change recorded as an event."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from authority.admin.actor import Actor
+from authority.admin.errors import AdminError
+from authority.events import EventType
+from authority.keys import KeyRing, lifecycle, private_keys
+from authority.keys.lifecycle import Timings
+from authority.settings import ALGORITHMS
+from authority.storage import KeyState, SigningKeyInfo
+
+if TYPE_CHECKING:
+    from authority.admin.provision import Admin
+
+
+def rotate(
+    admin: Admin,
+    alg: str | None,
+    force: bool,
+    now_: bool,
+    revoke_current: bool,
+    by: Actor | None = None,
+) -> list[lifecycle.RotationReport]:
+    """next -> active, active -> retired (or, with ``revoke_current``, revoked), a new next;
+    ``now_`` is an emergency rotation, which promotes a next key however young."""
+    if revoke_current and not now_:
+        raise AdminError("--revoke-current is for an emergency rotation: add --now")
+    stored = admin.storage.list_signing_keys()
+    algs = (
+        [alg]
+        if alg
+        else sorted({k.alg for k in stored if k.state in (KeyState.ACTIVE, KeyState.NEXT)})
+    )
+    if revoke_current and len(algs) > 1:
+        raise AdminError("name the compromised key's algorithm with --alg")
+    private = private_keys(admin.settings)
+    timings = Timings.from_settings(admin.settings)
+    now = int(time.time())
+    reports = []
+    for a in algs:
+        try:
+            report = lifecycle.rotate(
+                admin.storage, private, a, now, timings, force or now_, revoke_current
+            )
+        except lifecycle.RotationRefused as exc:
+            raise AdminError(str(exc)) from None
+        admin.record(
+            EventType.KEY_ROTATED,
+            report.activated,
+            by,
+            alg=report.alg,
+            how="emergency" if now_ else "operator",
+            retired=report.retired,
+            revoked=report.revoked,
+            next=report.created_next,
+        )
+        reports.append(report)
+    return reports
+
+
+def generate(admin: Admin, alg: str, by: Actor | None = None) -> SigningKeyInfo:
+    """Publish a next key for ``alg``."""
+    if alg not in ALGORITHMS:
+        raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
+    private = private_keys(admin.settings)
+    try:
+        info = lifecycle.add_next(admin.storage, private, alg, int(time.time()))
+    except lifecycle.RotationRefused as exc:
+        raise AdminError(str(exc)) from None
+    admin.record(EventType.KEY_GENERATED, info.kid, by, alg=info.alg, state=info.state.value)
+    return info
+
+
+def prune(admin: Admin, by: Actor | None = None) -> list[str]:
+    """Remove retired keys whose tokens have all expired; returns their kids."""
+    removed = lifecycle.prune(admin.storage, private_keys(admin.settings), int(time.time()))
+    for kid in removed:
+        admin.record(EventType.KEY_REMOVED, kid, by)
+    return removed
+
+
+def public_jwks(admin: Admin) -> dict[str, Any]:
+    ring = KeyRing.load(admin.storage, private_keys(admin.settings))
+    return {"keys": [k.public_jwk for k in ring.keys]}
+
+
+def key_view(key: SigningKeyInfo) -> dict[str, Any]:
+    view = asdict(key)
+    del view["sealed"]
+    return view

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+LOG_FORMATS = ("text", "json")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 DAY = 86400
@@ -313,6 +314,16 @@ class Settings:
             "never with a secret"
         ),
         choices=LOG_LEVELS,
+    )
+    log_format: str = setting(
+        "AUTHORITY_LOG_FORMAT",
+        LOWER,
+        "text",
+        (
+            "`text` (one human-readable line per record) or `json` (one JSON object per line, "
+            "with the request id; see Logs)"
+        ),
+        choices=LOG_FORMATS,
     )
     email_url: str = setting(
         "AUTHORITY_EMAIL_URL",

@@ -8,7 +8,6 @@ Errors go to stderr as one line, with a non-zero exit.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -23,7 +22,8 @@ from authority.cli.environment import looked_at, masked_url, quiet_when_stdout_c
 from authority.cli.output import CommandError
 from authority.cli.parser import build_parser
 from authority.keys import KeyStoreError
-from authority.settings import LOG_LEVELS, ConfigError, Settings
+from authority.observe import logs
+from authority.settings import LOG_FORMATS, LOG_LEVELS, ConfigError, Settings
 from authority.storage import Conflict
 from authority.storage.sql import SqlStorage
 
@@ -62,13 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    # A bad level is reported by Settings as a one-line ConfigError, not a traceback here.
+    # A bad level or format is reported by Settings as a one-line ConfigError, not here.
     level = os.environ.get("AUTHORITY_LOG_LEVEL", "").strip().upper()
-    logging.basicConfig(
-        level=level if level in LOG_LEVELS else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    log_format = os.environ.get("AUTHORITY_LOG_FORMAT", "").strip().lower()
+    logs.configure(
+        log_format if log_format in LOG_FORMATS else "text",
+        level if level in LOG_LEVELS else "INFO",
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     parser = build_parser()
     complete(parser)
     args = parser.parse_args(argv)

@@ -40,13 +40,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(None, **overrides)
     check_start(settings)  # a bad AUTHORITY_EMAIL_URL, hook or scope stops here, in one line
     if "issuer" in overrides:
-        print(
-            f"authority: AUTHORITY_ISSUER is not set; the issuer is {settings.issuer} "
+        _note(
+            settings,
+            f"AUTHORITY_ISSUER is not set; the issuer is {settings.issuer} "
             "(from --host and --port): set it to the URL clients reach",
-            file=sys.stderr,
         )
     if args.verbose:
-        print(f"authority: {looked_at(settings)}", file=sys.stderr)
+        _note(settings, looked_at(settings), logging.INFO)
     created = prepare(settings)
     logging.getLogger("authority").info(
         "issuer %s; created: %s", settings.issuer, ", ".join(created) or "nothing"
@@ -71,6 +71,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     http_server.run(settings, args.host, args.port, args.workers, args.access_log)
     return 0
+
+
+def _note(settings: Settings, text: str, level: int = logging.WARNING) -> None:
+    """A line of serve's on stderr; with AUTHORITY_LOG_FORMAT=json a log record, so that
+    every line the server writes is JSON."""
+    if settings.log_format == "json":
+        logging.getLogger("authority").log(level, "%s", text)
+    else:
+        print(f"authority: {text}", file=sys.stderr)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -43,7 +43,10 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, timeout: float = DATABASE_TIMEOUT) -> Engine:
-    """``timeout`` (seconds) bounds each wait: a connection, a statement, a lock."""
+    """``timeout`` (seconds) bounds each wait: a connection, a statement, a lock. A
+    statement's parameters (password and token hashes, addresses) are never written into an
+    error's text or SQLAlchemy's log: a traceback shows the SQL without them (the database's
+    own message may still name a duplicate key's value)."""
     url = normalize_url(url)
     engine = _sqlite(url, timeout) if is_sqlite(url) else _postgresql(url, timeout)
     event.listen(engine, "commit", _refuse_an_abandoned_commit)
@@ -88,6 +91,7 @@ def _postgresql(url: str, timeout: float) -> Engine:
     # exhausted it gets a pool TimeoutError (503) and its thread ends, not abandoned.
     return create_engine(
         parsed.set(query=query),
+        hide_parameters=True,
         pool_size=10,
         max_overflow=10,
         pool_recycle=1800,
@@ -96,7 +100,10 @@ def _postgresql(url: str, timeout: float) -> Engine:
 
 
 def _sqlite(url: str, timeout: float) -> Engine:
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": timeout}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": timeout},
+        "hide_parameters": True,
+    }
     if url in ("sqlite://", "sqlite:///:memory:"):
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)

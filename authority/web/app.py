@@ -22,6 +22,7 @@ from authority.runtime import Authority
 from authority.settings import Settings
 from authority.storage.engine import OUTAGE_ERRORS
 from authority.storage.sql import SqlStorage
+from authority.web.access_log import AccessLog
 from authority.web.context import RequestContextMiddleware
 from authority.web.cors import ClientCors
 from authority.web.edge import Edge
@@ -291,6 +292,7 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         lifespan=lifespan,
         middleware=[
             Middleware(RequestContextMiddleware),
+            Middleware(AccessLog),
             Middleware(ClientCors, paths=_paths(CORS_ROUTES), public=_paths(PUBLIC_ROUTES)),
         ],
         exception_handlers={

@@ -61,7 +61,8 @@ class RequestContextMiddleware:
             await send(message)
 
         token = current_request.set(context)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            current_request.reset(token)
+        await self.app(scope, receive, send_with_id)
+        # Not reset when the app raised: the lines written about it outside this middleware
+        # (the 500 handler's traceback, the server's own error line) carry the request's id.
+        # The server runs each request in a task of its own, whose context ends with it.
+        current_request.reset(token)

@@ -20,6 +20,7 @@ from authority.oauth import client_auth
 from authority.oauth.client_auth import ClientAuthenticator
 from authority.oauth.params import Params
 from authority.storage import Client
+from authority.web.access_log import CLIENT_ID
 from authority.web.requests import client_ip
 from authority.web.threads import in_thread
 
@@ -70,6 +71,7 @@ async def authenticate_client(
     client = clients.authenticate_cached(credentials)
     if client is None:
         client = await edge.in_thread(clients.authenticate, credentials)
+    setattr(request.state, CLIENT_ID, client.client_id)  # for the request's access line
     if client.public and not public:
         raise InvalidClientError("a public client may not use this endpoint")
     return client

@@ -20,8 +20,8 @@ connections. So ``LimitedHttpToolsProtocol`` adds the four limits to the httptoo
 Every refusal ends the connection with ``Connection: close`` after a short linger, so that a
 client still sending reads the answer instead of a reset. ``ServerConfig`` carries the limits
 into every worker (uvicorn pickles its config into each process of ``--workers N``), with the
-settings the app is built from (``AppFactory``); and the logging configuration, applied
-again in each worker, redacts the access log.
+settings the app is built from (``AppFactory``); and the logging configuration (text or JSON,
+``logging_config``), applied again in each worker, redacts the access log.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 from uvicorn.supervisors import Multiprocess
 
+from authority.observe import logs
 from authority.settings import Settings
 from authority.web.app import create_app
 
@@ -85,6 +86,8 @@ class AppFactory:
     settings: Settings
 
     def __call__(self) -> Starlette:
+        # In each worker: a logging configuration has no key for it.
+        logs.capture_warnings(self.settings.log_format)
         return create_app(self.settings)
 
 
@@ -351,11 +354,30 @@ class RedactQuerySecrets(logging.Filter):
         return True
 
 
-def logging_config() -> dict[str, Any]:
-    """uvicorn's logging configuration, with the access log redacted. uvicorn applies it
-    again in every worker process."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"query_secrets": {"()": f"{__name__}.RedactQuerySecrets"}}
+def logging_config(settings: Settings, access_log: bool) -> dict[str, Any]:
+    """The log's configuration (``authority.observe.logs``) with uvicorn's loggers in it;
+    uvicorn applies it again in every worker process. In text, uvicorn writes its lines as
+    it always did, its access line redacted. In json, its lines are JSON too, and its access
+    line gives way to the app's (``authority.web.access_log``): one line per request, with
+    the route, latency and client that uvicorn cannot know."""
+    json_lines = settings.log_format == "json"
+    config = logs.logging_config(
+        settings.log_format, settings.log_level, access_lines=json_lines and access_log
+    )
+    if json_lines:
+        config["loggers"].update(
+            {
+                "uvicorn": {"level": "INFO"},  # to the root's handler
+                "uvicorn.error": {"level": "INFO"},
+                "uvicorn.access": {"handlers": [], "propagate": False},
+            }
+        )
+        return config
+    uvicorn = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"].update(uvicorn["formatters"])
+    config["handlers"].update(uvicorn["handlers"])
+    config["filters"]["query_secrets"] = {"()": f"{__name__}.RedactQuerySecrets"}
+    config["loggers"].update(uvicorn["loggers"])
     config["loggers"]["uvicorn.access"]["filters"] = ["query_secrets"]
     return config
 
@@ -408,9 +430,9 @@ def run(settings: Settings, host: str, port: int, workers: int, access_log: bool
         workers=workers,
         http=LimitedHttpToolsProtocol,
         timeout_keep_alive=settings.keepalive_timeout,
-        log_config=logging_config(),
+        log_config=logging_config(settings, access_log),
         log_level=settings.log_level.lower(),
-        access_log=access_log,
+        access_log=access_log and settings.log_format == "text",
         server_header=False,
         # The app's own rule (authority.web.requests.client_ip) is the only one: uvicorn would
         # otherwise take X-Forwarded-For from 127.0.0.1 as the client address.

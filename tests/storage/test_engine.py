@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from authority.storage import migrate
 from authority.storage.engine import Abandoned, abandoned, make_engine
@@ -35,6 +35,16 @@ def test_the_timeout_bounds_statements_on_the_server_and_lock_waits(bounded: Sql
             # The URL's own options (here the test schema's search_path) still apply.
             search_path = str(conn.exec_driver_sql("SHOW search_path").scalar())
             assert search_path.startswith("authority_test")
+
+
+def test_a_failed_statements_error_shows_the_sql_and_never_its_parameters(
+    bounded: SqlStorage,
+) -> None:
+    # Its text is what a traceback in the log shows; parameters are hashes and addresses.
+    with pytest.raises(DBAPIError) as failed, bounded.engine.connect() as conn:
+        conn.execute(text("INSERT INTO no_such_table VALUES (:name)"), {"name": "hash-of-a-secret"})
+    assert "INSERT INTO no_such_table" in str(failed.value)
+    assert "hash-of-a-secret" not in str(failed.value)
 
 
 @pytest.fixture

@@ -55,6 +55,7 @@ def _error(env: dict[str, str]) -> str:
         ("AUTHORITY_ARGON2_PARALLELISM", "0"),
         ("AUTHORITY_ARGON2_PARALLELISM", "17"),
         ("AUTHORITY_LOG_LEVEL", "LOUD"),
+        ("AUTHORITY_LOG_FORMAT", "logfmt"),
         ("AUTHORITY_HASH_KEY", "not hex"),
         ("AUTHORITY_HASH_KEY", "ab" * 31),
         ("AUTHORITY_KEYS_STORE", "s3"),
@@ -225,6 +226,7 @@ def test_reads_every_variable() -> None:
         "AUTHORITY_KEYS_DIR": "/var/lib/authority/keys",
         "AUTHORITY_ACCESS_TOKEN_ALG": "EdDSA",
         "AUTHORITY_LOG_LEVEL": "debug",
+        "AUTHORITY_LOG_FORMAT": " JSON ",
         "AUTHORITY_ACCESS_TOKEN_TTL": "15m",
         "AUTHORITY_REFRESH_TOKEN_TTL": "14d",
         "AUTHORITY_SESSION_MAX_AGE": "2h",
@@ -250,6 +252,7 @@ def test_reads_every_variable() -> None:
     assert settings.keys_dir == Path("/var/lib/authority/keys")
     assert settings.access_token_alg == "EdDSA"
     assert settings.log_level == "DEBUG"
+    assert settings.log_format == "json"
     assert settings.access_token_ttl == 15 * 60
     assert settings.refresh_token_ttl == 14 * 86400
     assert settings.session_max_age == 2 * 3600
@@ -391,6 +394,7 @@ def test_every_variable_is_read_by_the_name_it_always_had() -> None:
             "LOGIN_LOCKOUT",
             "LOGIN_MAX_FAILURES",
             "LOGIN_MAX_FAILURES_PER_IP",
+            "LOG_FORMAT",
             "LOG_LEVEL",
             "MAX_CONNECTIONS",
             "MAX_HEADER_BYTES",

@@ -60,6 +60,7 @@ from authority.web.endpoints.sessions import (
 )
 from authority.web.endpoints.token import TokenEndpoint, token
 from authority.web.endpoints.userinfo import UserinfoEndpoint, userinfo
+from authority.web.openapi import OpenApiEndpoint, openapi_json
 from authority.web.outages import Outages, outage_kind
 from authority.web.pages import Pages
 from authority.web.refresh_cookie import RefreshCookies
@@ -107,6 +108,7 @@ ROUTES = [
     Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
     Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
     Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),
+    Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
     Route("/assets/authority.css", stylesheet, methods=["GET"], name="stylesheet"),
     Route("/favicon.ico", no_icon, methods=["GET"], name="favicon"),
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
@@ -123,7 +125,7 @@ CORS_ROUTES = (
     "end_all_sessions",
     "end_one_session",
 )
-PUBLIC_ROUTES = ("jwks", "openid", "oauth")
+PUBLIC_ROUTES = ("jwks", "openid", "oauth", "openapi")
 
 
 def _paths(names: tuple[str, ...]) -> list[re.Pattern[str]]:
@@ -199,6 +201,7 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
             authority.public_scopes,
         ),
         JwksEndpoint(authority.keys, settings.jwks_max_age),
+        OpenApiEndpoint.build(settings.issuer, cookies.name),
         ConsentEndpoints(edge, authority.sessions, authority.consents),
         LogoutEndpoint(
             edge,

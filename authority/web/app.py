@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope
 
 from authority.credentials.throttle import REDIS_OUTAGE_ERRORS
 from authority.errors import OAuthError, ServerError, TemporarilyUnavailable
@@ -137,8 +138,27 @@ async def _oauth_error(request: Request, exc: Exception) -> Response:
     return error_response(exc, browser_or_none(request))
 
 
+def _allowed(routes: list[BaseRoute], scope: Scope) -> set[str]:
+    """The methods of every route whose path matches the request's."""
+    methods: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            methods |= _allowed(route.routes, {**scope, **child})
+        elif isinstance(route, Route):
+            methods |= route.methods or set()
+    return methods
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        # RFC 9110 §15.5.6: Allow lists every method the resource has. Starlette names those
+        # of the first route that matched the path, and a path here has a route per method.
+        allow = ", ".join(sorted(_allowed(request.app.routes, request.scope)))
+        exc = HTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
     return http_error_response(exc)
 
 

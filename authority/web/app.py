@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope
 
 from authority.credentials.throttle import REDIS_OUTAGE_ERRORS
 from authority.errors import OAuthError, ServerError, TemporarilyUnavailable
@@ -61,6 +62,7 @@ from authority.web.endpoints.sessions import (
 )
 from authority.web.endpoints.token import TokenEndpoint, token
 from authority.web.endpoints.userinfo import UserinfoEndpoint, userinfo
+from authority.web.openapi import OpenApiEndpoint, openapi_json
 from authority.web.outages import Outages, outage_kind
 from authority.web.pages import Pages
 from authority.web.refresh_cookie import RefreshCookies
@@ -108,6 +110,7 @@ ROUTES = [
     Route("/jwks.json", jwks, methods=["GET"], name="jwks"),
     Route("/.well-known/openid-configuration", discovery, methods=["GET"], name="openid"),
     Route("/.well-known/oauth-authorization-server", discovery, methods=["GET"], name="oauth"),
+    Route("/openapi.json", openapi_json, methods=["GET"], name="openapi"),
     Route("/assets/authority.css", stylesheet, methods=["GET"], name="stylesheet"),
     Route("/favicon.ico", no_icon, methods=["GET"], name="favicon"),
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
@@ -124,7 +127,7 @@ CORS_ROUTES = (
     "end_all_sessions",
     "end_one_session",
 )
-PUBLIC_ROUTES = ("jwks", "openid", "oauth")
+PUBLIC_ROUTES = ("jwks", "openid", "oauth", "openapi")
 
 
 def _paths(names: tuple[str, ...]) -> list[re.Pattern[str]]:
@@ -136,8 +139,27 @@ async def _oauth_error(request: Request, exc: Exception) -> Response:
     return error_response(exc, browser_or_none(request))
 
 
+def _allowed(routes: list[BaseRoute], scope: Scope) -> set[str]:
+    """The methods of every route whose path matches the request's."""
+    methods: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            methods |= _allowed(route.routes, {**scope, **child})
+        elif isinstance(route, Route):
+            methods |= route.methods or set()
+    return methods
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        # RFC 9110 §15.5.6: Allow lists every method the resource has. Starlette names those
+        # of the first route that matched the path, and a path here has a route per method.
+        allow = ", ".join(sorted(_allowed(request.app.routes, request.scope)))
+        exc = HTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
     return http_error_response(exc)
 
 
@@ -200,6 +222,7 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
             authority.public_scopes,
         ),
         JwksEndpoint(authority.keys, settings.jwks_max_age),
+        OpenApiEndpoint.build(settings.issuer, cookies.name),
         ConsentEndpoints(edge, authority.sessions, authority.consents),
         LogoutEndpoint(
             edge,

@@ -55,6 +55,12 @@ def no_store(data: Any, status: int = 200, after: Job | None = None) -> Response
     return json_response(data, status, NO_STORE, after)
 
 
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: If-None-Match compares weakly, and "*" matches any current entity."""
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)
+
+
 def html_response(page: str, status: int = 200, form_targets: Iterable[str] = ()) -> Response:
     """A hosted page. ``form_targets``: CSP sources a form on it may post to (or be sent on
     to after posting, as browsers check redirects too) besides this server: the origin of

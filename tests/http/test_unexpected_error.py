@@ -17,7 +17,7 @@ def test_an_unexpected_error_answers_500_and_closes_the_connection(
     def broken(if_none_match: str, etag: str) -> bool:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(jwks, "_matches", broken)
+    monkeypatch.setattr(jwks, "etag_matches", broken)
     app = create_app(authority=authority)
     with TestClient(app, base_url=ISSUER, raise_server_exceptions=False) as client:
         response = client.get("/jwks.json", headers={"If-None-Match": '"x"'})

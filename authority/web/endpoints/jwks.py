@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from authority.runtime import LoadedKeys
 from authority.web.edge import needs
+from authority.web.responses import etag_matches
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,6 @@ async def jwks(request: Request) -> Response:
         "ETag": ring.etag,
     }
     match = request.headers.get("if-none-match")
-    if match is not None and _matches(match, ring.etag):
+    if match is not None and etag_matches(match, ring.etag):
         return Response(status_code=304, headers=headers)
     return Response(ring.jwks, headers=headers, media_type="application/jwk-set+json")
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    """RFC 9110 §13.1.2: If-None-Match compares weakly, and "*" matches any current entity."""
-    tags = [t.strip() for t in if_none_match.split(",")]
-    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)

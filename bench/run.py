@@ -47,7 +47,17 @@ if __package__ in (None, ""):  # run as a script: make the ``bench`` package imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import report
-from bench.cases import CASES, PREPARE, STANDARD, Case, Run, Setup, argon2_rate, provision
+from bench.cases import (
+    CASES,
+    PREPARE,
+    STANDARD,
+    Case,
+    Run,
+    Setup,
+    argon2_rate,
+    provision,
+    scraped,
+)
 from bench.common import HERE, Server, authority_serve, free_port, fresh_database, pg_connect
 from bench.load import Load, parse_wrk, run_wrk
 from bench.placement import Pinned, Placement, core_busy
@@ -152,10 +162,13 @@ def authority_case(setup: Setup, case: Case, opts: Options) -> Row:
     log = opts.run.dir / f"{tag(row)}.server.log"
     prefix = tuple(opts.placement.server_prefix(case.workers))
     algs = {"AUTHORITY_ACCESS_TOKEN_ALG": case.alg, "AUTHORITY_ID_TOKEN_ALG": case.id_alg}
-    server = authority_serve(setup.db, port, log, case.workers, prefix, **algs)
-    return measure(
-        row, server, port, lambda p: PREPARE[case.kind](setup, case, p, opts.run, row), opts
-    )
+    server = authority_serve(setup.db, port, log, case.workers, prefix, **algs, **dict(case.env))
+
+    def prepare(p: int) -> tuple[Load, str]:
+        load, came_back = PREPARE[case.kind](setup, case, p, opts.run, row)
+        return load, scraped(p, came_back) if case.observed else came_back
+
+    return measure(row, server, port, prepare, opts)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

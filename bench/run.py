@@ -155,7 +155,7 @@ def authority_case(setup: Setup, case: Case, opts: Options) -> Row:
     pinned = opts.placement.pinned and case.workers == 1
     row: Row = {"case": case.name, "db": setup.db.kind, "label": case.label}
     row["layout"] = layout + (", core 0" if pinned else "")
-    if case.kind == "password":  # the raw rate, where the server will run, right before it
+    if case.kind == "password" and not case.env:  # the raw rate, on the server's core, before it
         with opts.placement.on_server_core():
             row["baseline"] = {"argon2": argon2_rate(opts.argon2_seconds)}
     port = free_port()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -179,3 +180,29 @@ def test_serve_refuses_to_start_in_one_line(
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("authority: " + says.format(port=port)), line
     assert not (tmp_path / "a.db").exists()  # refused before anything was made
+
+
+def test_serve_says_so_in_one_line_when_the_metrics_port_is_taken(tmp_path: Path) -> None:
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        env = environment(
+            f"sqlite:///{tmp_path / 'a.db'}",
+            tmp_path / "keys",
+            f"http://127.0.0.1:{port}",
+            AUTHORITY_METRICS="on",
+            AUTHORITY_METRICS_PORT=str(busy),
+        )
+        done = subprocess.run(
+            [AUTHORITY, "serve", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2
+    [line] = [ln for ln in done.stderr.splitlines() if ln.startswith("authority: ")]
+    assert line.startswith(f"authority: AUTHORITY_METRICS_PORT={busy}: cannot listen on 127.0.0.1")

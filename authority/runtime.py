@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
@@ -50,6 +50,9 @@ from authority.oauth.tokens import IdTokenMinter, Minter
 from authority.observe.audit import AuditQueue, keeps
 from authority.settings import DAY, Settings
 from authority.storage.sql import SqlStorage
+
+if TYPE_CHECKING:
+    from authority.observe.metrics import Metrics
 
 log = logging.getLogger("authority")
 T = TypeVar("T")
@@ -230,6 +233,24 @@ class Authority:
             events=self.events,
         )
         self.limiters = self._limiters()
+        self.metrics = self._metrics() if settings.metrics else None
+
+    def _metrics(self) -> Metrics:
+        """Prometheus metrics (AUTHORITY_METRICS), fed by the events and by the HTTP edge."""
+        # Imported here, so that prometheus-client is imported only where metrics are on, and
+        # only once ``serve`` has named the workers' folder (it reads it at its import).
+        from authority.observe.metrics import Metrics
+
+        password = self.limiters.get("password")
+        metrics = Metrics(
+            pool_in_use=self.storage.connections_in_use,
+            argon2_queue=partial(_queue_depth, password) if password else lambda: 0,
+            keys=lambda: self.keys.published,
+            timings=self.timings,
+            clock=self.clock,
+        )
+        self.events.listen(metrics.hear)
+        return metrics
 
     def _limiters(self) -> Mapping[str, anyio.CapacityLimiter]:
         """A thread limiter for each kind of work that caps its own concurrency, by name: the
@@ -358,6 +379,11 @@ def check_start(settings: Settings) -> None:
     mail.from_url(settings.email_url)
     claims_hook.load(settings.claims_hook)
     scopes.published(settings.public_scopes)
+
+
+def _queue_depth(limiter: anyio.CapacityLimiter) -> int:
+    """The work a limiter holds: running, and waiting for a place."""
+    return int(limiter.borrowed_tokens) + limiter.statistics().tasks_waiting
 
 
 def _attempt(job: str, name: str, step: Callable[..., T], *args: Any) -> T | None:

@@ -25,6 +25,8 @@ LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 LOG_FORMATS = ("text", "json")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# RFC 6750 §2.1's b64token, long enough not to be guessed.
+_METRICS_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{16,}=*", re.ASCII)
 DAY = 86400
 # Seconds a request may wait for the database (AUTHORITY_DATABASE_TIMEOUT).
 DATABASE_TIMEOUT = 5
@@ -553,6 +555,43 @@ class Settings:
         ),
         bounds=(1, 1000000),
     )
+    metrics: bool = setting(
+        "AUTHORITY_METRICS",
+        BOOLEAN,
+        False,
+        (
+            "`on` serves Prometheus metrics at `GET /metrics` (see Metrics), with "
+            "`AUTHORITY_METRICS_TOKEN` or on `AUTHORITY_METRICS_PORT`: one of the two is required"
+        ),
+        shown="`off`",
+    )
+    metrics_token: str | None = setting(
+        "AUTHORITY_METRICS_TOKEN",
+        TEXT,
+        None,
+        (
+            "the bearer token a scraper sends for `/metrics` on the server's own port: 16 or more "
+            "of `A-Z a-z 0-9 - . _ ~ + /` (`openssl rand -hex 32`); unset, that port has no "
+            "`/metrics`"
+        ),
+        secret=True,
+    )
+    metrics_port: int | None = setting(
+        "AUTHORITY_METRICS_PORT",
+        INTEGER,
+        None,
+        (
+            "a port of its own on which `authority serve` answers `/metrics` without a token, "
+            "and nothing else"
+        ),
+        bounds=(1, 65535),
+    )
+    metrics_host: str = setting(
+        "AUTHORITY_METRICS_HOST",
+        TEXT,
+        "127.0.0.1",
+        "the address `AUTHORITY_METRICS_PORT` listens on",
+    )
 
     audit: bool = setting(
         "AUTHORITY_AUDIT",
@@ -622,6 +661,17 @@ class Settings:
             )
         if self.hash_key is not None and len(self.hash_key) < 32:
             raise ConfigError("AUTHORITY_HASH_KEY must hold at least 32 bytes (64 hex digits)")
+        if self.metrics_token is not None and not _METRICS_TOKEN.fullmatch(self.metrics_token):
+            # Not echoed: it is a secret.
+            raise ConfigError(
+                "AUTHORITY_METRICS_TOKEN must be 16 or more of A-Z a-z 0-9 - . _ ~ + / "
+                "(a bearer token), e.g. from `openssl rand -hex 32`"
+            )
+        if self.metrics and self.metrics_token is None and self.metrics_port is None:
+            raise ConfigError(
+                "AUTHORITY_METRICS=on needs AUTHORITY_METRICS_TOKEN (the bearer token scrapers "
+                "send) or AUTHORITY_METRICS_PORT (a port of its own for /metrics)"
+            )
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -71,6 +71,17 @@ class Setup:
     browser_secret: str
 
 
+# What an operator turns on to watch a running server: Prometheus metrics (scraped with the
+# token) and the audit trail. The "_observed" cases run with them, against the same case
+# without, on the same database.
+METRICS_TOKEN = "bench-metrics-token-0123456789"
+OBSERVED = (
+    ("AUTHORITY_METRICS", "on"),
+    ("AUTHORITY_METRICS_TOKEN", METRICS_TOKEN),
+    ("AUTHORITY_AUDIT", "on"),
+)
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -79,15 +90,33 @@ class Case:
     alg: str = "ES256"
     workers: int = 1
     id_alg: str = "RS256"  # the id_token's, the server's default (OIDC requires RS256)
+    env: tuple[tuple[str, str], ...] = ()  # more of the server's environment
+
+    @property
+    def observed(self) -> bool:
+        return dict(self.env).get("AUTHORITY_METRICS") == "on"
 
 
 CASES = [
     Case("client_credentials", "client_credentials, ES256", "cc"),
+    Case(
+        "client_credentials_observed",
+        "client_credentials, ES256, metrics and audit on",
+        "cc",
+        env=OBSERVED,
+    ),
     Case("client_credentials_rs256", "client_credentials, RS256", "cc", alg="RS256"),
     Case("client_credentials_eddsa", "client_credentials, EdDSA", "cc", alg="EdDSA"),
     Case("client_credentials_2w", "client_credentials, ES256, 2 workers", "cc", workers=2),
     Case("password", "password grant (argon2id verify + new session)", "password"),
+    Case("password_observed", "password grant, metrics and audit on", "password", env=OBSERVED),
     Case("refresh_token", "refresh_token grant (rotation)", "refresh"),
+    Case(
+        "refresh_token_observed",
+        "refresh_token grant (rotation), metrics and audit on",
+        "refresh",
+        env=OBSERVED,
+    ),
     Case("refresh_cookie", "refresh_token grant, cookie mode (rotation)", "refresh_cookie"),
     Case("jwks", "GET /jwks.json", "jwks"),
     Case("jwks_304", "GET /jwks.json, If-None-Match (304)", "jwks304"),
@@ -102,7 +131,8 @@ CASES = [
     ),
 ]
 STANDARD = (
-    *("client_credentials", "refresh_token", "refresh_cookie", "introspect", "password"),
+    *("client_credentials", "client_credentials_observed", "refresh_token"),
+    *("refresh_token_observed", "refresh_cookie", "introspect", "password", "password_observed"),
     *("authorize", "authorization_code", "authorization_code_es256"),
 )
 
@@ -394,6 +424,15 @@ def introspect(s: Setup, case: Case, port: int, run: Run, row: dict[str, Any]) -
     if status != 200 or json.loads(resp).get("active") is not True:
         raise RuntimeError(f"POST /introspect -> {status}: {resp[:300]!r}")
     return static("POST", "/introspect", body, s.cc_auth), f'"active":true for {issued}'
+
+
+def scraped(port: int, came_back: str) -> str:
+    """An observed case's sanity: /metrics answers the token, with the tokens just issued."""
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    status, _, body = http(port, "GET", "/metrics", headers=auth)
+    if status != 200 or b"authority_tokens_issued_total{" not in body:
+        raise RuntimeError(f"GET /metrics -> {status}: {body[:300]!r}")
+    return f"{came_back} +metrics"
 
 
 PREPARE: dict[str, Callable[[Setup, Case, int, Run, dict[str, Any]], Prepared]] = {

@@ -196,6 +196,8 @@ def result_rows(rows: list[Row]) -> list[list[str]]:
             out.append([*cells, "FAILED", "-", "-", "-", "-", "-", "-", str(r.get("error"))[:80]])
             continue
         rps = _n(r["rps"], ",.1f" if r["rps"] < 100 else ",.0f")
+        if r.get("rounds_rps"):  # the median round, and every round's
+            rps += " (" + " / ".join(_n(v, ",.0f") for v in r["rounds_rps"]) + ")"
         out.append(
             [
                 *cells,
@@ -260,6 +262,11 @@ def render(result: dict[str, Any]) -> str:
         "anything else (pinned runs only). *RSS*: `VmRSS` per worker after the run.",
         "* The machine may be shared: compare ratios within one run, and CPU per request.",
     ]
+    if opts.get("rounds", 1) > 1:
+        method.append(
+            f"* {opts['rounds']} rounds, every other one in reverse order; each row is the round "
+            "of median req/s, its req/s followed by every round's."
+        )
     head = ["db", "case", "layout", "req/s", "p50 ms", "p99 ms", "unexpected", "CPU ms/req"]
     head += ["core 0 other", "RSS MB", "came back"]
     parts = [

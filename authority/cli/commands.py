@@ -26,7 +26,7 @@ from authority.cli import import_users, manage
 from authority.cli.environment import looked_at, masked_url
 from authority.cli.output import emit, fields, read_password, table, when, words
 from authority.runtime import check_start
-from authority.settings import Settings, is_loopback
+from authority.settings import ConfigError, Settings, is_loopback
 
 # -- serve / init ---------------------------------------------------------------------------
 
@@ -39,6 +39,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The workers get these settings with the server's configuration, not from os.environ.
     settings = Settings.from_env(None, **overrides)
     check_start(settings)  # a bad AUTHORITY_EMAIL_URL, hook or scope stops here, in one line
+    if settings.metrics and settings.metrics_port == args.port:
+        raise ConfigError(
+            f"AUTHORITY_METRICS_PORT={args.port} is the server's own port (--port): the metrics "
+            "listener needs a port of its own"
+        )
     if "issuer" in overrides:
         _note(
             settings,

@@ -183,6 +183,20 @@ def rotate(
     return report
 
 
+def active_since(info: SigningKeyInfo) -> int:
+    """When an active key began signing (a first key signs from its creation)."""
+    return info.activated_at or info.created_at
+
+
+def rotation_due_at(active: int | None, next_published: int | None, timings: Timings) -> int | None:
+    """When the scheduled rotation of an algorithm is due: once its active key (signing since
+    ``active``) is ``rotation_days`` old and its next key (published at ``next_published``)
+    has been published long enough. None when no rotation is scheduled."""
+    if timings.rotation_days <= 0 or active is None or next_published is None:
+        return None
+    return max(active + timings.rotation_days * DAY, next_published + timings.publish_lead)
+
+
 def rotate_if_due(
     metadata: KeyStore, private: PrivateKeys, alg: str, now: int, timings: Timings
 ) -> RotationReport | None:
@@ -192,11 +206,12 @@ def rotate_if_due(
         return None
     keys = metadata.list_signing_keys()
     current, upcoming = _by_state(keys, alg, KeyState.ACTIVE), _by_state(keys, alg, KeyState.NEXT)
-    if current is None or upcoming is None:
-        return None
-    if now < (current.activated_at or current.created_at) + timings.rotation_days * DAY:
-        return None
-    if now < upcoming.created_at + timings.publish_lead:
+    due = rotation_due_at(
+        active_since(current) if current else None,
+        upcoming.created_at if upcoming else None,
+        timings,
+    )
+    if due is None or now < due:
         return None
     try:
         return rotate(metadata, private, alg, now, timings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 from joserfc.jwk import JWKRegistry
 
 from authority.keys import algorithms
+from authority.keys.lifecycle import active_since
 from authority.keys.store import KeyStoreError, PrivateKeys
 from authority.storage import KeyState, KeyStore, SigningKeyInfo
 from authority.verify.jwt import TrustedKey
@@ -31,6 +33,15 @@ class SigningKey:
     header_b64: str = field(repr=False)
     # The public key, imported once, pinned to its algorithm: for checking our own tokens.
     trusted: TrustedKey | None = field(repr=False, default=None)
+
+
+@dataclass(frozen=True)
+class KeyTimes:
+    """When one algorithm's active key began signing and its next key was published (None:
+    there is none): what the scheduled rotation waits for (``lifecycle.rotation_due_at``)."""
+
+    active_since: int | None = None
+    next_published: int | None = None
 
 
 def _load(info: SigningKeyInfo, private: PrivateKeys) -> SigningKey:
@@ -54,9 +65,15 @@ def _load(info: SigningKeyInfo, private: PrivateKeys) -> SigningKey:
 class KeyRing:
     """Published keys parsed once; the JWKS rendered once per change of the key set."""
 
-    def __init__(self, keys: list[SigningKey], active: dict[str, SigningKey]) -> None:
+    def __init__(
+        self,
+        keys: list[SigningKey],
+        active: dict[str, SigningKey],
+        times: dict[str, KeyTimes] | None = None,
+    ) -> None:
         self.keys = keys
         self._active = active
+        self.times = times or {}
         self._by_kid = {k.kid: k for k in keys}
         self.jwks = json.dumps(
             {"keys": [k.public_jwk for k in keys]}, separators=(",", ":")
@@ -74,7 +91,14 @@ class KeyRing:
         active = {
             k.alg: k for k, info in zip(keys, infos, strict=True) if info.state is KeyState.ACTIVE
         }
-        return cls(keys, active)
+        times: dict[str, KeyTimes] = {}
+        for info in infos:  # in their listed order: the last of a state counts, as in lifecycle
+            found = times.get(info.alg, KeyTimes())
+            if info.state is KeyState.ACTIVE:
+                times[info.alg] = dataclasses.replace(found, active_since=active_since(info))
+            elif info.state is KeyState.NEXT:
+                times[info.alg] = dataclasses.replace(found, next_published=info.created_at)
+        return cls(keys, active, times)
 
     def trusted(self, kid: str) -> TrustedKey | None:
         """The published key ``kid`` for verifying a token, or None."""

@@ -59,6 +59,12 @@ class SqlBase:
     def close(self) -> None:
         self.engine.dispose()
 
+    def connections_in_use(self) -> int:
+        """Connections of this process's pool lent out now (the metrics' gauge); reads no
+        database. A pool that lends one shared connection (in-memory SQLite) counts 0."""
+        checkedout = getattr(self.engine.pool, "checkedout", None)
+        return int(checkedout()) if callable(checkedout) else 0
+
     def _query(self, work: Callable[[Connection], T]) -> T:
         """Run a read; a pooled connection the server had dropped is replaced once."""
         try:

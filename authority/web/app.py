@@ -63,6 +63,7 @@ from authority.web.endpoints.sessions import (
 from authority.web.endpoints.token import TokenEndpoint, token
 from authority.web.endpoints.userinfo import UserinfoEndpoint, userinfo
 from authority.web.openapi import OpenApiEndpoint, openapi_json
+from authority.web.metrics import MetricsEndpoint, RequestMetrics, metrics, start_metrics
 from authority.web.outages import Outages, outage_kind
 from authority.web.pages import Pages
 from authority.web.refresh_cookie import RefreshCookies
@@ -115,6 +116,7 @@ ROUTES = [
     Route("/favicon.ico", no_icon, methods=["GET"], name="favicon"),
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
     Route("/readyz", readyz, methods=["GET"], name="readyz"),
+    Route("/metrics", metrics, methods=["GET"], name="metrics"),
 ]
 # CORS (authority.web.cors): what browser apps call, for their clients' origins; the public
 # documents, for any origin.
@@ -240,6 +242,7 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
             settings.access_token_alg,
             outages,
         ),
+        MetricsEndpoint.of(edge, authority),
     ]
     return {type(view): view for view in views}
 
@@ -297,6 +300,7 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         jobs = [
             asyncio.create_task(_maintain_keys(authority)),
             asyncio.create_task(_housekeep(authority)),
+            *start_metrics(app, authority),
         ]
         if authority.audit is not None:
             authority.audit.start()
@@ -314,6 +318,7 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         routes=ROUTES,
         lifespan=lifespan,
         middleware=[
+            Middleware(RequestMetrics),  # outermost: its latency is the whole request's
             Middleware(RequestContextMiddleware),
             Middleware(AccessLog),
             Middleware(ClientCors, paths=_paths(CORS_ROUTES), public=_paths(PUBLIC_ROUTES)),

@@ -38,8 +38,12 @@ class Outages:
         self._interval = interval
         self._clock = clock
         self._last: dict[str, tuple[float, int]] = {}  # kind -> (logged at, left out since)
+        # Told of every outage, logged or not (the metrics count them by kind).
+        self.listeners: list[Callable[[str], None]] = []
 
     def record(self, kind: str, where: str) -> None:
+        for listener in self.listeners:
+            listener(kind)
         now = self._clock()
         last = self._last.get(kind)
         if last is not None and now - last[0] < self._interval:

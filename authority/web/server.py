@@ -46,11 +46,12 @@ from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
-from uvicorn.supervisors import Multiprocess
 
 from authority.observe import logs
+from authority.observe.workers import shared_metrics
 from authority.settings import Settings
 from authority.web.app import create_app
+from authority.web.metrics import Supervisor, metrics_listener
 
 # Descriptors a worker keeps for itself beyond its connections: database pool, key files,
 # logs, the pipes to its supervisor.
@@ -420,7 +421,8 @@ def http_limits(settings: Settings, open_files: int) -> HttpLimits:
 
 def run(settings: Settings, host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the app with ``workers`` processes until a signal stops it (uvicorn.run's
-    logic, with our protocol and its limits in the configuration)."""
+    logic, with our protocol and its limits in the configuration), and the metrics
+    listener beside it when there is one."""
     config = ServerConfig(
         AppFactory(settings),
         limits=http_limits(settings, raise_open_files_limit()),
@@ -439,11 +441,16 @@ def run(settings: Settings, host: str, port: int, workers: int, access_log: bool
         proxy_headers=False,
     )
     server = uvicorn.Server(config)
+    extra = metrics_listener(settings)
     try:
-        if config.workers > 1:
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
-        else:
-            server.run()
+        with shared_metrics(config.workers if settings.metrics else 1):
+            if config.workers > 1:
+                sockets = [config.bind_socket(), *([extra] if extra else [])]
+                Supervisor(config, sockets=sockets).run()
+            elif extra is not None:
+                server.run(sockets=[config.bind_socket(), extra])
+            else:
+                server.run()
     except KeyboardInterrupt:
         pass
     if config.workers == 1 and not server.started:

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
-from authority.admin.errors import AdminError
+from authority.admin.errors import AdminError, NotFound, Refused
 from authority.admin.provision import Admin
 from authority.credentials.hashing import new_secret
+from authority.settings import DAY, Kind, Spec
 from authority.storage import Client, User
 
 MAX_PAGE = 1000
+# How long a rotated secret keeps working: seconds or N[s|m|h|d], from none to 90 days.
+GRACE = Spec("grace", "--grace", Kind.DURATION, DAY, "", bounds=(0, 90 * DAY))
 KEEP = object()  # `users update` without --email or --no-email: the address stays
 
 
@@ -26,11 +29,11 @@ def rotate_secret(admin: Admin, client_id: str, grace: int, now: int) -> tuple[C
     ``grace`` seconds (0: refused at once); a secret kept from an earlier rotation stops now."""
     client = admin.client(client_id)
     if client.public:
-        raise AdminError(f"client {client_id!r} is public (--public): it has no secret to rotate")
+        raise Refused(f"client {client_id!r} is public (--public): it has no secret to rotate")
     secret = new_secret()
     keep_until = now + grace if grace else None
     if not admin.storage.rotate_client_secret(client_id, admin.digest.digest(secret), keep_until):
-        raise AdminError(f"no client {client_id!r}")
+        raise NotFound(f"no client {client_id!r}")
     return admin.client(client_id), secret
 
 
@@ -39,7 +42,7 @@ def delete_user(admin: Admin, username: str, now: int) -> User:
     the account go."""
     user = admin.user(username)
     if not admin.storage.delete_user(user.sub, now):
-        raise AdminError(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}")
     return user
 
 
@@ -51,20 +54,20 @@ def update_user(
     other account has. A new address is unverified until its owner verifies it."""
     user = admin.user(username)
     if new_username is None and email is KEEP:
-        raise AdminError("name a change: --username, --email or --no-email")
+        raise AdminError("name a change: --username, --email or --no-email", field=None)
     name = user.username if new_username is None else new_username
     # Only a new name must follow the rule: an imported one that predates it may keep it.
     if new_username is not None and not valid_username(new_username):
-        raise AdminError(USERNAME_RULE)
+        raise AdminError(USERNAME_RULE, field="username")
     address = user.email
     if email is not KEEP:
         address = None
         if isinstance(email, str):
             address = normalize_email(email)
             if address is None:
-                raise AdminError(f"{email!r} is not an email address")
+                raise AdminError(f"{email!r} is not an email address", field="email")
     if not admin.storage.set_identity(user.sub, name, address, now):
-        raise AdminError(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}")
     return admin.user(name)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
 from authority.admin import access
-from authority.admin.errors import AdminError
+from authority.admin.errors import AdminError, NotFound, Refused
 from authority.admin.sign_in import (
     CODE_GRANT,
     CREATE_FLAGS,
@@ -32,6 +32,8 @@ from authority.settings import ALGORITHMS, Settings
 from authority.storage import Client, Consent, KeyState, SigningKeyInfo, User
 from authority.storage.sql import SqlStorage
 
+# A client's own signing algorithm, which `clients create` calls --alg as `keys` does.
+FIELD_ALG = "access_token_alg"
 __all__ = ["Admin", "AdminError", "ClientUpdate", "client_view", "consent_view", "user_view"]
 
 
@@ -64,9 +66,12 @@ class Admin:
         consent: bool = False,
         refresh_cookie: bool = False,
         allowed_origins: list[str] | None = None,
+        admin: bool = False,
     ) -> tuple[Client, str]:
-        """A new client and its secret, to show once ("" for a public client: it has none)."""
+        """A new client and its secret, to show once ("" for a public client: it has none).
+        ``admin``: a client of the admin API (``access.check_admin``)."""
         name = access.check_name(name)
+        grant_types, scope = access.admin_access(grant_types, scope, admin)
         grants = access.check_grants(grant_types)
         allowed, defaults = access.check_scopes(scope, default_scope)
         aud = access.check_resources("--audience", audiences)
@@ -102,6 +107,7 @@ class Admin:
         )
         check_sign_in(client, CREATE_FLAGS)
         access.check_issues(client)
+        access.check_admin(client, admin)
         self.storage.add_client(client)
         return client, secret
 
@@ -147,8 +153,9 @@ class Admin:
         )
         check_sign_in(updated, UPDATE_FLAGS if change.grant_types is None else REGRANT_FLAGS)
         access.check_issues(updated)
+        access.check_admin(updated, admin=access.ADMIN_SCOPE in stored.scopes)
         if not self.storage.set_client_settings(updated):
-            raise AdminError(f"no client {client_id!r}")
+            raise NotFound(f"no client {client_id!r}")
         return self.client(client_id)
 
     def set_introspection(
@@ -157,34 +164,35 @@ class Admin:
         """Replace whose access tokens the client may introspect besides its own."""
         served = access.check_resources("--resource-server", resource_servers)
         if not self.storage.set_client_introspection(client_id, served, introspect_any):
-            raise AdminError(f"no client {client_id!r}")
+            raise NotFound(f"no client {client_id!r}")
         return self.client(client_id)
 
     def _check_signing_alg(self, alg: str) -> None:
         if alg not in ALGORITHMS:
-            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
+            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}", field=FIELD_ALG)
         if not any(
             k.alg == alg and k.state is KeyState.ACTIVE for k in self.storage.list_signing_keys()
         ):
             raise AdminError(
                 f"no {alg} key signs yet: run 'authority keys generate --alg {alg}', then "
-                f"'authority keys rotate --alg {alg}' once it has been published long enough"
+                f"'authority keys rotate --alg {alg}' once it has been published long enough",
+                field=FIELD_ALG,
             )
 
     def client(self, client_id: str) -> Client:
         client = self.storage.get_client(client_id)
         if client is None:
-            raise AdminError(f"no client {client_id!r}")
+            raise NotFound(f"no client {client_id!r}")
         return client
 
     # -- users -----------------------------------------------------------------------------
 
     def create_user(self, username: str, password: str, email: str | None) -> User:
         if not valid_username(username):
-            raise AdminError(USERNAME_RULE)
+            raise AdminError(USERNAME_RULE, field="username")
         address = normalize_email(email) if email is not None else None
         if email is not None and address is None:
-            raise AdminError(f"{email!r} is not an email address")
+            raise AdminError(f"{email!r} is not an email address", field="email")
         self._check_password(password, username, address)
         user = User(
             sub=str(uuid.uuid4()),
@@ -200,7 +208,7 @@ class Admin:
     def user(self, username: str) -> User:
         user = self.storage.get_user_by_username(username)
         if user is None:
-            raise AdminError(f"no user {username!r}")
+            raise NotFound(f"no user {username!r}")
         return user
 
     def throttle(self) -> Throttle:
@@ -231,7 +239,7 @@ class Admin:
         """Forget the user's approval: the client's next sign-in asks again."""
         user = self.user(username)
         if not self.storage.withdraw_consent(user.sub, client_id):
-            raise AdminError(f"{user.username} has no remembered consent for client {client_id!r}")
+            raise NotFound(f"{user.username} has no remembered consent for client {client_id!r}")
         return user
 
     def _check_password(self, password: str, username: str, email: str | None) -> None:
@@ -239,13 +247,15 @@ class Admin:
         policy = PasswordPolicy(self.settings.password_min_length)
         problem = policy.problem(password, (username, email))
         if problem is not None:
-            raise AdminError(problem)
+            raise AdminError(problem, field="password")
 
     # -- keys ------------------------------------------------------------------------------
 
     def rotate_keys(
         self, alg: str | None, force: bool, now_: bool, revoke_current: bool
     ) -> list[lifecycle.RotationReport]:
+        if alg is not None and alg not in ALGORITHMS:
+            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
         if revoke_current and not now_:
             raise AdminError("--revoke-current is for an emergency rotation: add --now")
         keys = self.storage.list_signing_keys()
@@ -267,7 +277,7 @@ class Admin:
                 for a in algs
             ]
         except lifecycle.RotationRefused as exc:
-            raise AdminError(str(exc)) from None
+            raise Refused(str(exc)) from None
 
     def generate_key(self, alg: str) -> SigningKeyInfo:
         if alg not in ALGORITHMS:
@@ -276,7 +286,7 @@ class Admin:
         try:
             return lifecycle.add_next(self.storage, private, alg, int(time.time()))
         except lifecycle.RotationRefused as exc:
-            raise AdminError(str(exc)) from None
+            raise Refused(str(exc)) from None
 
     def purge(self, now: int) -> dict[str, Any]:
         """Every bounded batch until nothing dead is left, expired links, registrations

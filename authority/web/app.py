@@ -14,8 +14,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from authority.admin.provision import Admin
 from authority.credentials.throttle import REDIS_OUTAGE_ERRORS
 from authority.errors import OAuthError, ServerError, TemporarilyUnavailable
 from authority.runtime import Authority
@@ -25,6 +26,7 @@ from authority.storage.sql import SqlStorage
 from authority.web.context import RequestContextMiddleware
 from authority.web.cors import ClientCors
 from authority.web.edge import Edge
+from authority.web.endpoints import admin_clients, admin_keys, admin_users
 from authority.web.endpoints.accounts import (
     AccountEndpoints,
     change_password,
@@ -39,6 +41,7 @@ from authority.web.endpoints.accounts import (
     verify_email,
     verify_page,
 )
+from authority.web.endpoints.admin import AdminApi, AdminEndpoints
 from authority.web.endpoints.authorize import AuthorizeEndpoint, authorize
 from authority.web.endpoints.consents import (
     ConsentEndpoints,
@@ -111,6 +114,12 @@ ROUTES = [
     Route("/favicon.ico", no_icon, methods=["GET"], name="favicon"),
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
     Route("/readyz", readyz, methods=["GET"], name="readyz"),
+    # AUTHORITY_ADMIN_API: off, every path under /admin is a 404.
+    Mount(
+        "/admin",
+        app=AdminApi([*admin_clients.ROUTES, *admin_users.ROUTES, *admin_keys.ROUTES]),
+        name="admin",
+    ),
 ]
 # CORS (authority.web.cors): what browser apps call, for their clients' origins; the public
 # documents, for any origin.
@@ -127,7 +136,7 @@ PUBLIC_ROUTES = ("jwks", "openid", "oauth")
 
 
 def _paths(names: tuple[str, ...]) -> list[re.Pattern[str]]:
-    return [r.path_regex for r in ROUTES if r.name in names]
+    return [r.path_regex for r in ROUTES if isinstance(r, Route) and r.name in names]
 
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:
@@ -217,6 +226,9 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
             outages,
         ),
     ]
+    if settings.admin_api:
+        admin = Admin(settings, authority.storage)
+        views.append(AdminEndpoints(edge, authority.admin_tokens, admin))
     return {type(view): view for view in views}
 
 

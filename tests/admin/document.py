@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 import yaml
 from jsonschema import Draft202012Validator
@@ -61,7 +62,7 @@ def validator(schema: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=_REGISTRY)
 
 
-def check(response: httpx2.Response) -> None:
+def check(response: httpx.Response | httpx2.Response) -> None:
     """The answer is one the document describes."""
     request = response.request
     op = operation(request.method, request.url.path)

@@ -4,8 +4,12 @@ is valid OpenAPI 3.1 that names the token every operation needs."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from openapi_spec_validator import validate
 from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
 
 from authority.web.app import ROUTES
 from tests.admin.document import DOCUMENT, operations, resolved
@@ -47,3 +51,23 @@ def test_an_operation_taking_a_body_or_a_name_documents_its_400_or_404() -> None
             assert "400" in op["responses"], (path, method)
         if "{" in path:
             assert "404" in op["responses"], (path, method)
+
+
+def _by_path() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path, method in operations():
+        found.setdefault(path, set()).add(method)
+    return found
+
+
+@pytest.mark.parametrize(("path", "methods"), sorted(_by_path().items()))
+def test_a_method_a_path_does_not_take_is_405_allowing_every_method_it_does(
+    http: TestClient, path: str, methods: set[str]
+) -> None:
+    other = next(m for m in ("PUT", "PATCH", "DELETE", "POST", "GET") if m not in methods)
+
+    response = http.request(other, re.sub(r"\{[^/]+\}", "x", path))
+
+    assert response.status_code == 405
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert allowed - {"HEAD"} == methods

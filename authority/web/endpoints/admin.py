@@ -11,14 +11,14 @@ live access token of ours, is 401 with a Bearer challenge; a good token without 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Router
+from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from authority.admin.errors import AdminError, Refused
@@ -32,6 +32,7 @@ from authority.web.requests import bearer_token
 from authority.web.responses import no_store
 
 T = TypeVar("T")
+Handler = Callable[[Request], Awaitable[Response]]
 # Members a use case names that the API calls otherwise (see AdminError.field).
 NO_ALIASES: Mapping[str, str] = {}
 
@@ -60,6 +61,17 @@ class AdminApi:
         if AdminEndpoints not in scope["app"].state.endpoints:
             raise HTTPException(404)
         await self._router(scope, receive, send)
+
+
+def resource(path: str, name: str, **handlers: Handler) -> Route:
+    """One route for a path and all its methods (``GET=...``, ``POST=...``): a method it does
+    not take is a 405 whose ``Allow`` lists them all (a route per method would list its own)."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return Route(path, dispatch, methods=list(handlers), name=name)
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ from dataclasses import fields
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from authority.admin import answers, operations
 from authority.admin.manage import GRACE, rotate_secret
 from authority.admin.provision import ClientUpdate, client_view
 from authority.errors import InvalidField
 from authority.settings import ConfigError
-from authority.web.endpoints.admin import answer, authorised
+from authority.web.endpoints.admin import answer, authorised, resource
 from authority.web.endpoints.admin_input import Members, members, named
 
 CREATE = frozenset(
@@ -201,23 +201,10 @@ async def set_introspection(request: Request) -> Response:
 
 CLIENT = "/clients/{client_id}"
 ROUTES: list[BaseRoute] = [
-    Route("/clients", list_clients, methods=["GET"], name="admin_list_clients"),
-    Route("/clients", create_client, methods=["POST"], name="admin_create_client"),
-    Route(CLIENT, show_client, methods=["GET"], name="admin_show_client"),
-    Route(CLIENT, update_client, methods=["PATCH"], name="admin_update_client"),
-    Route(CLIENT, delete_client, methods=["DELETE"], name="admin_delete_client"),
-    Route(f"{CLIENT}/disable", disable_client, methods=["POST"], name="admin_disable_client"),
-    Route(f"{CLIENT}/enable", enable_client, methods=["POST"], name="admin_enable_client"),
-    Route(
-        f"{CLIENT}/rotate-secret",
-        rotate_client_secret,
-        methods=["POST"],
-        name="admin_rotate_client_secret",
-    ),
-    Route(
-        f"{CLIENT}/introspection",
-        set_introspection,
-        methods=["PUT"],
-        name="admin_set_client_introspection",
-    ),
+    resource("/clients", "admin_clients", GET=list_clients, POST=create_client),
+    resource(CLIENT, "admin_client", GET=show_client, PATCH=update_client, DELETE=delete_client),
+    resource(f"{CLIENT}/disable", "admin_disable_client", POST=disable_client),
+    resource(f"{CLIENT}/enable", "admin_enable_client", POST=enable_client),
+    resource(f"{CLIENT}/rotate-secret", "admin_rotate_client_secret", POST=rotate_client_secret),
+    resource(f"{CLIENT}/introspection", "admin_client_introspection", PUT=set_introspection),
 ]

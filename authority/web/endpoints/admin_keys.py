@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from authority.admin import answers, operations
 from authority.admin.provision import key_view
-from authority.web.endpoints.admin import answer, authorised
+from authority.web.endpoints.admin import answer, authorised, resource
 from authority.web.endpoints.admin_input import members
 
 ROTATE = frozenset({"alg", "force", "now", "revoke_current"})
@@ -43,7 +43,6 @@ async def rotate_keys(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    Route("/keys", list_keys, methods=["GET"], name="admin_list_keys"),
-    Route("/keys", generate_key, methods=["POST"], name="admin_generate_key"),
-    Route("/keys/rotate", rotate_keys, methods=["POST"], name="admin_rotate_keys"),
+    resource("/keys", "admin_keys", GET=list_keys, POST=generate_key),
+    resource("/keys/rotate", "admin_rotate_keys", POST=rotate_keys),
 ]

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from authority.admin import answers, manage, operations
 from authority.admin.provision import user_view
 from authority.errors import InvalidField
-from authority.web.endpoints.admin import answer, authorised
+from authority.web.endpoints.admin import answer, authorised, resource
 from authority.web.endpoints.admin_input import ABSENT, members, named, query
 
 # Over HTTP a listing without `limit` is one page of this many, so that no answer grows with
@@ -135,20 +135,11 @@ async def _end(request: Request, one: bool) -> Response:
 
 USER = "/users/{username}"
 ROUTES: list[BaseRoute] = [
-    Route("/users", list_users, methods=["GET"], name="admin_list_users"),
-    Route("/users", create_user, methods=["POST"], name="admin_create_user"),
-    Route(USER, show_user, methods=["GET"], name="admin_show_user"),
-    Route(USER, update_user, methods=["PATCH"], name="admin_update_user"),
-    Route(USER, delete_user, methods=["DELETE"], name="admin_delete_user"),
-    Route(f"{USER}/disable", disable_user, methods=["POST"], name="admin_disable_user"),
-    Route(f"{USER}/enable", enable_user, methods=["POST"], name="admin_enable_user"),
-    Route(f"{USER}/set-password", set_password, methods=["POST"], name="admin_set_password"),
-    Route(f"{USER}/sessions", list_sessions, methods=["GET"], name="admin_list_sessions"),
-    Route(f"{USER}/sessions", end_sessions, methods=["DELETE"], name="admin_end_sessions"),
-    Route(
-        f"{USER}/sessions/{{session_id}}",
-        end_session,
-        methods=["DELETE"],
-        name="admin_end_session",
-    ),
+    resource("/users", "admin_users", GET=list_users, POST=create_user),
+    resource(USER, "admin_user", GET=show_user, PATCH=update_user, DELETE=delete_user),
+    resource(f"{USER}/disable", "admin_disable_user", POST=disable_user),
+    resource(f"{USER}/enable", "admin_enable_user", POST=enable_user),
+    resource(f"{USER}/set-password", "admin_set_password", POST=set_password),
+    resource(f"{USER}/sessions", "admin_sessions", GET=list_sessions, DELETE=end_sessions),
+    resource(f"{USER}/sessions/{{session_id}}", "admin_session", DELETE=end_session),
 ]

@@ -5,16 +5,18 @@ scope. No token or a bad one is 401 with a Bearer challenge; a good token withou
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from authority.admin import operations
 from authority.admin.provision import Admin
+from authority.storage.sql import SqlStorage
 from tests.admin.conftest import Caller, client_token
 from tests.admin.document import operations as documented
 from tests.conftest import FakeClock, Registered
-from tests.http.helpers import assert_no_store
+from tests.http.helpers import assert_no_store, database_unreachable
 
 REALM = 'Bearer realm="authority"'
 NEEDS_ADMIN = (
@@ -146,3 +148,13 @@ def test_authorisation_comes_before_the_body_and_the_path_are_read(http: TestCli
     unknown = http.get("/admin/users/nobody")
 
     assert (bad_body.status_code, unknown.status_code) == (401, 401)
+
+
+def test_a_database_that_cannot_be_reached_is_503_not_500(
+    api: Caller, storage: SqlStorage, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with database_unreachable(storage, monkeypatch, tmp_path):
+        response = api("GET", "/clients")
+
+    assert (response.status_code, response.json()["error"]) == (503, "temporarily_unavailable")
+    assert response.headers["retry-after"] == "1"

@@ -58,7 +58,7 @@ class AdminApi:
         return self._router.routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if AdminEndpoints not in scope["app"].state.endpoints:
+        if AdminEndpoints not in getattr(scope["app"].state, "endpoints", {}):
             raise HTTPException(404)
         await self._router(scope, receive, send)
 

@@ -255,7 +255,8 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
         ),
     ]
     if settings.admin_api:
-        admin = Admin(settings, authority.storage)
+        # Its changes go to the server's events, so the server's audit writer keeps them.
+        admin = Admin(settings, authority.storage, authority.events)
         views.append(AdminEndpoints(edge, authority.admin_tokens, admin))
     return {type(view): view for view in views}
 

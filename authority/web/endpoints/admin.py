@@ -21,10 +21,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from authority.admin.actor import Actor
 from authority.admin.errors import AdminError, Refused
 from authority.admin.errors import NotFound as Unknown
 from authority.admin.provision import Admin
 from authority.errors import Conflicting, InvalidField, NotFound, description_text
+from authority.events import ActorKind
 from authority.oauth.admin_tokens import AdminTokens
 from authority.storage import Conflict
 from authority.web.edge import Edge, needs
@@ -39,7 +41,8 @@ NO_ALIASES: Mapping[str, str] = {}
 
 @dataclass(frozen=True)
 class AdminEndpoints:
-    """Built only when AUTHORITY_ADMIN_API is on."""
+    """Built only when AUTHORITY_ADMIN_API is on. ``admin`` records into the running
+    authority's events, so the server's audit writer keeps each change."""
 
     edge: Edge
     tokens: AdminTokens
@@ -76,11 +79,11 @@ def resource(path: str, name: str, **handlers: Handler) -> Route:
 
 @dataclass(frozen=True)
 class AdminCall:
-    """One authorised request: the admin client it is made by (the actor of every change it
-    makes) and what runs its use case."""
+    """One authorised request: the admin client it is made by (``actor``, whom each change
+    it makes is recorded as: pass it as the use case's ``by``) and what runs its use case."""
 
     endpoint: AdminEndpoints
-    actor: str  # the admin client's id
+    actor: Actor  # the admin client, by its client_id
 
     @property
     def admin(self) -> Admin:
@@ -115,7 +118,7 @@ async def authorised(request: Request) -> AdminCall:
     token = bearer_token(request)
     edge = endpoint.edge
     client = await edge.in_thread(endpoint.tokens.authenticate, token, edge.now())
-    return AdminCall(endpoint, client.client_id)
+    return AdminCall(endpoint, Actor(ActorKind.CLIENT, client.client_id))
 
 
 def answer(data: dict[str, Any], status: int = 200) -> Response:

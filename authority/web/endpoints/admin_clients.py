@@ -86,6 +86,7 @@ async def create_client(request: Request) -> Response:
             consent=consent,
             refresh_cookie=refresh_cookie,
             allowed_origins=origins,
+            by=call.actor,
         )
     )
     return answer(answers.client_created(client, secret), 201)
@@ -102,7 +103,9 @@ async def update_client(request: Request) -> Response:
     call = await authorised(request)
     client_id = named(request, "client_id", "client")
     change = _update(await members(request, UPDATE))
-    client = await call.run(lambda: call.admin.update_client(client_id, change), UPDATE_ALIASES)
+    client = await call.run(
+        lambda: call.admin.update_client(client_id, change, call.actor), UPDATE_ALIASES
+    )
     return answer(client_view(client))
 
 
@@ -146,7 +149,7 @@ async def _switch(request: Request, disabled: bool) -> Response:
     await members(request)  # none: an empty body or {}
     now = call.now()
     client = await call.run(
-        lambda: manage.set_client_disabled(call.admin, client_id, disabled, now)
+        lambda: manage.set_client_disabled(call.admin, client_id, disabled, now, call.actor)
     )
     return answer(client_view(client))
 
@@ -155,7 +158,7 @@ async def delete_client(request: Request) -> Response:
     call = await authorised(request)
     client_id = named(request, "client_id", "client")
     now = call.now()
-    await call.run(lambda: manage.delete_client(call.admin, client_id, now))
+    await call.run(lambda: manage.delete_client(call.admin, client_id, now, call.actor))
     return answer(answers.client_deleted(client_id))
 
 
@@ -164,7 +167,9 @@ async def rotate_client_secret(request: Request) -> Response:
     client_id = named(request, "client_id", "client")
     grace = _grace(await members(request, frozenset({"grace"})))
     now = call.now()
-    client, secret = await call.run(lambda: manage.rotate_secret(call.admin, client_id, grace, now))
+    client, secret = await call.run(
+        lambda: manage.rotate_secret(call.admin, client_id, grace, now, call.actor)
+    )
     return answer(answers.client_with_secret(client, secret))
 
 
@@ -194,7 +199,7 @@ async def set_introspection(request: Request) -> Response:
     servers = body.texts("resource_servers") or []
     introspect_any = bool(body.flag("introspect_any"))
     client = await call.run(
-        lambda: call.admin.set_introspection(client_id, servers, introspect_any)
+        lambda: call.admin.set_introspection(client_id, servers, introspect_any, call.actor)
     )
     return answer(client_view(client))
 

@@ -25,7 +25,7 @@ async def generate_key(request: Request) -> Response:
     call = await authorised(request)
     body = await members(request, frozenset({"alg"}))
     alg = body.text("alg", required=True) or ""
-    key = await call.run(lambda: keys.generate(call.admin, alg))
+    key = await call.run(lambda: keys.generate(call.admin, alg, call.actor))
     return answer(keys.key_view(key), 201)
 
 
@@ -37,7 +37,7 @@ async def rotate_keys(request: Request) -> Response:
     alg = body.text("alg")
     force, now_ = bool(body.flag("force")), bool(body.flag("now"))
     revoke = bool(body.flag("revoke_current"))
-    reports = await call.run(lambda: keys.rotate(call.admin, alg, force, now_, revoke))
+    reports = await call.run(lambda: keys.rotate(call.admin, alg, force, now_, revoke, call.actor))
     return answer(answers.rotations(reports))
 
 

@@ -40,7 +40,7 @@ async def create_user(request: Request) -> Response:
     username = body.text("username", required=True) or ""
     password = body.text("password", required=True) or ""
     email = body.text("email")
-    user = await call.run(lambda: call.admin.create_user(username, password, email))
+    user = await call.run(lambda: call.admin.create_user(username, password, email, call.actor))
     return answer(user_view(user), 201)
 
 
@@ -61,7 +61,7 @@ async def update_user(request: Request) -> Response:
     address = manage.KEEP if email is ABSENT else email
     now = call.now()
     user = await call.run(
-        lambda: manage.update_user(call.admin, username, new_username, address, now)
+        lambda: manage.update_user(call.admin, username, new_username, address, now, call.actor)
     )
     return answer(user_view(user))
 
@@ -79,7 +79,9 @@ async def _switch(request: Request, disabled: bool) -> Response:
     username = named(request, "username", "user")
     await members(request)  # none: an empty body or {}
     now = call.now()
-    user = await call.run(lambda: manage.set_user_disabled(call.admin, username, disabled, now))
+    user = await call.run(
+        lambda: manage.set_user_disabled(call.admin, username, disabled, now, call.actor)
+    )
     return answer(user_view(user))
 
 
@@ -87,7 +89,7 @@ async def delete_user(request: Request) -> Response:
     call = await authorised(request)
     username = named(request, "username", "user")
     now = call.now()
-    user = await call.run(lambda: manage.delete_user(call.admin, username, now))
+    user = await call.run(lambda: manage.delete_user(call.admin, username, now, call.actor))
     return answer(answers.user_deleted(user))
 
 
@@ -99,7 +101,9 @@ async def set_password(request: Request) -> Response:
     password = body.text("password", required=True) or ""
     keep = bool(body.flag("keep_sessions"))
     now = call.now()
-    user, ended = await call.run(lambda: call.admin.set_password(username, password, now, not keep))
+    user, ended = await call.run(
+        lambda: call.admin.set_password(username, password, now, not keep, call.actor)
+    )
     return answer(answers.password_set(user, ended, keep))
 
 
@@ -125,7 +129,9 @@ async def _end(request: Request, one: bool) -> Response:
     username = named(request, "username", "user")
     session_id = named(request, "session_id", "session") if one else None
     now = call.now()
-    _, ended = await call.run(lambda: manage.end_sessions(call.admin, username, session_id, now))
+    _, ended = await call.run(
+        lambda: manage.end_sessions(call.admin, username, session_id, now, call.actor)
+    )
     return answer(answers.sessions_ended(ended))
 
 

@@ -17,6 +17,9 @@ from tests.admin.conftest import Caller, client_token
 from tests.admin.document import operations as documented
 from tests.conftest import FakeClock, Registered
 from tests.http.helpers import assert_no_store, database_unreachable
+from tests.http.test_access_line import Lines, access_lines, json_log
+
+__all__ = ["json_log"]  # a fixture of these tests
 
 REALM = 'Bearer realm="authority"'
 NEEDS_ADMIN = (
@@ -158,3 +161,14 @@ def test_a_database_that_cannot_be_reached_is_503_not_500(
 
     assert (response.status_code, response.json()["error"]) == (503, "temporarily_unavailable")
     assert response.headers["retry-after"] == "1"
+
+
+def test_the_access_line_names_the_admin_client_and_the_whole_route(
+    api: Caller, admin_client: Registered, json_log: Lines
+) -> None:
+    headers = {"X-Request-ID": "ops-read-1"}
+    assert api("GET", "/users/nobody/sessions", headers=headers).status_code == 404
+
+    [line] = [line for line in access_lines(json_log()) if line["request_id"] == "ops-read-1"]
+    assert line["route"] == "/admin/users/{username}/sessions"
+    assert (line["status"], line["client_id"]) == (404, admin_client.client_id)

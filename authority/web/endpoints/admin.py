@@ -29,6 +29,7 @@ from authority.errors import Conflicting, InvalidField, NotFound, description_te
 from authority.events import ActorKind
 from authority.oauth.admin_tokens import AdminTokens
 from authority.storage import Conflict
+from authority.web.access_log import CLIENT_ID
 from authority.web.edge import Edge, needs
 from authority.web.requests import bearer_token
 from authority.web.responses import no_store
@@ -118,6 +119,7 @@ async def authorised(request: Request) -> AdminCall:
     token = bearer_token(request)
     edge = endpoint.edge
     client = await edge.in_thread(endpoint.tokens.authenticate, token, edge.now())
+    setattr(request.state, CLIENT_ID, client.client_id)  # for the request's access line
     return AdminCall(endpoint, Actor(ActorKind.CLIENT, client.client_id))
 
 

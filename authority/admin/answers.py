@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authority.admin import audit
 from authority.admin.keys import key_view
 from authority.admin.manage import Page
 from authority.admin.provision import client_view, user_view
@@ -64,3 +65,12 @@ def key_list(keys: list[SigningKeyInfo]) -> Answer:
 
 def rotations(reports: list[RotationReport]) -> Answer:
     return {"rotations": [vars(r) for r in reports]}
+
+
+def audit_page(listing: audit.Listing) -> Answer:
+    """A page of the audit trail, newest first; ``next`` (when more follow) is the
+    ``before`` of the next page. (`audit list --json` writes the same object as it reads.)"""
+    answer: Answer = {"events": [audit.event_view(record) for record in listing]}
+    if listing.next is not None:
+        answer["next"] = listing.next
+    return answer

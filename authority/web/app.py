@@ -28,7 +28,7 @@ from authority.web.access_log import AccessLog
 from authority.web.context import RequestContextMiddleware
 from authority.web.cors import ClientCors
 from authority.web.edge import Edge
-from authority.web.endpoints import admin_clients, admin_keys, admin_users
+from authority.web.endpoints import admin_audit, admin_clients, admin_keys, admin_users
 from authority.web.endpoints.accounts import (
     AccountEndpoints,
     change_password,
@@ -121,7 +121,9 @@ ROUTES = [
     # AUTHORITY_ADMIN_API: off, every path under /admin is a 404.
     Mount(
         "/admin",
-        app=AdminApi([*admin_clients.ROUTES, *admin_users.ROUTES, *admin_keys.ROUTES]),
+        app=AdminApi(
+            [*admin_clients.ROUTES, *admin_users.ROUTES, *admin_keys.ROUTES, *admin_audit.ROUTES]
+        ),
         name="admin",
     ),
 ]

@@ -1,5 +1,6 @@
 """The admin API and the audit trail: each change made through the API is a row naming the
-admin client that made it and the request it came with, written by the server's audit writer."""
+admin client that made it and the request it came with, written by the server's audit writer;
+and GET /admin/audit reads the trail as `authority audit list --json` does."""
 
 from __future__ import annotations
 
@@ -81,3 +82,104 @@ def test_a_refused_change_records_nothing(api: Caller, authority: Authority) -> 
     assert api("POST", "/clients/nobody/disable").status_code == 404
 
     assert trail(authority) == []
+
+
+# -- GET /admin/audit ---------------------------------------------------------------------
+
+
+def _listed(api: Caller, query: str = "") -> dict[str, Any]:
+    return api.ok("GET", f"/audit{query}")
+
+
+def test_lists_the_trail_newest_first_with_every_member(
+    api: Caller, authority: Authority, admin_client: Registered
+) -> None:
+    _change(api, "POST", "/users", {"username": "dora", "password": PASSWORD}, "req-1")
+    _change(api, "POST", "/users/dora/disable", None, "req-2")
+    trail(authority)  # written
+
+    events = _listed(api)["events"]
+
+    assert [e["type"] for e in events] == ["user.disabled", "user.created"]
+    assert set(events[0]) == {
+        "id",
+        "time",
+        "at",
+        "type",
+        "actor_kind",
+        "actor",
+        "subject",
+        "client_id",
+        "ip",
+        "user_agent",
+        "request_id",
+        "detail",
+    }
+    assert (events[0]["actor"], events[0]["request_id"]) == (admin_client.client_id, "req-2")
+    assert events[1]["detail"] == {"username": "dora"}
+    assert "next" not in _listed(api)
+
+
+def test_filters_by_type_group_user_and_client(
+    api: Caller, authority: Authority, target: str
+) -> None:
+    _change(api, "POST", "/users", {"username": "dora", "password": PASSWORD})
+    _change(api, "POST", "/users", {"username": "erin", "password": PASSWORD})
+    _change(api, "POST", f"/clients/{target}/disable")
+    _change(api, "POST", "/users/erin/disable")
+    trail(authority)
+
+    def types(query: str) -> list[str]:
+        return [e["type"] for e in _listed(api, query)["events"]]
+
+    assert types("?type=user") == ["user.disabled", "user.created", "user.created"]
+    assert types("?type=client.disabled&type=user.disabled") == [
+        "user.disabled",
+        "client.disabled",
+    ]
+    assert types("?user=erin") == ["user.disabled", "user.created"]
+    assert types(f"?client={target}") == ["client.disabled"]
+    assert types("?since=1h") == types("")
+    assert types("?until=2000-01-01") == []
+    assert types("?user=nobody") == []
+
+
+def test_pages_follow_each_other_with_before(api: Caller, authority: Authority) -> None:
+    for name in ("u1", "u2", "u3", "u4", "u5"):
+        _change(api, "POST", "/users", {"username": name, "password": PASSWORD})
+    trail(authority)
+
+    seen: list[str] = []
+    query = "?limit=2"
+    while True:
+        page = _listed(api, query)
+        seen += [e["detail"]["username"] for e in page["events"]]
+        if "next" not in page:
+            break
+        query = f"?limit=2&before={page['next']}"
+
+    assert seen == ["u5", "u4", "u3", "u2", "u1"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("since=yesterday", "since"),
+        ("until=soon", "until"),
+        ("type=nothing.such", "type"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=ten", "limit"),
+        ("before=0", "before"),
+        ("before=" + "9" * 5000, "before"),
+        ("before=123456", "before"),  # no such event
+        ("user=a&user=b", "user"),
+        ("page=2", "page"),
+        ("client=%00", "client"),
+    ],
+)
+def test_a_bad_filter_is_400_naming_it(api: Caller, query: str, field: str) -> None:
+    response = api("GET", f"/audit?{query}")
+
+    assert response.status_code == 400
+    assert (response.json()["error"], response.json()["field"]) == ("invalid_request", field)

@@ -13,9 +13,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from authority.cli import main
+from authority.runtime import Authority
 from authority.settings import Settings
 from tests.admin.conftest import Caller
 from tests.conftest import Registered
+from tests.http.audit_helpers import trail
 
 Cli = Callable[..., dict[str, Any]]
 PASSWORD = "correct horse battery"
@@ -83,3 +85,15 @@ def test_changes_answer_the_same_objects(api: Caller, cli: Cli) -> None:
     set_by_cli = cli("users", "set-password", "carol", "--password-stdin", stdin=PASSWORD)
     assert set_by_api == set_by_cli
     assert api.ok("DELETE", "/users/carol/sessions") == cli("users", "logout", "carol")
+
+
+def test_the_audit_trail_reads_the_same(api: Caller, cli: Cli, authority: Authority) -> None:
+    cli("users", "create", "bob", "--password-stdin", stdin=PASSWORD)
+    api.ok("POST", "/users/bob/disable")
+    trail(authority)  # what the server queued is written
+
+    assert api.ok("GET", "/audit") == cli("audit", "list")
+    assert api.ok("GET", "/audit?limit=1") == cli("audit", "list", "--limit", "1")
+    by_api = api.ok("GET", "/audit?type=user&user=bob&since=1h")
+    assert by_api == cli("audit", "list", "--type", "user", "--user", "bob", "--since", "1h")
+    assert [e["actor_kind"] for e in by_api["events"]] == ["client", "operator"]

@@ -85,16 +85,43 @@ async def members(request: Request, allowed: frozenset[str] = frozenset()) -> Me
     return Members(parse_json_object(body), allowed)
 
 
-def query(request: Request, allowed: frozenset[str]) -> dict[str, str]:
-    """The query parameters of a listing, each at most once."""
-    found: dict[str, str] = {}
-    for name, value in request.query_params.multi_items():
-        if name not in allowed:
-            raise InvalidField(f"'{quoted(name)}' is not a parameter of this listing", quoted(name))
-        if name in found:
-            raise InvalidField(f"{name} must not be repeated", name)
-        found[name] = _text(name, value)
-    return found
+class Query:
+    """The query parameters of a listing: each one the listing takes, at most once unless it
+    is ``repeatable`` (a filter that may name several values)."""
+
+    def __init__(
+        self,
+        request: Request,
+        allowed: frozenset[str],
+        repeatable: frozenset[str] = frozenset(),
+    ) -> None:
+        self._values: dict[str, list[str]] = {}
+        for name, value in request.query_params.multi_items():
+            if name not in allowed | repeatable:
+                raise InvalidField(
+                    f"'{quoted(name)}' is not a parameter of this listing", quoted(name)
+                )
+            if name in self._values and name not in repeatable:
+                raise InvalidField(f"{name} must not be repeated", name)
+            self._values.setdefault(name, []).append(_text(name, value))
+
+    def text(self, name: str) -> str | None:
+        return self._values.get(name, [None])[0]
+
+    def texts(self, name: str) -> list[str]:
+        return self._values.get(name, [])
+
+    def number(self, name: str, low: int, high: int) -> int | None:
+        """A whole number from ``low`` to ``high`` (None: not given)."""
+        digits = self.text(name)
+        if digits is None:
+            return None
+        # Its length checked first: int() of thousands of digits is slow (and refused).
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(high))):
+            raise InvalidField(f"{name} must be a whole number, {low} to {high}", name)
+        if not low <= int(digits) <= high:
+            raise InvalidField(f"{name} must be a whole number, {low} to {high}", name)
+        return int(digits)
 
 
 def named(request: Request, name: str, what: str) -> str:

@@ -10,9 +10,8 @@ from starlette.routing import BaseRoute
 
 from authority.admin import answers, manage
 from authority.admin.provision import user_view
-from authority.errors import InvalidField
 from authority.web.endpoints.admin import answer, authorised, resource
-from authority.web.endpoints.admin_input import ABSENT, members, named, query
+from authority.web.endpoints.admin_input import ABSENT, Query, members, named
 
 # Over HTTP a listing without `limit` is one page of this many, so that no answer grows with
 # the number of users (the CLI lists them all).
@@ -22,14 +21,9 @@ LISTING = frozenset({"limit", "after", "search"})
 
 async def list_users(request: Request) -> Response:
     call = await authorised(request)
-    given = query(request, LISTING)
-    limit = DEFAULT_PAGE
-    if "limit" in given:
-        digits = given["limit"]
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(manage.MAX_PAGE))):
-            raise InvalidField(f"limit must be a whole number, 1 to {manage.MAX_PAGE}", "limit")
-        limit = int(digits)
-    after, search = given.get("after"), given.get("search")
+    given = Query(request, LISTING)
+    limit = given.number("limit", 1, manage.MAX_PAGE) or DEFAULT_PAGE
+    after, search = given.text("after"), given.text("search")
     page = await call.run(lambda: manage.list_users(call.admin, limit, after, search))
     return answer(answers.user_page(page))
 

@@ -1,6 +1,7 @@
 """The admin API over real HTTP: an admin client made with the console script gets a token,
 makes a client and a user through /admin, and both work at /token; without the setting there
-is no /admin at all; no secret or password reaches the server's log."""
+is no /admin at all; no secret or password reaches the server's log; its changes are in
+the audit trail, which /admin/audit reads."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from tests.admin.document import check
-from tests.e2e.servers import USER_PASSWORD, cli, environment, free_port, serve
+from tests.e2e.servers import USER_PASSWORD, cli, environment, free_port, serve, wait_for
 
 pytestmark = pytest.mark.e2e
 Server = tuple[dict[str, str], str, Path]  # its environment, its issuer, its log
@@ -128,3 +129,33 @@ def test_without_the_setting_there_is_no_admin_api(server: Server, tmp_path: Pat
         listed = httpx.get(f"{issuer}/admin/clients", headers=headers)
 
     assert (listed.status_code, listed.json()["error"]) == (404, "not_found")
+
+
+def test_a_change_through_the_api_is_in_the_trail_naming_the_admin_client(
+    server: Server,
+) -> None:
+    env, issuer, _ = server
+    ops = cli(env, "clients", "create", "ops-audit", "--admin")
+    token = _token(issuer, (ops["client_id"], ops["client_secret"])).json()["access_token"]
+    made = httpx.post(
+        f"{issuer}/admin/users",
+        json={"username": "erin", "password": USER_PASSWORD},
+        headers={"Authorization": f"Bearer {token}", "X-Request-ID": "e2e-admin-1"},
+    )
+    assert made.status_code == 201, made.text
+
+    def listed() -> list[dict[str, Any]]:
+        answer = _admin(issuer, token, "GET", "/audit?user=erin&type=user.created")
+        assert answer.status_code == 200, answer.text
+        events: list[dict[str, Any]] = answer.json()["events"]
+        return events
+
+    # The server's audit writer flushes every 200 ms.
+    wait_for(lambda: bool(listed()), 2.0)
+    [event] = listed()
+    assert (event["actor_kind"], event["actor"]) == ("client", ops["client_id"])
+    assert (event["subject"], event["request_id"]) == (made.json()["sub"], "e2e-admin-1")
+    assert event["ip"] == "127.0.0.1"
+    assert cli(env, "audit", "list", "--user", "erin", "--type", "user.created") == {
+        "events": [event]
+    }

@@ -10,9 +10,11 @@ import re
 __all__ = [
     "AccessDenied",
     "BasicInvalidClient",
+    "Conflicting",
     "ConsentRequired",
     "InsufficientScope",
     "InvalidClientError",
+    "InvalidField",
     "InvalidGrantError",
     "InvalidLink",
     "InvalidPassword",
@@ -22,6 +24,7 @@ __all__ = [
     "InvalidToken",
     "LoginRequired",
     "MissingToken",
+    "NotFound",
     "OAuthError",
     "Overdue",
     "PayloadTooLarge",
@@ -209,10 +212,59 @@ class MissingToken(InvalidToken):
 
 
 class InsufficientScope(BearerError):
-    """RFC 6750 §3.1: the token is valid but lacks a scope this endpoint needs."""
+    """RFC 6750 §3.1: the token is valid but lacks a scope this endpoint needs; §3 names
+    that scope in the challenge's ``scope`` attribute when it is given."""
 
     error = "insufficient_scope"
     status_code = 403
+
+    def __init__(self, description: str | None = None, scope: str = "") -> None:
+        super().__init__(description)
+        if not _WIRE_SAFE.fullmatch(scope):
+            raise ValueError(f"scope is not wire-safe: {scope!r}")
+        self.scope = scope
+
+    @property
+    def headers(self) -> dict[str, str]:
+        challenge = super().headers["WWW-Authenticate"]
+        if self.scope:
+            challenge += f', scope="{self.scope}"'
+        return {"WWW-Authenticate": challenge}
+
+
+# -- the admin API (/admin/...) ----------------------------------------------------------------
+
+
+class InvalidField(InvalidRequestError):
+    """400: one member of a request (a body's member, a query parameter) is missing, of the
+    wrong type or refused by a rule; ``field`` names it, ``None`` when no one member is at
+    fault (an empty change)."""
+
+    def __init__(self, description: str, field: str | None = None) -> None:
+        super().__init__(description)
+        self.field = field
+
+    def body(self) -> dict[str, str]:
+        body = super().body()
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class NotFound(OAuthError):
+    """404: what the request names (a client, a user, a session) does not exist, in the
+    shape routing's own 404 has."""
+
+    error = "not_found"
+    status_code = 404
+
+
+class Conflicting(OAuthError):
+    """409: the request is well formed, but what is stored refuses it (a username taken, a
+    key too young to promote)."""
+
+    error = "conflict"
+    status_code = 409
 
 
 # -- self-service accounts (/accounts/...) ------------------------------------------------------

@@ -37,6 +37,7 @@ from authority.keys import (
 )
 from authority.keys.lifecycle import Timings
 from authority.oauth import claims_hook, scopes
+from authority.oauth.admin_tokens import AdminTokens
 from authority.oauth.authorize import Authorizer
 from authority.oauth.client_auth import CachedClients, ClientAuthenticator
 from authority.oauth.codes import CodeSealer
@@ -189,6 +190,7 @@ class Authority:
         self.introspector = Introspector(presented, cached_clients)
         self.revoker = Revoker(presented, self.events)
         self.sessions = SessionService(presented, storage, storage, cached_clients, self.events)
+        self.admin_tokens = AdminTokens(presented, storage)
         self.origins = BrowserOrigins(storage, settings.client_cache_ttl)
         self.browser = BrowserSignIns(
             storage, self.digest, settings.browser_session_max_age, events=self.events

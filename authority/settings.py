@@ -362,6 +362,16 @@ class Settings:
         ),
         choices=("closed", "open"),
     )
+    admin_api: bool = setting(
+        "AUTHORITY_ADMIN_API",
+        BOOLEAN,
+        False,
+        (
+            "`on`: the admin HTTP API under `/admin/`, for access tokens with the "
+            "`authority:admin` scope (a client made by `authority clients create NAME --admin`); "
+            "off, every `/admin/` path is a 404"
+        ),
+    )
     public_scopes: str = setting(
         "AUTHORITY_PUBLIC_SCOPES",
         TEXT,

@@ -10,15 +10,18 @@ from authority.admin.sign_in import CODE_GRANT, PASSWORD_GRANT, REFRESH_GRANT, C
 from authority.oauth import audience as audiences
 from authority.oauth import scopes
 from authority.oauth.grants import GRANT_TYPES
+from authority.oauth.grants.client_credentials import ClientCredentialsGrant
 from authority.storage import Client
 
 # The grants that sign a user in, each starting a session the refresh_token grant continues.
 USER_GRANTS = (PASSWORD_GRANT, CODE_GRANT)
+CLIENT_CREDENTIALS_GRANT = ClientCredentialsGrant.grant_type
+ADMIN_SCOPE = scopes.ADMIN
 
 
 def check_name(name: str) -> str:
     if not name.strip() or len(name) > 200:
-        raise AdminError("a client name must hold 1 to 200 characters")
+        raise AdminError("a client name must hold 1 to 200 characters", field="name")
     return name.strip()
 
 
@@ -41,15 +44,49 @@ def check_issues(client: Client) -> None:
         )
 
 
+def admin_access(
+    grant_types: list[str], scope: list[str], admin: bool
+) -> tuple[list[str], list[str]]:
+    """The grants and scopes a new client asks for; with --admin, the client_credentials
+    grant (when no grant is named) and the admin scope besides the others named."""
+    if not admin:
+        return grant_types, scope
+    return grant_types or [CLIENT_CREDENTIALS_GRANT], [ADMIN_SCOPE, *scope]
+
+
+def check_admin(client: Client, admin: bool) -> None:
+    """The admin API's scope belongs to admin clients alone: one created with --admin holds
+    it for good, with the client_credentials grant alone; no other client may be given it,
+    neither at its creation nor by an update."""
+    holds = ADMIN_SCOPE in client.scopes
+    if holds and not admin:
+        raise AdminError(
+            f"the {ADMIN_SCOPE} scope is for admin clients only: create one with "
+            "'authority clients create NAME --admin'",
+            field="scopes",
+        )
+    if admin and not holds:
+        raise AdminError(
+            f"an admin client keeps the {ADMIN_SCOPE} scope in --scope: disable or delete it "
+            "to end its access",
+            field="scopes",
+        )
+    if admin and client.grant_types != (CLIENT_CREDENTIALS_GRANT,):
+        raise AdminError(
+            f"an admin client (--admin) uses the {CLIENT_CREDENTIALS_GRANT} grant alone",
+            field="grant_types",
+        )
+
+
 def check_scopes(
     scope: list[str], default_scope: list[str] | None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The allowed scopes and the default ones (all allowed when not named), once each."""
-    try:
-        scopes.check_syntax(scope)
-        scopes.check_syntax(default_scope or [])
-    except ValueError as exc:
-        raise AdminError(str(exc)) from None
+    for field, tokens in (("scopes", scope), ("default_scopes", default_scope or [])):
+        try:
+            scopes.check_syntax(tokens)
+        except ValueError as exc:
+            raise AdminError(str(exc), field=field) from None
     defaults = list(scope) if default_scope is None else default_scope
     if not set(defaults) <= set(scope):
         raise AdminError("--default-scope must be a subset of --scope")

@@ -19,6 +19,7 @@ from authority.settings import Settings
 from authority.storage import AuditQuery, AuditRecord, AuditStore
 
 PAGE = 500  # records per read
+DEFAULT_LIMIT = 100
 MAX_LIMIT = 100_000
 TYPES = tuple(t.value for t in EventType)
 # "login" names every "login.*" type (and "logout" both logout and logout.everywhere).
@@ -110,7 +111,7 @@ class Listing:
         if before is not None:
             self._after = store.audit_event_key(before)
             if self._after is None:
-                raise AdminError(f"no audit event {before}")
+                raise AdminError(f"no audit event {before}", field="before")
         self.next: int | None = None
 
     def __iter__(self) -> Iterator[AuditRecord]:

@@ -1,4 +1,4 @@
-"""Signing keys, as operators change them: rotations (an emergency's too), a next key
+"""Signing keys, as operators list and change them: rotations (an emergency's too), a next key
 generated, expired keys pruned; each change recorded as an event."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from authority.admin.actor import Actor
-from authority.admin.errors import AdminError
+from authority.admin.errors import AdminError, Refused
 from authority.events import EventType
 from authority.keys import KeyRing, lifecycle, private_keys
 from authority.keys.lifecycle import Timings
@@ -17,6 +17,11 @@ from authority.storage import KeyState, SigningKeyInfo
 
 if TYPE_CHECKING:
     from authority.admin.provision import Admin
+
+
+def listing(admin: Admin) -> list[SigningKeyInfo]:
+    """Every key the database holds, whatever its state."""
+    return admin.storage.list_signing_keys()
 
 
 def rotate(
@@ -29,6 +34,8 @@ def rotate(
 ) -> list[lifecycle.RotationReport]:
     """next -> active, active -> retired (or, with ``revoke_current``, revoked), a new next;
     ``now_`` is an emergency rotation, which promotes a next key however young."""
+    if alg is not None and alg not in ALGORITHMS:
+        raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
     if revoke_current and not now_:
         raise AdminError("--revoke-current is for an emergency rotation: add --now")
     stored = admin.storage.list_signing_keys()
@@ -49,7 +56,7 @@ def rotate(
                 admin.storage, private, a, now, timings, force or now_, revoke_current
             )
         except lifecycle.RotationRefused as exc:
-            raise AdminError(str(exc)) from None
+            raise Refused(str(exc)) from None
         admin.record(
             EventType.KEY_ROTATED,
             report.activated,
@@ -72,7 +79,7 @@ def generate(admin: Admin, alg: str, by: Actor | None = None) -> SigningKeyInfo:
     try:
         info = lifecycle.add_next(admin.storage, private, alg, int(time.time()))
     except lifecycle.RotationRefused as exc:
-        raise AdminError(str(exc)) from None
+        raise Refused(str(exc)) from None
     admin.record(EventType.KEY_GENERATED, info.kid, by, alg=info.alg, state=info.state.value)
     return info
 

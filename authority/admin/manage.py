@@ -1,24 +1,29 @@
 """Changing what exists instead of deleting and recreating it: a client's secret rotated with
 an overlap, a client or user disabled, enabled or deleted, a user renamed, readdressed, signed
-out or unlocked, users imported, and users listed a page at a time. Each change is recorded as
-an event naming who made it (``by``, else the ``Admin``'s actor)."""
+out or unlocked, users imported; and the listings of clients, of users a page at a time and of
+a user's sessions. What `authority clients|users` and the admin API both run. Each change is
+recorded as an event naming who made it (``by``, else the ``Admin``'s actor)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
 from authority.accounts import sessions as user_sessions
 from authority.admin import importer
 from authority.admin.actor import Actor
-from authority.admin.errors import AdminError
+from authority.admin.errors import AdminError, NotFound, Refused
 from authority.admin.provision import Admin
 from authority.credentials.hashing import new_secret
 from authority.events import EventType
+from authority.settings import DAY, Kind, Spec
 from authority.storage import Client, User
 
 MAX_PAGE = 1000
+# How long a rotated secret keeps working: seconds or N[s|m|h|d], from none to 90 days.
+GRACE = Spec("grace", "--grace", Kind.DURATION, DAY, "", bounds=(0, 90 * DAY))
 KEEP = object()  # `users update` without --email or --no-email: the address stays
 
 
@@ -28,6 +33,10 @@ class Page:
     next: str | None  # the username to pass as --after for the next page; None: no more
 
 
+def clients(admin: Admin) -> list[Client]:
+    return admin.storage.list_clients()
+
+
 def rotate_secret(
     admin: Admin, client_id: str, grace: int, now: int, by: Actor | None = None
 ) -> tuple[Client, str]:
@@ -35,11 +44,11 @@ def rotate_secret(
     ``grace`` seconds (0: refused at once); a secret kept from an earlier rotation stops now."""
     client = admin.client(client_id)
     if client.public:
-        raise AdminError(f"client {client_id!r} is public (--public): it has no secret to rotate")
+        raise Refused(f"client {client_id!r} is public (--public): it has no secret to rotate")
     secret = new_secret()
     keep_until = now + grace if grace else None
     if not admin.storage.rotate_client_secret(client_id, admin.digest.digest(secret), keep_until):
-        raise AdminError(f"no client {client_id!r}")
+        raise NotFound(f"no client {client_id!r}")
     admin.record(EventType.CLIENT_SECRET_ROTATED, client_id, by, client_id, grace=grace)
     return admin.client(client_id), secret
 
@@ -50,7 +59,7 @@ def set_client_disabled(
     """Disable a client (its sessions end, its access tokens are denied) or enable it again."""
     admin.client(client_id)
     if not admin.storage.set_client_disabled(client_id, disabled, now):
-        raise AdminError(f"no client {client_id!r}")
+        raise NotFound(f"no client {client_id!r}")
     kind = EventType.CLIENT_DISABLED if disabled else EventType.CLIENT_ENABLED
     admin.record(kind, client_id, by, client_id)
     return admin.client(client_id)
@@ -59,7 +68,7 @@ def set_client_disabled(
 def delete_client(admin: Admin, client_id: str, now: int, by: Actor | None = None) -> None:
     """Delete a client, ending its sessions first."""
     if not admin.storage.delete_client(client_id, now):
-        raise AdminError(f"no client {client_id!r}")
+        raise NotFound(f"no client {client_id!r}")
     admin.record(EventType.CLIENT_DELETED, client_id, by, client_id)
 
 
@@ -69,10 +78,19 @@ def set_user_disabled(
     """Disable a user (every session ends, access tokens denied) or enable them again."""
     user = admin.user(username)
     if not admin.storage.set_user_disabled(user.sub, disabled, now):
-        raise AdminError(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}")
     kind = EventType.USER_DISABLED if disabled else EventType.USER_ENABLED
     admin.record(kind, user.sub, by, username=user.username)
     return admin.user(user.username)
+
+
+def sessions(admin: Admin, username: str, now: int) -> list[dict[str, Any]]:
+    """A user's live sessions, apps' (refresh-token families) then browsers'."""
+    user = admin.user(username)
+    storage = admin.storage
+    return user_sessions.views(
+        storage.list_sessions(user.sub, now), storage.list_browser_sessions(user.sub, now)
+    )
 
 
 def end_sessions(
@@ -84,7 +102,7 @@ def end_sessions(
     storage = admin.storage
     ended = user_sessions.end(storage, storage, user.sub, now, session_id)
     if session_id and not ended:
-        raise AdminError(f"no live session {session_id!r} for {user.username}")
+        raise NotFound(f"no live session {session_id!r} for {user.username}")
     admin.record(
         EventType.USER_LOGGED_OUT,
         user.sub,
@@ -130,7 +148,7 @@ def delete_user(admin: Admin, username: str, now: int, by: Actor | None = None) 
     the account go."""
     user = admin.user(username)
     if not admin.storage.delete_user(user.sub, now):
-        raise AdminError(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}")
     admin.record(EventType.USER_DELETED, user.sub, by, username=user.username)
     return user
 
@@ -148,20 +166,20 @@ def update_user(
     other account has. A new address is unverified until its owner verifies it."""
     user = admin.user(username)
     if new_username is None and email is KEEP:
-        raise AdminError("name a change: --username, --email or --no-email")
+        raise AdminError("name a change: --username, --email or --no-email", field=None)
     name = user.username if new_username is None else new_username
     # Only a new name must follow the rule: an imported one that predates it may keep it.
     if new_username is not None and not valid_username(new_username):
-        raise AdminError(USERNAME_RULE)
+        raise AdminError(USERNAME_RULE, field="username")
     address = user.email
     if email is not KEEP:
         address = None
         if isinstance(email, str):
             address = normalize_email(email)
             if address is None:
-                raise AdminError(f"{email!r} is not an email address")
+                raise AdminError(f"{email!r} is not an email address", field="email")
     if not admin.storage.set_identity(user.sub, name, address, now):
-        raise AdminError(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}")
     changes = (("username", name != user.username), ("email", address != user.email))
     changed = [what for what, differs in changes if differs]
     admin.record(EventType.USER_UPDATED, user.sub, by, username=name, changed=" ".join(changed))

@@ -12,7 +12,7 @@ from typing import Any
 from authority.accounts import USERNAME_RULE, normalize_email, valid_username
 from authority.admin import access, keys
 from authority.admin.actor import Actor
-from authority.admin.errors import AdminError
+from authority.admin.errors import AdminError, NotFound
 from authority.admin.sign_in import (
     CODE_GRANT,
     CREATE_FLAGS,
@@ -35,6 +35,8 @@ from authority.settings import ALGORITHMS, DAY, Settings
 from authority.storage import Client, Consent, KeyState, User
 from authority.storage.sql import SqlStorage
 
+# A client's own signing algorithm, which `clients create` calls --alg as `keys` does.
+FIELD_ALG = "access_token_alg"
 __all__ = [
     "Actor",
     "Admin",
@@ -96,10 +98,13 @@ class Admin:
         consent: bool = False,
         refresh_cookie: bool = False,
         allowed_origins: list[str] | None = None,
+        admin: bool = False,
         by: Actor | None = None,
     ) -> tuple[Client, str]:
-        """A new client and its secret, to show once ("" for a public client: it has none)."""
+        """A new client and its secret, to show once ("" for a public client: it has none).
+        ``admin``: a client of the admin API (``access.check_admin``)."""
         name = access.check_name(name)
+        grant_types, scope = access.admin_access(grant_types, scope, admin)
         grants = access.check_grants(grant_types)
         allowed, defaults = access.check_scopes(scope, default_scope)
         aud = access.check_resources("--audience", audiences)
@@ -135,6 +140,7 @@ class Admin:
         )
         check_sign_in(client, CREATE_FLAGS)
         access.check_issues(client)
+        access.check_admin(client, admin)
         self.storage.add_client(client)
         self.record(
             EventType.CLIENT_CREATED,
@@ -192,8 +198,9 @@ class Admin:
         )
         check_sign_in(updated, UPDATE_FLAGS if change.grant_types is None else REGRANT_FLAGS)
         access.check_issues(updated)
+        access.check_admin(updated, admin=access.ADMIN_SCOPE in stored.scopes)
         if not self.storage.set_client_settings(updated):
-            raise AdminError(f"no client {client_id!r}")
+            raise NotFound(f"no client {client_id!r}")
         return self._updated(stored, by)
 
     def set_introspection(
@@ -207,7 +214,7 @@ class Admin:
         served = access.check_resources("--resource-server", resource_servers)
         stored = self.client(client_id)
         if not self.storage.set_client_introspection(client_id, served, introspect_any):
-            raise AdminError(f"no client {client_id!r}")
+            raise NotFound(f"no client {client_id!r}")
         return self._updated(stored, by)
 
     def _updated(self, before: Client, by: Actor | None) -> Client:
@@ -227,19 +234,20 @@ class Admin:
 
     def _check_signing_alg(self, alg: str) -> None:
         if alg not in ALGORITHMS:
-            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
+            raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}", field=FIELD_ALG)
         if not any(
             k.alg == alg and k.state is KeyState.ACTIVE for k in self.storage.list_signing_keys()
         ):
             raise AdminError(
                 f"no {alg} key signs yet: run 'authority keys generate --alg {alg}', then "
-                f"'authority keys rotate --alg {alg}' once it has been published long enough"
+                f"'authority keys rotate --alg {alg}' once it has been published long enough",
+                field=FIELD_ALG,
             )
 
     def client(self, client_id: str) -> Client:
         client = self.storage.get_client(client_id)
         if client is None:
-            raise AdminError(f"no client {client_id!r}")
+            raise NotFound(f"no client {client_id!r}")
         return client
 
     # -- users -----------------------------------------------------------------------------
@@ -248,10 +256,10 @@ class Admin:
         self, username: str, password: str, email: str | None, by: Actor | None = None
     ) -> User:
         if not valid_username(username):
-            raise AdminError(USERNAME_RULE)
+            raise AdminError(USERNAME_RULE, field="username")
         address = normalize_email(email) if email is not None else None
         if email is not None and address is None:
-            raise AdminError(f"{email!r} is not an email address")
+            raise AdminError(f"{email!r} is not an email address", field="email")
         self._check_password(password, username, address)
         user = User(
             sub=str(uuid.uuid4()),
@@ -268,7 +276,7 @@ class Admin:
     def user(self, username: str) -> User:
         user = self.storage.get_user_by_username(username)
         if user is None:
-            raise AdminError(f"no user {username!r}")
+            raise NotFound(f"no user {username!r}")
         return user
 
     def throttle(self) -> Throttle:
@@ -314,7 +322,7 @@ class Admin:
         """Forget the user's approval: the client's next sign-in asks again."""
         user = self.user(username)
         if not self.storage.withdraw_consent(user.sub, client_id):
-            raise AdminError(f"{user.username} has no remembered consent for client {client_id!r}")
+            raise NotFound(f"{user.username} has no remembered consent for client {client_id!r}")
         self.record(
             EventType.USER_CONSENT_WITHDRAWN, user.sub, by, client_id, username=user.username
         )
@@ -325,7 +333,7 @@ class Admin:
         policy = PasswordPolicy(self.settings.password_min_length)
         problem = policy.problem(password, (username, email))
         if problem is not None:
-            raise AdminError(problem)
+            raise AdminError(problem, field="password")
 
     # -- housekeeping ------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from authority.admin.provision import Admin
 from authority.storage import AuditRecord
 
 JsonFlag = Callable[[argparse.ArgumentParser], None]
-DEFAULT_LIMIT = 100
 FLUSH_EVERY = 1000  # export: lines written between flushes of stdout
 TIME_HELP = "ISO 8601 (UTC unless an offset is given) or a time ago: 30m, 24h, 7d, 2w"
 
@@ -34,9 +33,9 @@ def add_commands(sub: Any, json_flag: JsonFlag) -> None:
     listing.add_argument(
         "--limit",
         type=int,
-        default=DEFAULT_LIMIT,
+        default=audit.DEFAULT_LIMIT,
         metavar="N",
-        help=f"at most N events (default {DEFAULT_LIMIT}, at most {audit.MAX_LIMIT})",
+        help=f"at most N events (default {audit.DEFAULT_LIMIT}, at most {audit.MAX_LIMIT})",
     )
     listing.add_argument(
         "--before", type=int, metavar="ID", help="the events older than this one (a page's next)"

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from authority.accounts import sessions as user_sessions
+from authority.admin import answers
 from authority.admin import keys as signing_keys
 from authority.admin import manage as changes
 from authority.admin.bootstrap import prepare
@@ -101,7 +101,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
-    storage = admin.storage
     if args.action == "create":
         client, secret = admin.create_client(
             args.name,
@@ -118,20 +117,20 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
             consent=args.consent,
             refresh_cookie=args.refresh_cookie,
             allowed_origins=args.allowed_origin or [],
+            admin=args.admin,
         )
         manage.warn(client)
+        data = answers.client_created(client, secret)
         if client.public:
-            data = client_view(client)
             human = f"client_id: {client.client_id}\n(a public client: it has no secret)"
         else:
-            data = {**client_view(client), "client_secret": secret}
             human = (
                 f"client_id:     {client.client_id}\nclient_secret: {secret}\n"
                 "(the secret is shown once; it is stored only as a hash)"
             )
         emit(args, data, human)
     elif args.action == "list":
-        views = [client_view(c) for c in storage.list_clients()]
+        data = answers.client_list(changes.clients(admin))
         rows = [
             {
                 **v,
@@ -139,10 +138,10 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
                 "scopes": " ".join(v["scopes"]),
                 "introspects": _introspects(v),
             }
-            for v in views
+            for v in data["clients"]
         ]
         columns = ["client_id", "name", "grant_types", "scopes", "disabled", "introspects"]
-        emit(args, {"clients": views}, table(rows, columns))
+        emit(args, data, table(rows, columns))
     elif args.action == "show":
         view = client_view(admin.client(args.client_id))
         emit(args, view, fields(view))
@@ -176,9 +175,7 @@ def cmd_clients(args: argparse.Namespace, admin: Admin) -> int:
         manage.rotate_secret(args, admin)
     elif args.action == "delete":
         changes.delete_client(admin, args.client_id, int(time.time()))
-        emit(
-            args, {"client_id": args.client_id, "deleted": True}, f"client {args.client_id} deleted"
-        )
+        emit(args, answers.client_deleted(args.client_id), f"client {args.client_id} deleted")
     return 0
 
 
@@ -194,7 +191,6 @@ def _introspects(view: dict[str, Any]) -> str:
 
 
 def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
-    storage = admin.storage
     if args.action == "create":
         user = admin.create_user(args.username, read_password(args), args.email)
         emit(args, user_view(user), f"user {user.username} created, sub {user.sub}")
@@ -212,19 +208,15 @@ def cmd_users(args: argparse.Namespace, admin: Admin) -> int:
         user = changes.set_user_disabled(admin, args.username, disabled, int(time.time()))
         emit(args, user_view(user), f"user {user.username} {args.action}d")
     elif args.action == "sessions":
-        user = admin.user(args.username)
-        now = int(time.time())
-        views = user_sessions.views(
-            storage.list_sessions(user.sub, now), storage.list_browser_sessions(user.sub, now)
-        )
+        views = changes.sessions(admin, args.username, int(time.time()))
         times = ("created_at", "last_used_at", "expires_at")
         rows = [{**v, **{k: when(v[k]) for k in times if k in v}} for v in views]
         columns = ["id", "kind", "client_id", "created_at", "last_used_at", "expires_at"]
-        emit(args, {"sessions": views}, table(rows, columns))
+        emit(args, answers.session_list(views), table(rows, columns))
     elif args.action == "logout":
         now = int(time.time())
         user, ended = changes.end_sessions(admin, args.username, args.session, now)
-        emit(args, {"ended": ended}, f"ended {ended} session(s) of {user.username}")
+        emit(args, answers.sessions_ended(ended), f"ended {ended} session(s) of {user.username}")
     elif args.action == "import":
         return import_users.cmd_import(args, admin)
     elif args.action == "unlock":
@@ -265,10 +257,10 @@ def _consents(args: argparse.Namespace, admin: Admin) -> None:
 
 def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
     if args.action == "list":
-        keys = [key_view(k) for k in admin.storage.list_signing_keys()]
+        data = answers.key_list(signing_keys.listing(admin))
         stamps = ["created_at", "activated_at", "retired_at", "removable_at"]
-        rows = [{**k, **{s: when(k[s]) for s in stamps}} for k in keys]
-        emit(args, {"keys": keys}, table(rows, ["kid", "alg", "state", *stamps]))
+        rows = [{**k, **{s: when(k[s]) for s in stamps}} for k in data["keys"]]
+        emit(args, data, table(rows, ["kid", "alg", "state", *stamps]))
     elif args.action == "rotate":
         reports = signing_keys.rotate(admin, args.alg, args.force, args.now, args.revoke_current)
         lines = []
@@ -278,7 +270,7 @@ def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
                 lines.append(f"{r.alg}: {r.retired} retired (published until its tokens expire)")
         for w in (w for r in reports for w in r.warnings):
             print(f"authority: warning: {w}", file=sys.stderr)
-        emit(args, {"rotations": [vars(r) for r in reports]}, "\n".join(lines))
+        emit(args, answers.rotations(reports), "\n".join(lines))
     elif args.action == "generate":
         info = signing_keys.generate(admin, args.alg)
         emit(args, key_view(info), f"{info.alg} next key {info.kid} published")

@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from authority.admin import access, manage
-from authority.admin.provision import Admin, client_view, user_view
+from authority.admin import access, answers, manage
+from authority.admin.manage import GRACE
+from authority.admin.provision import Admin, user_view
 from authority.cli.output import emit, read_password, shown, table, when, words
-from authority.settings import DAY, ConfigError, Kind, Spec
+from authority.settings import ConfigError
 from authority.storage import Client
 
-GRACE = Spec("grace", "--grace", Kind.DURATION, DAY, "", bounds=(0, 90 * DAY))
 JsonFlag = Callable[[argparse.ArgumentParser], None]
 
 
@@ -151,16 +151,14 @@ def rotate_secret(args: argparse.Namespace, admin: Admin) -> None:
         f"client_id:     {client.client_id}\nclient_secret: {secret}\n"
         f"(the secret is shown once; {old})"
     )
-    emit(args, {**client_view(client), "client_secret": secret}, human)
+    emit(args, answers.client_with_secret(client, secret), human)
 
 
 def users_list(args: argparse.Namespace, admin: Admin) -> None:
     page = manage.list_users(admin, args.limit, args.after, args.search)
-    views = [user_view(u) for u in page.users]
-    data: dict[str, Any] = {"users": views}
-    human = table(views, ["sub", "username", "email", "disabled"])
+    data = answers.user_page(page)
+    human = table(data["users"], ["sub", "username", "email", "disabled"])
     if page.next is not None:
-        data["next"] = page.next
         human += f"\n(more: --after {page.next})"
     emit(args, data, human)
 
@@ -173,11 +171,7 @@ def users_update(args: argparse.Namespace, admin: Admin) -> None:
 
 def users_delete(args: argparse.Namespace, admin: Admin) -> None:
     user = manage.delete_user(admin, args.username, int(time.time()))
-    emit(
-        args,
-        {"sub": user.sub, "username": user.username, "deleted": True},
-        f"user {user.username} deleted; their sessions ended",
-    )
+    emit(args, answers.user_deleted(user), f"user {user.username} deleted; their sessions ended")
 
 
 def set_password(args: argparse.Namespace, admin: Admin) -> None:
@@ -186,9 +180,7 @@ def set_password(args: argparse.Namespace, admin: Admin) -> None:
     noun = "session" if ended == 1 else "sessions"
     said = f"{ended} {noun} ended" if end else "sessions kept (--keep-sessions)"
     emit(
-        args,
-        {**user_view(user), "sessions_ended": ended, "sessions_kept": not end},
-        f"password of {user.username} set; {said}",
+        args, answers.password_set(user, ended, not end), f"password of {user.username} set; {said}"
     )
 
 

@@ -66,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--grant",
         action="append",
-        required=True,
-        help=f"{', '.join(GRANT_TYPES)} (repeatable)",
+        help=f"{', '.join(GRANT_TYPES)} (repeatable; required unless --admin)",
     )
     create.add_argument("--scope", action="append", help='allowed scopes, e.g. "read write"')
     create.add_argument(
@@ -118,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="a browser origin the client's pages are served from, e.g. https://app.example "
         "(repeatable): CORS, and where cookie-mode requests must come from",
+    )
+    create.add_argument(
+        "--admin",
+        action="store_true",
+        help="a client of the admin HTTP API (AUTHORITY_ADMIN_API): the client_credentials "
+        "grant and the authority:admin scope, which no other client can be given",
     )
     json_flag(create)
     listing = clients.add_parser("list", help="list clients")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from authority.credentials.hashing import SecretDigest
+from authority.errors import InvalidToken as RefusedToken
 from authority.keys import KeyRing
 from authority.storage import Client, RefreshTokenState, SessionStore
 from authority.verify.jwt import InvalidToken, audiences, check, signed_claims
@@ -46,6 +47,19 @@ class PresentedTokens:
             return check(token, self._ring().trusted, self.issuer, now)
         except InvalidToken:
             return None
+
+    def own_access_claims(self, token: str, now: int) -> dict[str, Any]:
+        """The claims of a bearer token presented to the authority's own endpoints (RFC 6750
+        §3.1): a valid, unexpired access token of ours, meant for the authority (``aud``
+        holds the issuer) and not revoked; else ``invalid_token``."""
+        claims = self.access_claims(token, now)
+        if claims is None:
+            raise RefusedToken("the access token is invalid or expired")
+        if self.issuer not in audiences(claims):
+            raise RefusedToken("the access token is not meant for this server")
+        if self.sessions.is_access_token_denied(claims["jti"]):
+            raise RefusedToken("the access token was revoked")
+        return claims
 
     def id_token_claims(self, token: str) -> dict[str, Any] | None:
         """The claims of an id_token this server issued, expired or not (OIDC RP-Initiated

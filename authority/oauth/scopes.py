@@ -12,6 +12,9 @@ _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+\Z")  # \Z: "$" allows a f
 # claims ``tokens.user_claims`` releases for the others. ``offline_access`` is not one: a
 # client gets refresh tokens by its grant types, whatever the scope.
 STANDARD = ("openid", "profile", "email")
+# The admin API's scope (/admin/...): held only by a client created with `clients create
+# --admin` (authority.admin.access), which gets it by the client_credentials grant.
+ADMIN = "authority:admin"
 
 
 def parse(raw: str | None) -> tuple[str, ...] | None:

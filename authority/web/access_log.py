@@ -22,10 +22,16 @@ CLIENT_ID = "client_id"
 
 
 def route_of(scope: Scope) -> str | None:
-    """The path template of the route that took the request; None when none matched."""
+    """The path template of the route that took the request; None when none matched. A
+    mounted route's (``/admin/clients``) starts with its mount's path, which the mount has
+    added to the scope's root_path."""
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else None
+    if not isinstance(path, str):
+        return None
+    root: str = scope.get("root_path", "")
+    mount = root[len(scope.get("app_root_path", root)) :]
+    return mount + path
 
 
 class AccessLog:

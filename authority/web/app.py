@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Scope
 
+from authority.admin.provision import Admin
 from authority.credentials.throttle import REDIS_OUTAGE_ERRORS
 from authority.errors import OAuthError, ServerError, TemporarilyUnavailable
 from authority.runtime import Authority
@@ -27,6 +28,7 @@ from authority.web.access_log import AccessLog
 from authority.web.context import RequestContextMiddleware
 from authority.web.cors import ClientCors
 from authority.web.edge import Edge
+from authority.web.endpoints import admin_audit, admin_clients, admin_keys, admin_users
 from authority.web.endpoints.accounts import (
     AccountEndpoints,
     change_password,
@@ -41,6 +43,7 @@ from authority.web.endpoints.accounts import (
     verify_email,
     verify_page,
 )
+from authority.web.endpoints.admin import AdminApi, AdminEndpoints
 from authority.web.endpoints.authorize import AuthorizeEndpoint, authorize
 from authority.web.endpoints.consents import (
     ConsentEndpoints,
@@ -117,6 +120,14 @@ ROUTES = [
     Route("/healthz", healthz, methods=["GET"], name="healthz"),
     Route("/readyz", readyz, methods=["GET"], name="readyz"),
     Route("/metrics", metrics, methods=["GET"], name="metrics"),
+    # AUTHORITY_ADMIN_API: off, every path under /admin is a 404.
+    Mount(
+        "/admin",
+        app=AdminApi(
+            [*admin_clients.ROUTES, *admin_users.ROUTES, *admin_keys.ROUTES, *admin_audit.ROUTES]
+        ),
+        name="admin",
+    ),
 ]
 # CORS (authority.web.cors): what browser apps call, for their clients' origins; the public
 # documents, for any origin.
@@ -133,7 +144,7 @@ PUBLIC_ROUTES = ("jwks", "openid", "oauth", "openapi")
 
 
 def _paths(names: tuple[str, ...]) -> list[re.Pattern[str]]:
-    return [r.path_regex for r in ROUTES if r.name in names]
+    return [r.path_regex for r in ROUTES if isinstance(r, Route) and r.name in names]
 
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:
@@ -160,7 +171,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         # RFC 9110 §15.5.6: Allow lists every method the resource has. Starlette names those
         # of the first route that matched the path, and a path here has a route per method.
-        allow = ", ".join(sorted(_allowed(request.app.routes, request.scope)))
+        # A mount the request went through has moved the (shared) scope's root_path to
+        # itself: match from the app's root again.
+        scope = request.scope
+        root = {**scope, "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
+        allow = ", ".join(sorted(_allowed(request.app.routes, root)))
         exc = HTTPException(405, exc.detail, {**(exc.headers or {}), "Allow": allow})
     return http_error_response(exc)
 
@@ -244,6 +259,10 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
         ),
         MetricsEndpoint.of(edge, authority),
     ]
+    if settings.admin_api:
+        # Its changes go to the server's events, so the server's audit writer keeps them.
+        admin = Admin(settings, authority.storage, authority.events)
+        views.append(AdminEndpoints(edge, authority.admin_tokens, admin))
     return {type(view): view for view in views}
 
 

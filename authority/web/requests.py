@@ -82,10 +82,8 @@ async def read_form(request: Request) -> Params:
     return parse_form(request.headers.get("content-type"), await read_body(request))
 
 
-def parse_json(body: bytes) -> Params:
-    """A JSON object of string members, held to the rules of a form: no member repeated,
-    no control characters, an empty string counts as absent; and valid Unicode (RFC 8259
-    §8.2: a lone surrogate escape is no character)."""
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """A JSON object (RFC 8259) in which no member is repeated, at any depth."""
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -97,18 +95,33 @@ def parse_json(body: bytes) -> Params:
 
     try:
         data = json.loads(body, object_pairs_hook=pairs)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidRequestError("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise InvalidRequestError("the request body must be a JSON object")
+    return data
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be a parameter, or None: no control characters, and valid
+    Unicode (RFC 8259 §8.2: a lone surrogate escape is no character)."""
+    if _SURROGATE.search(value):
+        return "must be valid Unicode (a lone surrogate is not)"
+    if _CONTROL.search(value):
+        return "must not contain control characters"
+    return None
+
+
+def parse_json(body: bytes) -> Params:
+    """A JSON object of string members, held to the rules of a form: no member repeated,
+    no control characters, an empty string counts as absent; and valid Unicode."""
     values: dict[str, list[str]] = {}
-    for name, value in data.items():
+    for name, value in parse_json_object(body).items():
         if not isinstance(value, str):
             raise InvalidRequestError(f"parameter {quoted(name)} must be a string")
-        if _SURROGATE.search(name) or _SURROGATE.search(value):
-            raise InvalidRequestError("parameters must be valid Unicode (a lone surrogate is not)")
-        if _CONTROL.search(name) or _CONTROL.search(value):
-            raise InvalidRequestError("parameters must not contain control characters")
+        problem = text_problem(name) or text_problem(value)
+        if problem is not None:
+            raise InvalidRequestError(f"parameters {problem}")
         if value:
             values[name] = [value]
     return Params(values)

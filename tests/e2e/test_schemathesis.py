@@ -5,7 +5,11 @@ body that the document gives that operation.
 
 Requests authenticate as the document says: HTTP Basic as a client that has every grant, a
 user's access token (fetched again by password login whenever a request ends that session),
-and, when the document describes the admin API, an admin access token.
+and, when the document describes the admin API, an admin client's access token (fetched again
+by client_credentials whenever one is refused, as after an emergency rotation revoked the key
+that signed it). The admin API's paths name clients and users made for it to change, so
+that no generated request disables, deletes, renames or re-keys the clients and the user the
+requests authenticate as.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +49,48 @@ METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 def _toml(value: object) -> str:
     """A TOML value: JSON's strings, numbers and arrays are TOML's."""
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
     return json.dumps(value)
+
+
+# The operations that delete what their path names: they are given a client and a user of
+# their own, so that the others keep finding theirs.
+DELETING = ("adminDeleteClient", "adminDeleteUser")
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The admin API's side of a run: the admin client whose token its requests carry, and
+    the client and user (client_id, username) its paths name: ``kept`` in most operations,
+    ``doomed`` in the DELETING ones."""
+
+    client: tuple[str, str]
+    kept: tuple[str, str]
+    doomed: tuple[str, str]
+
+
+def _token_request(payload: dict[str, str]) -> dict[str, object]:
+    """A dynamic token: ``payload`` posted to /token, fetched again after any 401."""
+    return {
+        "path": "/token",
+        "method": "post",
+        "payload_content_type": "application/x-www-form-urlencoded",
+        "payload": payload,
+        "extract_selector": "/access_token",
+        "retry_on": [401],
+    }
 
 
 def auth_config(
     document: dict[str, Any],
     issuer: str,
     client: tuple[str, str],
-    admin_token: str | None = None,
+    admin: Admin | None = None,
 ) -> str:
     """schemathesis's configuration of who the requests are: the client for Basic, a user's
     token fetched by a password login (again after a request that ended its session), and
-    ``admin_token`` for every other bearer scheme of the document (the admin API's)."""
+    the admin client's token for every other bearer scheme of the document (the admin
+    API's), whose paths name ``admin``'s clients and users, never the fuzzer's own."""
     client_id, secret = client
     login = {
         "grant_type": "password",
@@ -69,38 +103,48 @@ def auth_config(
     }
     sections: dict[str, dict[str, object]] = {
         f"auth.openapi.{CLIENT_SCHEME}": {"username": client_id, "password": secret},
-        f"auth.dynamic.openapi.{USER_SCHEME}": {
-            "path": "/token",
-            "method": "post",
-            "payload_content_type": "application/x-www-form-urlencoded",
-            "payload": login,
-            "extract_selector": "/access_token",
-            "retry_on": [401],
-        },
+        f"auth.dynamic.openapi.{USER_SCHEME}": _token_request(login),
     }
     schemes = document["components"]["securitySchemes"]
     for name, scheme in schemes.items():
         bearer = scheme.get("scheme", "").lower() == "bearer" or scheme["type"] == "oauth2"
         if name not in (USER_SCHEME, CLIENT_SCHEME) and bearer:
-            assert admin_token is not None, f"no token for the security scheme {name}"
-            sections[f"auth.openapi.{name}"] = {"bearer": admin_token}
+            assert admin is not None, f"no token for the security scheme {name}"
+            admin_id, admin_secret = admin.client
+            credentials = {"client_id": admin_id, "client_secret": admin_secret}
+            payload = {"grant_type": "client_credentials", "scope": ADMIN_SCOPE, **credentials}
+            sections[f"auth.dynamic.openapi.{name}"] = _token_request(payload)
+    operations: list[dict[str, object]] = []
+    if admin is not None:
+        sections["parameters"] = _named(*admin.kept)
+        operations.append(
+            {"include-operation-id": list(DELETING), "parameters": _named(*admin.doomed)}
+        )
     return "".join(
-        f"[{section}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in values.items())
-        for section, values in sections.items()
-    )
+        f"[{section}]\n" + _pairs(values) for section, values in sections.items()
+    ) + "".join("[[operations]]\n" + _pairs(values) for values in operations)
+
+
+def _named(client_id: str, username: str) -> dict[str, object]:
+    """The value of every path's {client_id} and {username}."""
+    return {"path.client_id": client_id, "path.username": username}
+
+
+def _pairs(values: dict[str, object]) -> str:
+    return "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in values.items())
 
 
 def run_schemathesis(
     issuer: str,
     client: tuple[str, str],
     folder: Path,
-    admin_token: str | None = None,
+    admin: Admin | None = None,
     seconds: int = SECONDS,
 ) -> subprocess.CompletedProcess[str]:
     """``schemathesis run`` against ``issuer``'s /openapi.json, bounded by ``seconds``."""
     document = httpx.get(f"{issuer}/openapi.json").json()
     config = folder / "schemathesis.toml"
-    config.write_text(auth_config(document, issuer, client, admin_token))
+    config.write_text(auth_config(document, issuer, client, admin))
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run"),
         f"{issuer}/openapi.json",
@@ -114,20 +158,16 @@ def run_schemathesis(
     )
 
 
-def admin_token(env: dict[str, str], issuer: str) -> str:
-    """An access token of the admin API: client_credentials with the admin scope, by a client
-    the CLI created with ``--admin``."""
-    admin = cli(
-        env, "clients", "create", "fuzzing-admin", "--admin", "--grant", "client_credentials"
-    )
-    answer = httpx.post(
-        f"{issuer}/token",
-        data={"grant_type": "client_credentials", "scope": ADMIN_SCOPE},
-        auth=(admin["client_id"], admin["client_secret"]),
-    )
-    assert answer.status_code == 200, answer.text
-    token: str = answer.json()["access_token"]
-    return token
+def admin_side(env: dict[str, str]) -> Admin:
+    """An admin client, made as an operator makes one (`clients create NAME --admin`), and
+    the clients and users for the admin API's requests to change."""
+    admin = cli(env, "clients", "create", "fuzzing-admin", "--admin")
+    named: list[tuple[str, str]] = []
+    for name in ("fuzzed", "doomed"):
+        target = cli(env, "clients", "create", name, "--grant", "client_credentials")
+        cli(env, "users", "create", name, "--password-stdin", stdin=PASSWORD + "\n")
+        named.append((target["client_id"], name))
+    return Admin((admin["client_id"], admin["client_secret"]), *named)
 
 
 @pytest.mark.timeout(SECONDS + 240)
@@ -171,10 +211,10 @@ def test_every_answer_to_generated_requests_is_one_the_document_allows(
             "--password-stdin",
             stdin=PASSWORD + "\n",
         )
-        token = admin_token(env, issuer) if with_admin else None
+        admin = admin_side(env) if with_admin else None
 
         done = run_schemathesis(
-            issuer, (client["client_id"], client["client_secret"]), tmp_path, token
+            issuer, (client["client_id"], client["client_secret"]), tmp_path, admin
         )
 
     report = done.stdout[-20000:] + done.stderr[-5000:]

@@ -70,3 +70,13 @@ def test_a_surrogate_pair_is_one_character_and_welcome(http: TestClient) -> None
     )
 
     assert response.status_code == 201, response.text
+
+
+def test_a_body_nested_deeper_than_the_parser_goes_is_invalid_request(http: TestClient) -> None:
+    body = b'{"username": ' + b"[" * 50000
+
+    response = http.post(
+        "/accounts/register", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert_error(response, 400, "invalid_request", "the request body is not valid JSON")

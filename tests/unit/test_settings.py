@@ -364,6 +364,7 @@ def test_every_variable_is_read_by_the_name_it_always_had() -> None:
         for name in [
             "ACCESS_TOKEN_ALG",
             "ACCESS_TOKEN_TTL",
+            "ADMIN_API",
             "ARGON2_MEMORY_COST",
             "ARGON2_PARALLELISM",
             "ARGON2_TIME_COST",

@@ -207,6 +207,20 @@ class SigningKeyInfo:
     sealed: bytes | None = field(default=None, repr=False)
 
 
+class ChangeKind(StrEnum):
+    """What servers hold in memory and must see changed at once (``storage.changes``)."""
+
+    KEY = "key"
+    CLIENT = "client"
+    USER = "user"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    ident: str | None  # the kid, client_id or sub; None: some of that kind, unknown which
+
+
 class RotationFailure(Enum):
     UNKNOWN = "unknown"  # no such token, or it expired, or its family ended
     USED = "used"  # already used: ``Rotation.used`` says when, and what became of its successor

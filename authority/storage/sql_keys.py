@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Executable, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from authority.storage.records import KeyState, SigningKeyInfo
+from authority.storage.changes import signal
+from authority.storage.records import ChangeKind, KeyState, SigningKeyInfo
 from authority.storage.sql_base import SqlBase, Undo
 from authority.storage.tables import signing_keys
 
@@ -20,7 +21,22 @@ class KeysSql(SqlBase):
         return [_key(r) for r in rows]
 
     def add_signing_key(self, key: SigningKeyInfo) -> None:
-        self._write(lambda conn: conn.execute(insert(signing_keys).values(**_key_values(key))))
+        def work(conn: Connection) -> None:
+            conn.execute(insert(signing_keys).values(**_key_values(key)))
+            signal(conn, ChangeKind.KEY, key.kid)
+
+        self._write(work)
+
+    def _change_keys(self, stmt: Executable, kid: str | None) -> bool:
+        """Run an UPDATE of signing keys; every server reloads its keys once it commits."""
+
+        def work(conn: Connection) -> bool:
+            if not conn.execute(stmt).rowcount:
+                return False
+            signal(conn, ChangeKind.KEY, kid)
+            return True
+
+        return self._write(work)
 
     def swap_signing_keys(
         self,
@@ -59,6 +75,7 @@ class KeysSql(SqlBase):
                     raise Undo
             if new_next is not None:
                 conn.execute(insert(signing_keys).values(**_key_values(new_next)))
+            signal(conn, ChangeKind.KEY, promote or retire)
             return True
 
         try:
@@ -76,11 +93,10 @@ class KeysSql(SqlBase):
             )
             .values(state=KeyState.REMOVED, private_key=None)
         )
-        self._write(lambda conn: conn.execute(stmt))
+        self._change_keys(stmt, None)
 
     def delete_signing_key(self, kid: str) -> None:
-        stmt = delete(signing_keys).where(signing_keys.c.kid == kid)
-        self._write(lambda conn: conn.execute(stmt))
+        self._change_keys(delete(signing_keys).where(signing_keys.c.kid == kid), kid)
 
 
 def _key(row: Any) -> SigningKeyInfo:

@@ -205,6 +205,17 @@ class SigningKeyRow(SQLModel, table=True):
     private_key: bytes | None = Field(default=None)
 
 
+class ChangeGenerationRow(SQLModel, table=True):
+    """How many changes each kind of thing servers hold in memory (keys, clients, users) has
+    seen: bumped in the changing transaction, polled by servers on SQLite (on PostgreSQL they
+    are told by NOTIFY instead)."""
+
+    __tablename__ = "change_generations"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    generation: int
+
+
 # Every table model has __table__, which SQLModel's types do not declare.
 clients = ClientRow.__table__  # type: ignore[attr-defined]
 users = UserRow.__table__  # type: ignore[attr-defined]
@@ -217,4 +228,5 @@ login_failures = LoginFailureRow.__table__  # type: ignore[attr-defined]
 browser_sessions = BrowserSessionRow.__table__  # type: ignore[attr-defined]
 authorization_codes = AuthorizationCodeRow.__table__  # type: ignore[attr-defined]
 consents = ConsentRow.__table__  # type: ignore[attr-defined]
+change_generations = ChangeGenerationRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -274,11 +274,19 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
             asyncio.create_task(_maintain_keys(authority)),
             asyncio.create_task(_housekeep(authority)),
         ]
+        # Changes made by other processes (the CLI, other replicas), applied within a second
+        # by a thread of its own: its waits and reloads never run on the event loop.
+        changes = authority.watch_changes()
+        changes.start()
+        # Serving starts once watching has (or has failed, in one line): nothing is missed
+        # between the keys loaded above and the watch.
+        await run_in_threadpool(changes.started.wait, authority.settings.database_timeout)
         try:
             yield
         finally:
             for job in jobs:
                 job.cancel()
+            await run_in_threadpool(changes.stop)
             if owned:
                 app.state.authority.close()
 

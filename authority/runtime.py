@@ -282,7 +282,8 @@ class Authority:
         """
         now = self.now()
         reports = []
-        for alg in self.keys.published.algorithms():
+        ring = self.keys.published
+        for alg in sorted({*ring.algorithms(), *ring.promotions}):
             report = _attempt(
                 "key maintenance", f"scheduled {alg} key rotation", self._rotate_if_due, alg, now
             )

@@ -248,12 +248,7 @@ class Admin:
     ) -> list[lifecycle.RotationReport]:
         if revoke_current and not now_:
             raise AdminError("--revoke-current is for an emergency rotation: add --now")
-        keys = self.storage.list_signing_keys()
-        algs = (
-            [alg]
-            if alg
-            else sorted({k.alg for k in keys if k.state in (KeyState.ACTIVE, KeyState.NEXT)})
-        )
+        algs = self._rotating(alg)
         if revoke_current and len(algs) > 1:
             raise AdminError("name the compromised key's algorithm with --alg")
         private = private_keys(self.settings)
@@ -268,6 +263,30 @@ class Admin:
             ]
         except lifecycle.RotationRefused as exc:
             raise AdminError(str(exc)) from None
+
+    def rotate_keys_at_earliest(
+        self, alg: str | None
+    ) -> list[lifecycle.RotationReport | lifecycle.Scheduled]:
+        """Rotate each algorithm (or ``alg``) whose next key may sign now; schedule the
+        promotion of each other one for the first moment it may, which the servers' key
+        maintenance performs."""
+        private = private_keys(self.settings)
+        timings = Timings.from_settings(self.settings)
+        now = int(time.time())
+        try:
+            return [
+                lifecycle.rotate_at_earliest(self.storage, private, a, now, timings)
+                for a in self._rotating(alg)
+            ]
+        except lifecycle.RotationRefused as exc:
+            raise AdminError(str(exc)) from None
+
+    def _rotating(self, alg: str | None) -> list[str]:
+        """``alg``, or every algorithm with a key that signs or will."""
+        if alg:
+            return [alg]
+        keys = self.storage.list_signing_keys()
+        return sorted({k.alg for k in keys if k.state in (KeyState.ACTIVE, KeyState.NEXT)})
 
     def generate_key(self, alg: str) -> SigningKeyInfo:
         if alg not in ALGORITHMS:

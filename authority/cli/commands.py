@@ -24,6 +24,7 @@ from authority.admin.provision import (
 from authority.cli import import_users, manage
 from authority.cli.environment import looked_at, masked_url
 from authority.cli.output import emit, fields, read_password, table, when, words
+from authority.keys.lifecycle import RotationReport, Scheduled
 from authority.runtime import check_start
 from authority.settings import Settings, is_loopback
 
@@ -261,15 +262,32 @@ def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
         rows = [{**k, **{s: when(k[s]) for s in stamps}} for k in keys]
         emit(args, {"keys": keys}, table(rows, ["kid", "alg", "state", *stamps]))
     elif args.action == "rotate":
-        reports = admin.rotate_keys(args.alg, args.force, args.now, args.revoke_current)
+        if args.at_earliest and (args.force or args.now):
+            raise AdminError("--at-earliest waits until the next key may sign: drop --force/--now")
+        done = (
+            admin.rotate_keys_at_earliest(args.alg)
+            if args.at_earliest
+            else admin.rotate_keys(args.alg, args.force, args.now, args.revoke_current)
+        )
+        reports = [r for r in done if isinstance(r, RotationReport)]
+        scheduled = [vars(s) for s in done if isinstance(s, Scheduled)]
         lines = []
         for r in reports:
             lines.append(f"{r.alg}: {r.activated} now signs; new next key {r.created_next}")
             if r.retired:
                 lines.append(f"{r.alg}: {r.retired} retired (published until its tokens expire)")
+        for s in scheduled:
+            wait = max(s["promote_at"] - int(time.time()), 0)
+            lines.append(
+                f"{s['alg']}: the servers promote {s['kid']} at {when(s['promote_at'])} UTC "
+                f"(in {wait} s), the first moment every verifier can know it"
+            )
         for w in (w for r in reports for w in r.warnings):
             print(f"authority: warning: {w}", file=sys.stderr)
-        emit(args, {"rotations": [vars(r) for r in reports]}, "\n".join(lines))
+        data: dict[str, Any] = {"rotations": [vars(r) for r in reports]}
+        if args.at_earliest:
+            data["scheduled"] = scheduled
+        emit(args, data, "\n".join(lines))
     elif args.action == "generate":
         info = admin.generate_key(args.alg)
         emit(args, key_view(info), f"{info.alg} next key {info.kid} published")

@@ -75,6 +75,24 @@ class RotationRefused(Exception):
     """A rotation would sign with a key verifiers may not know yet."""
 
 
+class NotPublishedLongEnough(RotationRefused):
+    """The next key ``kid`` may sign only from ``ready_at``."""
+
+    def __init__(self, message: str, kid: str, ready_at: int) -> None:
+        super().__init__(message)
+        self.kid = kid
+        self.ready_at = ready_at
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A promotion scheduled for the first safe moment, which key maintenance performs."""
+
+    alg: str
+    kid: str
+    promote_at: int
+
+
 def _new_key(private: PrivateKeys, alg: str, state: KeyState, now: int) -> SigningKeyInfo:
     """Generate a key and keep its private half first: a crash before the metadata commit
     leaves an unpublished orphan (removed at the next start), never a published key without
@@ -146,10 +164,13 @@ def rotate(
         )
     ready_at = upcoming.created_at + timings.publish_lead
     if now < ready_at and not force:
-        raise RotationRefused(
+        raise NotPublishedLongEnough(
             f"next {alg} key {upcoming.kid} has been published for {now - upcoming.created_at} s; "
             f"verifiers may cache the JWKS for up to {timings.publish_lead} s, so it may sign "
-            f"from {ready_at - now} s from now (use --force to override)"
+            f"from {ready_at - now} s from now (use --force to override, or --at-earliest to "
+            "have the servers promote it then)",
+            upcoming.kid,
+            ready_at,
         )
     if now < ready_at:
         report.warnings.append(
@@ -183,20 +204,38 @@ def rotate(
     return report
 
 
+def rotate_at_earliest(
+    metadata: KeyStore, private: PrivateKeys, alg: str, now: int, timings: Timings
+) -> RotationReport | Scheduled:
+    """``keys rotate --at-earliest``: rotate now if the next key may sign, else schedule its
+    promotion for the first moment it may (``rotate_if_due`` performs it)."""
+    try:
+        return rotate(metadata, private, alg, now, timings)
+    except NotPublishedLongEnough as early:
+        if not metadata.schedule_promotion(early.kid, early.ready_at):
+            raise RotationRefused(
+                f"the {alg} keys changed meanwhile (another rotation won); retry"
+            ) from None
+        return Scheduled(alg, early.kid, early.ready_at)
+
+
 def rotate_if_due(
     metadata: KeyStore, private: PrivateKeys, alg: str, now: int, timings: Timings
 ) -> RotationReport | None:
-    """Scheduled rotation: when the active key is ``rotation_days`` old and its successor has
-    been published long enough. Replicas racing here produce one rotation; the losers None."""
-    if timings.rotation_days <= 0:
-        return None
+    """Scheduled rotation: when the active key is ``rotation_days`` old, or the promotion an
+    operator scheduled is due, and the successor has been published long enough (by this
+    server's timings too). Replicas racing here produce one rotation; the losers None."""
     keys = metadata.list_signing_keys()
     current, upcoming = _by_state(keys, alg, KeyState.ACTIVE), _by_state(keys, alg, KeyState.NEXT)
-    if current is None or upcoming is None:
+    if upcoming is None:
         return None
-    if now < (current.activated_at or current.created_at) + timings.rotation_days * DAY:
-        return None
-    if now < upcoming.created_at + timings.publish_lead:
+    aged = (
+        current is not None
+        and timings.rotation_days > 0
+        and now >= (current.activated_at or current.created_at) + timings.rotation_days * DAY
+    )
+    asked = upcoming.promote_at is not None and now >= upcoming.promote_at
+    if not (aged or asked) or now < upcoming.created_at + timings.publish_lead:
         return None
     try:
         return rotate(metadata, private, alg, now, timings)

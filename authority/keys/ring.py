@@ -54,9 +54,16 @@ def _load(info: SigningKeyInfo, private: PrivateKeys) -> SigningKey:
 class KeyRing:
     """Published keys parsed once; the JWKS rendered once per change of the key set."""
 
-    def __init__(self, keys: list[SigningKey], active: dict[str, SigningKey]) -> None:
+    def __init__(
+        self,
+        keys: list[SigningKey],
+        active: dict[str, SigningKey],
+        promotions: dict[str, int] | None = None,
+    ) -> None:
         self.keys = keys
         self._active = active
+        # When the next key of an algorithm is to be promoted (``keys rotate --at-earliest``).
+        self.promotions = promotions or {}
         self._by_kid = {k.kid: k for k in keys}
         self.jwks = json.dumps(
             {"keys": [k.public_jwk for k in keys]}, separators=(",", ":")
@@ -74,7 +81,10 @@ class KeyRing:
         active = {
             k.alg: k for k, info in zip(keys, infos, strict=True) if info.state is KeyState.ACTIVE
         }
-        return cls(keys, active)
+        promotions = {
+            i.alg: i.promote_at for i in infos if i.state is KeyState.NEXT and i.promote_at
+        }
+        return cls(keys, active, promotions)
 
     def trusted(self, kid: str) -> TrustedKey | None:
         """The published key ``kid`` for verifying a token, or None."""

@@ -203,6 +203,8 @@ class SigningKeyInfo:
     activated_at: int | None = None
     retired_at: int | None = None
     removable_at: int | None = None
+    # A next key's promotion an operator scheduled (``keys rotate --at-earliest``), or None.
+    promote_at: int | None = None
     # The private key as encrypted PKCS#8 PEM, when keys are kept in the database.
     sealed: bytes | None = field(default=None, repr=False)
 

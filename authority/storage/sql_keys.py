@@ -27,6 +27,16 @@ class KeysSql(SqlBase):
 
         self._write(work)
 
+    def schedule_promotion(self, kid: str, at: int) -> bool:
+        """Have the next key ``kid`` promoted at ``at`` by whichever server's key maintenance
+        finds it due first; False when ``kid`` is no longer the next key."""
+        stmt = (
+            update(signing_keys)
+            .where(signing_keys.c.kid == kid, signing_keys.c.state == KeyState.NEXT)
+            .values(promote_at=at)
+        )
+        return self._change_keys(stmt, kid)
+
     def _change_keys(self, stmt: Executable, kid: str | None) -> bool:
         """Run an UPDATE of signing keys; every server reloads its keys once it commits."""
 
@@ -69,7 +79,7 @@ class KeysSql(SqlBase):
                 done = conn.execute(
                     update(signing_keys)
                     .where(signing_keys.c.kid == promote, signing_keys.c.state == KeyState.NEXT)
-                    .values(state=KeyState.ACTIVE, activated_at=now)
+                    .values(state=KeyState.ACTIVE, activated_at=now, promote_at=None)
                 ).rowcount
                 if done != 1:
                     raise Undo
@@ -108,6 +118,7 @@ def _key(row: Any) -> SigningKeyInfo:
         activated_at=row.activated_at,
         retired_at=row.retired_at,
         removable_at=row.removable_at,
+        promote_at=row.promote_at,
         sealed=row.private_key,
     )
 
@@ -121,5 +132,6 @@ def _key_values(key: SigningKeyInfo) -> dict[str, Any]:
         "activated_at": key.activated_at,
         "retired_at": key.retired_at,
         "removable_at": key.removable_at,
+        "promote_at": key.promote_at,
         "private_key": key.sealed,
     }

@@ -203,6 +203,8 @@ class SigningKeyRow(SQLModel, table=True):
     removable_at: int | None = Field(default=None)
     # Encrypted PKCS#8 PEM when AUTHORITY_KEYS_STORE=database; NULL for the folder store.
     private_key: bytes | None = Field(default=None)
+    # When the maintenance of any server promotes this next key (``keys rotate --at-earliest``).
+    promote_at: int | None = Field(default=None)
 
 
 class ChangeGenerationRow(SQLModel, table=True):

@@ -170,6 +170,9 @@ CASES = {
         _next_and_active,
         lambda s, kid: s.swap_signing_keys(f"{kid}-active", kid, None, NOW, NOW + 60),
     ),
+    "promotion scheduled": Case(
+        ChangeKind.KEY, _added_key, lambda s, kid: s.schedule_promotion(kid, NOW + 60)
+    ),
     "keys removed": Case(
         ChangeKind.KEY,
         lambda s: _added_key(s, KeyState.RETIRED),
@@ -200,11 +203,13 @@ def test_a_change_that_changed_nothing_or_was_rolled_back_is_not_told(
     seen.settle(storage)
 
     assert not storage.set_client_disabled("c-nobody", True, NOW)
+    assert not storage.schedule_promotion("k-nobody", NOW)
     with pytest.raises(Conflict):
         storage.add_client(taken)  # rolled back: the insert failed
 
     assert not seen.told(ChangeKind.CLIENT, "c-nobody", seconds=0.6)
     assert not seen.told(ChangeKind.CLIENT, taken.client_id, seconds=0)
+    assert not seen.told(ChangeKind.KEY, "k-nobody", seconds=0)
 
 
 def test_a_payload_of_an_unknown_kind_is_ignored() -> None:

@@ -42,8 +42,9 @@ class Timings:
     def publish_lead(self) -> int:
         """How long a next key must be published before it may sign.
 
-        A replica sees the new key within ``reload_seconds``; a verifier that fetched the
-        JWKS just before keeps it ``jwks_max_age``; clocks may differ by ``leeway``.
+        A replica sees the new key within a second when told, within ``reload_seconds`` when
+        its change notifications are down; a verifier that fetched the JWKS just before keeps
+        it ``jwks_max_age``; clocks may differ by ``leeway``.
         """
         return self.jwks_max_age + self.reload_seconds + self.leeway
 
@@ -195,9 +196,10 @@ def rotate(
         private.discard(current.kid)
         report.revoked = current.kid
         report.warnings.append(
-            f"{current.kid} is revoked: servers drop it from the JWKS within "
-            f"{timings.reload_seconds} s, and every unexpired token it signed (issued up to "
-            f"{timings.access_token_ttl} s ago) is then rejected by verifiers that refetch"
+            f"{current.kid} is revoked: servers drop it from the JWKS within a second (within "
+            f"{timings.reload_seconds} s one whose change notifications are down), and every "
+            f"unexpired token it signed (issued up to {timings.access_token_ttl} s ago) is then "
+            "rejected by verifiers that refetch"
         )
     elif current is not None:
         report.retired = current.kid

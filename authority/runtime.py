@@ -256,17 +256,20 @@ class Authority:
 
     def apply_change(self, change: Change) -> None:
         """Keys are read again; a changed client's cached copy and the browser origins are
-        dropped. Users are never cached: their changes are seen at once anyway."""
+        dropped, and a changed user's cached browser sign-ins."""
         if change.kind is ChangeKind.KEY:
             self.keys.try_reload()
         elif change.kind is ChangeKind.CLIENT:
             self.cached_clients.forget(change.ident)
             self.origins.invalidate()
+        elif change.kind is ChangeKind.USER:
+            self.browser.forget_user(change.ident)
 
     def resync(self) -> None:
-        """Changes may have been missed: drop every cached client, read the keys again."""
+        """Changes may have been missed: drop what is cached, read the keys again."""
         self.cached_clients.forget(None)
         self.origins.invalidate()
+        self.browser.forget_user(None)
         self.keys.try_reload()
 
     # -- the periodic jobs (every ``key_reload_seconds``, on every replica) -----------------

@@ -99,7 +99,7 @@ class _Generations:
         self._stop = stop
         self._busy = busy
         with busy:
-            self._seen = self._read()
+            self._seen = {} if stop.is_set() else self._read()
 
     def _read(self) -> dict[str, int]:
         with self._engine.connect() as conn:

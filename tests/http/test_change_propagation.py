@@ -11,10 +11,17 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
+from authority.accounts.browser import BrowserSignIns
+from authority.admin.bootstrap import prepare
 from authority.admin.manage import rotate_secret
 from authority.admin.provision import Admin, ClientUpdate
+from authority.runtime import Authority
 from authority.settings import Settings
-from tests.conftest import Registered
+from authority.storage.sql import SqlStorage
+from authority.web.app import create_app
+from tests.conftest import ISSUER, FakeClock, Registered
+from tests.http.authorize_helpers import add_web_client, authorize, redirect_query, request_params
+from tests.http.browser_helpers import sign_in
 from tests.http.cookie_helpers import cookie_client
 from tests.http.helpers import post_token
 
@@ -122,3 +129,25 @@ def test_a_new_browser_origin_is_answered_within_a_second(http: TestClient, admi
     admin.update_client(spa.client_id, ClientUpdate(add_allowed_origins=(origin,)))
 
     within(lambda: http.options("/token", headers=preflight).status_code == 200)
+
+
+def test_a_disabled_users_browser_sign_in_is_refused_within_a_second(
+    settings: Settings, storage: SqlStorage, alice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Single sign-on trusts a looked-up browser session for a while; a user disabled elsewhere
+    is not signed in by it once the server is told (the clock here never lets it expire)."""
+    prepare(settings, storage)
+    authority = Authority(settings, storage)
+    frozen = FakeClock()
+    authority.browser = BrowserSignIns(
+        storage, authority.digest, settings.browser_session_max_age, clock=frozen
+    )
+    client = add_web_client(storage)
+    with TestClient(create_app(authority=authority), base_url=ISSUER) as http:
+        sign_in(http, authority, alice)
+        silent = request_params(client, prompt="none")
+        assert "code" in redirect_query(authorize(http, silent))
+
+        storage.set_user_disabled(alice, True, int(time.time()))
+
+        within(lambda: redirect_query(authorize(http, silent)).get("error") == "login_required")

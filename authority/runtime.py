@@ -1,13 +1,15 @@
 """The running authority: settings, storage, keys and grants wired together once per process.
 
 Its state that changes while it runs is named here: the loaded keys (``LoadedKeys``, swapped
-only by ``reload``), and the two periodic jobs that change storage, key maintenance
+only by ``reload``), the cached clients and browser origins (dropped by ``apply_change`` when
+another process changes them), and the two periodic jobs that change storage, key maintenance
 (``maintain_keys``) and housekeeping (``housekeep``). The thread limiters are made once, here.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -50,6 +52,8 @@ from authority.oauth.revocation import Revoker
 from authority.oauth.tokens import IdTokenMinter, Minter
 from authority.observe.audit import AuditQueue, keeps
 from authority.settings import DAY, Settings
+from authority.storage import Change, ChangeKind
+from authority.storage.changes import ChangeWatcher
 from authority.storage.sql import SqlStorage
 
 if TYPE_CHECKING:
@@ -65,7 +69,8 @@ INTROSPECTION_THREADS = 8
 
 class LoadedKeys:
     """The key ring this process signs and checks with. It changes only by ``reload``, which
-    the key maintenance job calls (and retries while it fails)."""
+    a change made elsewhere and the key maintenance job call (the latter retries while it
+    fails)."""
 
     def __init__(
         self,
@@ -81,6 +86,8 @@ class LoadedKeys:
         self._ring = KeyRing.load(storage, private)
         self._loaded_at = clock()
         self._failing = False
+        # One reload at a time: an older read never replaces a newer one.
+        self._lock = threading.RLock()
 
     @property
     def published(self) -> KeyRing:
@@ -106,25 +113,27 @@ class LoadedKeys:
 
     def reload(self) -> None:
         """Swap in the keys storage publishes now (keys already parsed are reused)."""
-        ring = KeyRing.load(self._storage, self._private, previous=self._ring)
-        if ring.etag != self._ring.etag:
-            log.info("published keys now: %s", ", ".join(k.kid for k in ring.keys))
-        self._ring = ring
-        self._loaded_at = self._clock()
+        with self._lock:
+            ring = KeyRing.load(self._storage, self._private, previous=self._ring)
+            if ring.etag != self._ring.etag:
+                log.info("published keys now: %s", ", ".join(k.kid for k in ring.keys))
+            self._ring = ring
+            self._loaded_at = self._clock()
 
     def try_reload(self) -> bool:
         """Reload; a failure is logged once, and again when reloads work again."""
-        try:
-            self.reload()
-        except Exception as exc:
-            if not self._failing:
-                log.error("key maintenance: key reload failed: %s", _reason(exc))
-            self._failing = True
-            return False
-        if self._failing:
-            log.warning("key maintenance: key reload works again")
-        self._failing = False
-        return True
+        with self._lock:
+            try:
+                self.reload()
+            except Exception as exc:
+                if not self._failing:
+                    log.error("key maintenance: key reload failed: %s", _reason(exc))
+                self._failing = True
+                return False
+            if self._failing:
+                log.warning("key maintenance: key reload works again")
+            self._failing = False
+            return True
 
 
 class Authority:
@@ -159,7 +168,7 @@ class Authority:
         self.minter = Minter(
             settings.issuer, settings.access_token_ttl, settings.access_token_alg, ring
         )
-        cached_clients = CachedClients(storage, settings.client_cache_ttl)
+        self.cached_clients = cached_clients = CachedClients(storage, settings.client_cache_ttl)
         self.clients = ClientAuthenticator(cached_clients, self.digest, clock)
         counters = throttle.counter(settings, storage)
         self.throttle = throttle.build(settings, counters)
@@ -268,6 +277,33 @@ class Authority:
     def now(self) -> int:
         return int(self.clock())
 
+    # -- changes other processes make (every server process watches them) ----------------
+
+    def watch_changes(self) -> ChangeWatcher:
+        """The watcher that applies changes made elsewhere within a second; while it cannot
+        watch, the periodic reload and the client cache's time to live bound the delay."""
+        s = self.settings
+        bound = f"within {s.key_reload_seconds} s (keys) and {s.client_cache_ttl} s (clients)"
+        return self.storage.change_watcher(self.apply_change, self.resync, bound)
+
+    def apply_change(self, change: Change) -> None:
+        """Keys are read again; a changed client's cached copy and the browser origins are
+        dropped, and a changed user's cached browser sign-ins."""
+        if change.kind is ChangeKind.KEY:
+            self.keys.try_reload()
+        elif change.kind is ChangeKind.CLIENT:
+            self.cached_clients.forget(change.ident)
+            self.origins.invalidate()
+        elif change.kind is ChangeKind.USER:
+            self.browser.forget_user(change.ident)
+
+    def resync(self) -> None:
+        """Changes may have been missed: drop what is cached, read the keys again."""
+        self.cached_clients.forget(None)
+        self.origins.invalidate()
+        self.browser.forget_user(None)
+        self.keys.try_reload()
+
     # -- the periodic jobs (every ``key_reload_seconds``, on every replica) -----------------
 
     def maintain_keys(self) -> list[lifecycle.RotationReport]:
@@ -281,7 +317,8 @@ class Authority:
         """
         now = self.now()
         reports = []
-        for alg in self.keys.published.algorithms():
+        ring = self.keys.published
+        for alg in sorted({*ring.algorithms(), *ring.promotions}):
             report = _attempt(
                 "key maintenance", f"scheduled {alg} key rotation", self._rotate_if_due, alg, now
             )

@@ -231,7 +231,11 @@ class Settings:
         "AUTHORITY_CLIENT_CACHE_TTL",
         DURATION,
         5,
-        "how long a process caches a client: a disabled client is refused within this bound",
+        (
+            "how long a process caches a client when no change reaches it: a change made "
+            "elsewhere is seen within a second (see Changes reach every server), and within "
+            "this bound while change notifications are down"
+        ),
         bounds=(0, 300),
     )
     hash_key: bytes | None = setting(
@@ -292,9 +296,9 @@ class Settings:
         DURATION,
         30,
         (
-            "how often each replica re-reads keys, rotates when due and purges; bounds how long a "
-            "replica signs with a key rotated elsewhere (twice this when its reloads fail: it then "
-            "stops signing)"
+            "how often each replica re-reads keys, rotates when due and purges; a key change made "
+            "elsewhere is seen within a second, and within this bound while change notifications "
+            "are down (twice this when its reloads fail: it then stops signing)"
         ),
         bounds=(1, 3600),
         shown="`30`",

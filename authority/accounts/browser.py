@@ -14,9 +14,10 @@ from authority.storage import BrowserSession, BrowserSessionStore, User
 # A cookie value longer than this is no value of ours: never hashed, never looked up.
 MAX_COOKIE_LENGTH = 100
 # How long a process trusts a browser session it has looked up: single sign-on then costs no
-# database read. A sign-out here takes effect at once; one on another replica, or a disabled
-# user, within this bound, and no token comes of it even then: redeeming a code checks the
-# browser session and the user again.
+# database read. A sign-out here takes effect at once, and a user disabled or deleted anywhere
+# as soon as this process is told (``forget_user``); a sign-out on another replica within this
+# bound, and no token comes of it even then: redeeming a code checks the browser session and
+# the user again.
 CACHE_SECONDS = 1.0
 CACHE_ENTRIES = 10_000
 
@@ -36,6 +37,7 @@ class BrowserSignIns:
         self.max_age = max_age
         self._clock = clock
         self._cache: dict[str, tuple[float, BrowserSession]] = {}
+        self._epoch = 0  # moved by ``forget_user``: a session read meanwhile is not kept
 
     def start(self, user: User, amr: tuple[str, ...], now: int) -> tuple[str, BrowserSession]:
         """Sign ``user`` in: a new browser session, and the secret its cookie carries (a new
@@ -63,11 +65,14 @@ class BrowserSignIns:
         hit = self._cache.get(secret_hash)
         if hit is not None and hit[0] > self._clock():
             return hit[1] if hit[1].expires_at > now else None
+        epoch = self._epoch
         session = self._store.find_browser_session(secret_hash, now)
         if session is None:
             self._cache.pop(secret_hash, None)
         else:
             self._remember(secret_hash, session)
+            if epoch != self._epoch:  # a user changed meanwhile: this may predate it
+                self._cache.pop(secret_hash, None)
         return session
 
     def end(self, session_id: str, now: int, sub: str | None = None) -> bool:
@@ -99,6 +104,14 @@ class BrowserSignIns:
         if len(self._cache) >= CACHE_ENTRIES:
             self._cache.clear()
         self._cache[secret_hash] = (self._clock() + CACHE_SECONDS, session)
+
+    def forget_user(self, sub: str | None) -> None:
+        """A user changed elsewhere (disabled, deleted): drop their cached browser sessions
+        (None: every user's)."""
+        self._epoch += 1
+        for key, (_, session) in list(self._cache.items()):
+            if sub is None or session.sub == sub:
+                self._cache.pop(key, None)
 
     def _forget(self, session_id: str) -> None:
         for key, (_, session) in list(self._cache.items()):

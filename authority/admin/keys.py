@@ -38,12 +38,7 @@ def rotate(
         raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
     if revoke_current and not now_:
         raise AdminError("--revoke-current is for an emergency rotation: add --now")
-    stored = admin.storage.list_signing_keys()
-    algs = (
-        [alg]
-        if alg
-        else sorted({k.alg for k in stored if k.state in (KeyState.ACTIVE, KeyState.NEXT)})
-    )
+    algs = [alg] if alg else _rotating(admin)
     if revoke_current and len(algs) > 1:
         raise AdminError("name the compromised key's algorithm with --alg")
     private = private_keys(admin.settings)
@@ -69,6 +64,53 @@ def rotate(
         )
         reports.append(report)
     return reports
+
+
+def rotate_at_earliest(
+    admin: Admin, alg: str | None, by: Actor | None = None
+) -> list[lifecycle.RotationReport | lifecycle.Scheduled]:
+    """Rotate each algorithm (or ``alg``) whose next key may sign now; schedule the promotion
+    of each other one for the first moment it may, which the servers' key maintenance
+    performs."""
+    if alg is not None and alg not in ALGORITHMS:
+        raise AdminError(f"--alg must be one of {', '.join(ALGORITHMS)}")
+    private = private_keys(admin.settings)
+    timings = Timings.from_settings(admin.settings)
+    now = int(time.time())
+    done: list[lifecycle.RotationReport | lifecycle.Scheduled] = []
+    for a in [alg] if alg else _rotating(admin):
+        try:
+            outcome = lifecycle.rotate_at_earliest(admin.storage, private, a, now, timings)
+        except lifecycle.RotationRefused as exc:
+            raise Refused(str(exc)) from None
+        if isinstance(outcome, lifecycle.Scheduled):
+            admin.record(
+                EventType.KEY_ROTATED,
+                outcome.kid,
+                by,
+                alg=outcome.alg,
+                how="scheduled by operator",
+                promote_at=outcome.promote_at,
+            )
+        else:
+            admin.record(
+                EventType.KEY_ROTATED,
+                outcome.activated,
+                by,
+                alg=outcome.alg,
+                how="operator",
+                retired=outcome.retired,
+                revoked=outcome.revoked,
+                next=outcome.created_next,
+            )
+        done.append(outcome)
+    return done
+
+
+def _rotating(admin: Admin) -> list[str]:
+    """Every algorithm with a key that signs or will."""
+    stored = admin.storage.list_signing_keys()
+    return sorted({k.alg for k in stored if k.state in (KeyState.ACTIVE, KeyState.NEXT)})
 
 
 def generate(admin: Admin, alg: str, by: Actor | None = None) -> SigningKeyInfo:

@@ -14,6 +14,7 @@ from authority.admin import answers
 from authority.admin import keys as signing_keys
 from authority.admin import manage as changes
 from authority.admin.bootstrap import prepare
+from authority.admin.errors import AdminError
 from authority.admin.keys import key_view
 from authority.admin.provision import (
     Admin,
@@ -25,6 +26,7 @@ from authority.admin.provision import (
 from authority.cli import import_users, manage
 from authority.cli.environment import looked_at, masked_url
 from authority.cli.output import emit, fields, read_password, table, when, words
+from authority.keys.lifecycle import RotationReport, Scheduled
 from authority.runtime import check_start
 from authority.settings import ConfigError, Settings, is_loopback
 
@@ -262,15 +264,32 @@ def cmd_keys(args: argparse.Namespace, admin: Admin) -> int:
         rows = [{**k, **{s: when(k[s]) for s in stamps}} for k in data["keys"]]
         emit(args, data, table(rows, ["kid", "alg", "state", *stamps]))
     elif args.action == "rotate":
-        reports = signing_keys.rotate(admin, args.alg, args.force, args.now, args.revoke_current)
+        if args.at_earliest and (args.force or args.now):
+            raise AdminError("--at-earliest waits until the next key may sign: drop --force/--now")
+        done = (
+            signing_keys.rotate_at_earliest(admin, args.alg)
+            if args.at_earliest
+            else signing_keys.rotate(admin, args.alg, args.force, args.now, args.revoke_current)
+        )
+        reports = [r for r in done if isinstance(r, RotationReport)]
+        scheduled = [vars(s) for s in done if isinstance(s, Scheduled)]
         lines = []
         for r in reports:
             lines.append(f"{r.alg}: {r.activated} now signs; new next key {r.created_next}")
             if r.retired:
                 lines.append(f"{r.alg}: {r.retired} retired (published until its tokens expire)")
+        for s in scheduled:
+            wait = max(s["promote_at"] - int(time.time()), 0)
+            lines.append(
+                f"{s['alg']}: the servers promote {s['kid']} at {when(s['promote_at'])} UTC "
+                f"(in {wait} s), the first moment every verifier can know it"
+            )
         for w in (w for r in reports for w in r.warnings):
             print(f"authority: warning: {w}", file=sys.stderr)
-        emit(args, answers.rotations(reports), "\n".join(lines))
+        data = answers.rotations(reports)
+        if args.at_earliest:
+            data["scheduled"] = scheduled
+        emit(args, data, "\n".join(lines))
     elif args.action == "generate":
         info = signing_keys.generate(admin, args.alg)
         emit(args, key_view(info), f"{info.alg} next key {info.kid} published")

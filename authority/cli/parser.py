@@ -284,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --now: the current key leaves the JWKS at once (compromised)",
     )
+    rotate.add_argument(
+        "--at-earliest",
+        action="store_true",
+        help="if the next key is too young to sign, have the servers promote it as soon as it "
+        "may, and print when",
+    )
     json_flag(rotate)
     generate = keys.add_parser("generate", help="publish a next key for an algorithm")
     generate.add_argument("--alg", choices=ALGORITHMS, required=True)

@@ -42,8 +42,9 @@ class Timings:
     def publish_lead(self) -> int:
         """How long a next key must be published before it may sign.
 
-        A replica sees the new key within ``reload_seconds``; a verifier that fetched the
-        JWKS just before keeps it ``jwks_max_age``; clocks may differ by ``leeway``.
+        A replica sees the new key within a second when told, within ``reload_seconds`` when
+        its change notifications are down; a verifier that fetched the JWKS just before keeps
+        it ``jwks_max_age``; clocks may differ by ``leeway``.
         """
         return self.jwks_max_age + self.reload_seconds + self.leeway
 
@@ -73,6 +74,24 @@ class RotationReport:
 
 class RotationRefused(Exception):
     """A rotation would sign with a key verifiers may not know yet."""
+
+
+class NotPublishedLongEnough(RotationRefused):
+    """The next key ``kid`` may sign only from ``ready_at``."""
+
+    def __init__(self, message: str, kid: str, ready_at: int) -> None:
+        super().__init__(message)
+        self.kid = kid
+        self.ready_at = ready_at
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A promotion scheduled for the first safe moment, which key maintenance performs."""
+
+    alg: str
+    kid: str
+    promote_at: int
 
 
 def _new_key(private: PrivateKeys, alg: str, state: KeyState, now: int) -> SigningKeyInfo:
@@ -146,10 +165,13 @@ def rotate(
         )
     ready_at = upcoming.created_at + timings.publish_lead
     if now < ready_at and not force:
-        raise RotationRefused(
+        raise NotPublishedLongEnough(
             f"next {alg} key {upcoming.kid} has been published for {now - upcoming.created_at} s; "
             f"verifiers may cache the JWKS for up to {timings.publish_lead} s, so it may sign "
-            f"from {ready_at - now} s from now (use --force to override)"
+            f"from {ready_at - now} s from now (use --force to override, or --at-earliest to "
+            "have the servers promote it then)",
+            upcoming.kid,
+            ready_at,
         )
     if now < ready_at:
         report.warnings.append(
@@ -174,9 +196,10 @@ def rotate(
         private.discard(current.kid)
         report.revoked = current.kid
         report.warnings.append(
-            f"{current.kid} is revoked: servers drop it from the JWKS within "
-            f"{timings.reload_seconds} s, and every unexpired token it signed (issued up to "
-            f"{timings.access_token_ttl} s ago) is then rejected by verifiers that refetch"
+            f"{current.kid} is revoked: servers drop it from the JWKS within a second (within "
+            f"{timings.reload_seconds} s one whose change notifications are down), and every "
+            f"unexpired token it signed (issued up to {timings.access_token_ttl} s ago) is then "
+            "rejected by verifiers that refetch"
         )
     elif current is not None:
         report.retired = current.kid
@@ -197,21 +220,35 @@ def rotation_due_at(active: int | None, next_published: int | None, timings: Tim
     return max(active + timings.rotation_days * DAY, next_published + timings.publish_lead)
 
 
+def rotate_at_earliest(
+    metadata: KeyStore, private: PrivateKeys, alg: str, now: int, timings: Timings
+) -> RotationReport | Scheduled:
+    """``keys rotate --at-earliest``: rotate now if the next key may sign, else schedule its
+    promotion for the first moment it may (``rotate_if_due`` performs it)."""
+    try:
+        return rotate(metadata, private, alg, now, timings)
+    except NotPublishedLongEnough as early:
+        if not metadata.schedule_promotion(early.kid, early.ready_at):
+            raise RotationRefused(
+                f"the {alg} keys changed meanwhile (another rotation won); retry"
+            ) from None
+        return Scheduled(alg, early.kid, early.ready_at)
+
+
 def rotate_if_due(
     metadata: KeyStore, private: PrivateKeys, alg: str, now: int, timings: Timings
 ) -> RotationReport | None:
-    """Scheduled rotation: when the active key is ``rotation_days`` old and its successor has
-    been published long enough. Replicas racing here produce one rotation; the losers None."""
-    if timings.rotation_days <= 0:
-        return None
+    """Scheduled rotation: when the active key is ``rotation_days`` old, or the promotion an
+    operator scheduled is due, and the successor has been published long enough (by this
+    server's timings too). Replicas racing here produce one rotation; the losers None."""
     keys = metadata.list_signing_keys()
     current, upcoming = _by_state(keys, alg, KeyState.ACTIVE), _by_state(keys, alg, KeyState.NEXT)
-    due = rotation_due_at(
-        active_since(current) if current else None,
-        upcoming.created_at if upcoming else None,
-        timings,
-    )
-    if due is None or now < due:
+    if upcoming is None:
+        return None
+    due = rotation_due_at(active_since(current) if current else None, upcoming.created_at, timings)
+    aged = due is not None and now >= due
+    asked = upcoming.promote_at is not None and now >= upcoming.promote_at
+    if not (aged or asked) or now < upcoming.created_at + timings.publish_lead:
         return None
     try:
         return rotate(metadata, private, alg, now, timings)

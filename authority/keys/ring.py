@@ -70,10 +70,13 @@ class KeyRing:
         keys: list[SigningKey],
         active: dict[str, SigningKey],
         times: dict[str, KeyTimes] | None = None,
+        promotions: dict[str, int] | None = None,
     ) -> None:
         self.keys = keys
         self._active = active
         self.times = times or {}
+        # When the next key of an algorithm is to be promoted (``keys rotate --at-earliest``).
+        self.promotions = promotions or {}
         self._by_kid = {k.kid: k for k in keys}
         self.jwks = json.dumps(
             {"keys": [k.public_jwk for k in keys]}, separators=(",", ":")
@@ -98,7 +101,10 @@ class KeyRing:
                 times[info.alg] = dataclasses.replace(found, active_since=active_since(info))
             elif info.state is KeyState.NEXT:
                 times[info.alg] = dataclasses.replace(found, next_published=info.created_at)
-        return cls(keys, active, times)
+        promotions = {
+            i.alg: i.promote_at for i in infos if i.state is KeyState.NEXT and i.promote_at
+        }
+        return cls(keys, active, times, promotions)
 
     def trusted(self, kid: str) -> TrustedKey | None:
         """The published key ``kid`` for verifying a token, or None."""

@@ -76,7 +76,8 @@ def credentials(authorization: str | None, params: Params) -> Credentials:
 
 
 class CachedClients:
-    """Clients by id, cached for ``ttl`` seconds: a disabled client is refused within ``ttl``."""
+    """Clients by id, cached for ``ttl`` seconds at most: a change is seen once ``forget``
+    is told of it (as every server is, within a second), and within ``ttl`` anyway."""
 
     MAX_ENTRIES = 10_000
 
@@ -87,6 +88,15 @@ class CachedClients:
         self._ttl = ttl
         self._clock = clock
         self._cache: dict[str, tuple[float, Client]] = {}
+        self._epoch = 0  # moved by each ``forget``
+
+    def forget(self, client_id: str | None) -> None:
+        """Drop the cached copy of a changed client (None: of every client)."""
+        self._epoch += 1
+        if client_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(client_id, None)
 
     def cached(self, client_id: str) -> Client | None:
         """The client if a fresh copy is in memory; storage is not asked."""
@@ -101,7 +111,7 @@ class CachedClients:
         hit = self.cached(client_id)
         if hit is not None:
             return hit
-        now = self._clock()
+        now, epoch = self._clock(), self._epoch
         client = self._store.get_client(client_id)
         if client is None:
             self._cache.pop(client_id, None)
@@ -110,6 +120,8 @@ class CachedClients:
             if len(self._cache) >= self.MAX_ENTRIES:
                 self._cache.clear()
             self._cache[client_id] = (now + self._ttl, client)
+            if epoch != self._epoch:  # a change was told meanwhile: this copy may predate it
+                self._cache.pop(client_id, None)
         return client
 
 

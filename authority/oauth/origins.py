@@ -66,8 +66,9 @@ class Cors(Enum):
 
 
 class BrowserOrigins:
-    """Every enabled client's allowed origins, read from storage at most every ``ttl``
-    seconds and only by ``refresh`` (off the event loop); ``policy`` reads memory alone."""
+    """Every enabled client's allowed origins, read from storage again by ``refresh`` (off
+    the event loop) once a client changed (``invalidate``) or ``ttl`` seconds have passed;
+    ``policy`` reads memory alone."""
 
     def __init__(
         self, store: OriginStore, ttl: float, clock: Callable[[], float] = time.monotonic
@@ -78,10 +79,16 @@ class BrowserOrigins:
         self._lock = threading.Lock()
         self._policies: dict[str, Cors] = {}
         self._fresh_until = float("-inf")
+        # Moved by ``invalidate``; the snapshot is fresh only if read since the last move.
+        self._epoch = self._read_at_epoch = 0
+
+    def invalidate(self) -> None:
+        """A client changed: the next request that needs the origins reads them again."""
+        self._epoch += 1
 
     @property
     def stale(self) -> bool:
-        return self._clock() >= self._fresh_until
+        return self._read_at_epoch != self._epoch or self._clock() >= self._fresh_until
 
     def policy(self, origin: str) -> Cors | None:
         """What ``origin``'s answers may carry, or None when no client's pages come from it."""
@@ -93,9 +100,11 @@ class BrowserOrigins:
         with self._lock:
             if not self.stale:
                 return
+            epoch = self._epoch
             policies: dict[str, Cors] = {}
             for origin, cookie in self._store.browser_origins():
                 if cookie or origin not in policies:
                     policies[origin] = Cors.CREDENTIALS if cookie else Cors.PLAIN
             self._policies = policies
+            self._read_at_epoch = epoch
             self._fresh_until = self._clock() + max(self._ttl, 1)

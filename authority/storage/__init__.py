@@ -12,6 +12,8 @@ from authority.storage.records import (
     AuditRecord,
     AuthorizationCode,
     BrowserSession,
+    Change,
+    ChangeKind,
     Client,
     Conflict,
     Consent,
@@ -42,6 +44,8 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "BrowserSessionStore",
+    "Change",
+    "ChangeKind",
     "Client",
     "ClientStore",
     "CodeStore",
@@ -174,6 +178,7 @@ class KeyStore(Protocol):
 
     def list_signing_keys(self) -> list[SigningKeyInfo]: ...
     def add_signing_key(self, key: SigningKeyInfo) -> None: ...
+    def schedule_promotion(self, kid: str, at: int) -> bool: ...
     def swap_signing_keys(
         self,
         retire: str | None,

@@ -203,8 +203,24 @@ class SigningKeyInfo:
     activated_at: int | None = None
     retired_at: int | None = None
     removable_at: int | None = None
+    # A next key's promotion an operator scheduled (``keys rotate --at-earliest``), or None.
+    promote_at: int | None = None
     # The private key as encrypted PKCS#8 PEM, when keys are kept in the database.
     sealed: bytes | None = field(default=None, repr=False)
+
+
+class ChangeKind(StrEnum):
+    """What servers hold in memory and must see changed at once (``storage.changes``)."""
+
+    KEY = "key"
+    CLIENT = "client"
+    USER = "user"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    ident: str | None  # the kid, client_id or sub; None: some of that kind, unknown which
 
 
 class RotationFailure(Enum):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from authority.settings import DATABASE_TIMEOUT
+from authority.storage.changes import ChangeWatcher
 from authority.storage.engine import make_engine
+from authority.storage.records import Change
 from authority.storage.sql_accounts import AccountsSql
 from authority.storage.sql_audit import AuditSql
 from authority.storage.sql_browser import BrowserSql
@@ -34,3 +38,9 @@ class SqlStorage(
     @classmethod
     def from_url(cls, url: str, timeout: float = DATABASE_TIMEOUT) -> SqlStorage:
         return cls(make_engine(url, timeout))
+
+    def change_watcher(
+        self, on_change: Callable[[Change], None], on_resync: Callable[[], None], fallback: str
+    ) -> ChangeWatcher:
+        """A watcher of the changes other processes make (``authority.storage.changes``)."""
+        return ChangeWatcher(self.engine, on_change, on_resync, fallback)

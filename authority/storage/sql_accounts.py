@@ -6,7 +6,15 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from authority.storage.records import PASSWORD_RESET, VERIFY_EMAIL, Conflict, User, username_key
+from authority.storage.changes import signal
+from authority.storage.records import (
+    PASSWORD_RESET,
+    VERIFY_EMAIL,
+    ChangeKind,
+    Conflict,
+    User,
+    username_key,
+)
 from authority.storage.sql_base import SqlBase
 from authority.storage.sql_links import ADVISORY_LOCK, expire_links
 from authority.storage.sql_revocation import end_user_sessions
@@ -89,6 +97,9 @@ class AccountsSql(SqlBase):
             for table in (families, browser_sessions, authorization_codes, consents):
                 conn.execute(delete(table).where(table.c.sub == sub))
             conn.execute(delete(one_time_tokens).where(one_time_tokens.c.sub == sub))
-            return int(conn.execute(delete(users).where(users.c.sub == sub)).rowcount)
+            found = int(conn.execute(delete(users).where(users.c.sub == sub)).rowcount)
+            if found:
+                signal(conn, ChangeKind.USER, sub)
+            return found
 
         return self._write(work) == 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Executable, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from authority.storage.records import Client, Conflict
+from authority.storage.changes import signal
+from authority.storage.records import ChangeKind, Client, Conflict
 from authority.storage.sql_base import SqlBase, join, split
 from authority.storage.sql_revocation import end_client_sessions
 from authority.storage.tables import (
@@ -83,8 +84,14 @@ class ClientsSql(SqlBase):
             "previous_secret_hash": client.previous_secret_hash,
             "previous_secret_expires_at": client.previous_secret_expires_at,
         }
+
+        def work(conn: Connection) -> None:
+            conn.execute(insert(clients).values(**values))
+            # Its browser origins, if any, are every server's to answer CORS for.
+            signal(conn, ChangeKind.CLIENT, client.client_id)
+
         try:
-            self._write(lambda conn: conn.execute(insert(clients).values(**values)))
+            self._write(work)
         except IntegrityError:
             raise Conflict(f"client {client.client_id!r} exists") from None
 
@@ -97,6 +104,8 @@ class ClientsSql(SqlBase):
             found = int(conn.execute(stmt.values(disabled=disabled)).rowcount)
             if found and disabled:
                 end_client_sessions(conn, client_id, now)
+            if found:
+                signal(conn, ChangeKind.CLIENT, client_id)
             return found
 
         return self._write(work) == 1
@@ -109,7 +118,7 @@ class ClientsSql(SqlBase):
             .where(clients.c.client_id == client_id)
             .values(resource_servers=join(resource_servers), introspect_any=introspect_any)
         )
-        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+        return self._change_client(client_id, stmt)
 
     def set_client_settings(self, client: Client) -> bool:
         """Replace what an operator may change of a client, in one write: its name, grants,
@@ -120,7 +129,7 @@ class ClientsSql(SqlBase):
             .where(clients.c.client_id == client.client_id)
             .values(**_settings(client))
         )
-        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+        return self._change_client(client.client_id, stmt)
 
     def rotate_client_secret(
         self, client_id: str, secret_hash: str, keep_until: int | None
@@ -138,7 +147,18 @@ class ClientsSql(SqlBase):
                 previous_secret_expires_at=keep_until,
             )
         )
-        return self._write(lambda conn: conn.execute(stmt).rowcount) == 1
+        return self._change_client(client_id, stmt)
+
+    def _change_client(self, client_id: str, stmt: Executable) -> bool:
+        """Run an UPDATE of one client; every server drops its cached copy once it commits."""
+
+        def work(conn: Connection) -> bool:
+            if conn.execute(stmt).rowcount != 1:
+                return False
+            signal(conn, ChangeKind.CLIENT, client_id)
+            return True
+
+        return self._write(work)
 
     def browser_origins(self) -> list[tuple[str, bool]]:
         """Every enabled client's allowed browser origins, each with whether that client is in
@@ -167,6 +187,9 @@ class ClientsSql(SqlBase):
                 delete(authorization_codes).where(authorization_codes.c.client_id == client_id)
             )
             conn.execute(delete(consents).where(consents.c.client_id == client_id))
-            return conn.execute(delete(clients).where(clients.c.client_id == client_id)).rowcount
+            found = conn.execute(delete(clients).where(clients.c.client_id == client_id)).rowcount
+            if found:
+                signal(conn, ChangeKind.CLIENT, client_id)
+            return found
 
         return self._write(work) == 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Executable, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from authority.storage.records import KeyState, SigningKeyInfo
+from authority.storage.changes import signal
+from authority.storage.records import ChangeKind, KeyState, SigningKeyInfo
 from authority.storage.sql_base import SqlBase, Undo
 from authority.storage.tables import signing_keys
 
@@ -20,7 +21,32 @@ class KeysSql(SqlBase):
         return [_key(r) for r in rows]
 
     def add_signing_key(self, key: SigningKeyInfo) -> None:
-        self._write(lambda conn: conn.execute(insert(signing_keys).values(**_key_values(key))))
+        def work(conn: Connection) -> None:
+            conn.execute(insert(signing_keys).values(**_key_values(key)))
+            signal(conn, ChangeKind.KEY, key.kid)
+
+        self._write(work)
+
+    def schedule_promotion(self, kid: str, at: int) -> bool:
+        """Have the next key ``kid`` promoted at ``at`` by whichever server's key maintenance
+        finds it due first; False when ``kid`` is no longer the next key."""
+        stmt = (
+            update(signing_keys)
+            .where(signing_keys.c.kid == kid, signing_keys.c.state == KeyState.NEXT)
+            .values(promote_at=at)
+        )
+        return self._change_keys(stmt, kid)
+
+    def _change_keys(self, stmt: Executable, kid: str | None) -> bool:
+        """Run an UPDATE of signing keys; every server reloads its keys once it commits."""
+
+        def work(conn: Connection) -> bool:
+            if not conn.execute(stmt).rowcount:
+                return False
+            signal(conn, ChangeKind.KEY, kid)
+            return True
+
+        return self._write(work)
 
     def swap_signing_keys(
         self,
@@ -53,12 +79,13 @@ class KeysSql(SqlBase):
                 done = conn.execute(
                     update(signing_keys)
                     .where(signing_keys.c.kid == promote, signing_keys.c.state == KeyState.NEXT)
-                    .values(state=KeyState.ACTIVE, activated_at=now)
+                    .values(state=KeyState.ACTIVE, activated_at=now, promote_at=None)
                 ).rowcount
                 if done != 1:
                     raise Undo
             if new_next is not None:
                 conn.execute(insert(signing_keys).values(**_key_values(new_next)))
+            signal(conn, ChangeKind.KEY, promote or retire)
             return True
 
         try:
@@ -76,11 +103,10 @@ class KeysSql(SqlBase):
             )
             .values(state=KeyState.REMOVED, private_key=None)
         )
-        self._write(lambda conn: conn.execute(stmt))
+        self._change_keys(stmt, None)
 
     def delete_signing_key(self, kid: str) -> None:
-        stmt = delete(signing_keys).where(signing_keys.c.kid == kid)
-        self._write(lambda conn: conn.execute(stmt))
+        self._change_keys(delete(signing_keys).where(signing_keys.c.kid == kid), kid)
 
 
 def _key(row: Any) -> SigningKeyInfo:
@@ -92,6 +118,7 @@ def _key(row: Any) -> SigningKeyInfo:
         activated_at=row.activated_at,
         retired_at=row.retired_at,
         removable_at=row.removable_at,
+        promote_at=row.promote_at,
         sealed=row.private_key,
     )
 
@@ -105,5 +132,6 @@ def _key_values(key: SigningKeyInfo) -> dict[str, Any]:
         "activated_at": key.activated_at,
         "retired_at": key.retired_at,
         "removable_at": key.removable_at,
+        "promote_at": key.promote_at,
         "private_key": key.sealed,
     }

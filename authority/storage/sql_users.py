@@ -9,7 +9,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from authority.storage.records import Conflict, User, username_key
+from authority.storage.changes import signal
+from authority.storage.records import ChangeKind, Conflict, User, username_key
 from authority.storage.sql_base import SqlBase
 from authority.storage.sql_revocation import end_user_sessions, revoke_families
 from authority.storage.tables import families, one_time_tokens, refresh_tokens, users
@@ -89,7 +90,10 @@ class UsersSql(SqlBase):
             if disabled:  # a disabled user keeps no live session, nor a live access token
                 end_user_sessions(conn, sub, now)
             stmt = update(users).where(users.c.sub == sub).values(disabled=disabled)
-            return conn.execute(stmt).rowcount
+            found = int(conn.execute(stmt).rowcount)
+            if found:
+                signal(conn, ChangeKind.USER, sub)
+            return found
 
         return self._write(work) == 1
 
@@ -147,6 +151,7 @@ class UsersSql(SqlBase):
                     families.c.sub.in_(subs), families.c.revoked_at.is_(None)
                 )
                 revoke_families(conn, [r.family_id for r in conn.execute(live)], now)
+                signal(conn, ChangeKind.USER, None)
             return len(fresh) - len(known), len(known), [*refused, *clash]
 
         return self._write(work)

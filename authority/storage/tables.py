@@ -206,6 +206,19 @@ class SigningKeyRow(SQLModel, table=True):
     removable_at: int | None = Field(default=None)
     # Encrypted PKCS#8 PEM when AUTHORITY_KEYS_STORE=database; NULL for the folder store.
     private_key: bytes | None = Field(default=None)
+    # When the maintenance of any server promotes this next key (``keys rotate --at-earliest``).
+    promote_at: int | None = Field(default=None)
+
+
+class ChangeGenerationRow(SQLModel, table=True):
+    """How many changes each kind of thing servers hold in memory (keys, clients, users) has
+    seen: bumped in the changing transaction, polled by servers on SQLite (on PostgreSQL they
+    are told by NOTIFY instead)."""
+
+    __tablename__ = "change_generations"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    generation: int
 
 
 class AuditEventRow(SQLModel, table=True):
@@ -246,4 +259,5 @@ browser_sessions = BrowserSessionRow.__table__  # type: ignore[attr-defined]
 authorization_codes = AuthorizationCodeRow.__table__  # type: ignore[attr-defined]
 consents = ConsentRow.__table__  # type: ignore[attr-defined]
 audit_events = AuditEventRow.__table__  # type: ignore[attr-defined]
+change_generations = ChangeGenerationRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

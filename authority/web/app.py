@@ -65,8 +65,8 @@ from authority.web.endpoints.sessions import (
 )
 from authority.web.endpoints.token import TokenEndpoint, token
 from authority.web.endpoints.userinfo import UserinfoEndpoint, userinfo
-from authority.web.openapi import OpenApiEndpoint, openapi_json
 from authority.web.metrics import MetricsEndpoint, RequestMetrics, metrics, start_metrics
+from authority.web.openapi import OpenApiEndpoint, openapi_json
 from authority.web.outages import Outages, outage_kind
 from authority.web.pages import Pages
 from authority.web.refresh_cookie import RefreshCookies
@@ -79,7 +79,9 @@ from authority.web.responses import (
 )
 
 log = logging.getLogger("authority")
-RELOAD_RETRY_SECONDS = 1.0
+# How often key maintenance looks, in memory, whether it has work: a failed reload to retry
+# or a scheduled promotion that is due.
+TICK_SECONDS = 1.0
 
 ROUTES = [
     Route("/authorize", authorize, methods=["GET", "POST"], name="authorize"),
@@ -267,23 +269,29 @@ def endpoints(authority: Authority, outages: Outages) -> dict[type, object]:
 
 
 async def _maintain_keys(authority: Authority) -> None:
-    """Rotate when due, prune, and pick up rotations made elsewhere, every reload period:
-    that period bounds how long a replica signs with a key another process retired. A
-    failed reload is retried every second (nothing else is), so the keys are confirmed
-    again soon after the database is back."""
+    """Rotate when due, prune, and reload the keys every reload period: the fallback that
+    bounds how long a replica signs with a key another process retired when it is not told
+    (``Authority.watch_changes``). A promotion an operator scheduled runs within a second of
+    its time. A failed reload is retried every second (nothing else is), so the keys are
+    confirmed again soon after the database is back."""
     loop = asyncio.get_running_loop()
     period = authority.settings.key_reload_seconds
     due = loop.time() + period
+    tried: dict[str, int] = {}  # scheduled promotions attempted: once, then by period
     while True:
-        wait = due - loop.time()
-        if authority.keys.failing:
-            wait = min(wait, RELOAD_RETRY_SECONDS)
-        await asyncio.sleep(max(wait, 0))
+        await asyncio.sleep(max(min(due - loop.time(), TICK_SECONDS), 0))
         try:
-            if loop.time() >= due:
+            now = authority.now()
+            promote = {
+                alg: at
+                for alg, at in authority.keys.published.promotions.items()
+                if at <= now and tried.get(alg) != at
+            }
+            tried.update(promote)
+            if promote or loop.time() >= due:
                 due = loop.time() + period
                 await run_in_threadpool(authority.maintain_keys)
-            else:
+            elif authority.keys.failing:
                 await run_in_threadpool(authority.keys.try_reload)
         except Exception as exc:  # each step guards itself; this keeps the task alive
             log.error("key maintenance failed: %s", type(exc).__name__)
@@ -323,11 +331,19 @@ def create_app(settings: Settings | None = None, authority: Authority | None = N
         ]
         if authority.audit is not None:
             authority.audit.start()
+        # Changes made by other processes (the CLI, other replicas), applied within a second
+        # by a thread of its own: its waits and reloads never run on the event loop.
+        changes = authority.watch_changes()
+        changes.start()
+        # Serving starts once watching has (or has failed, in one line): nothing is missed
+        # between the keys loaded above and the watch.
+        await run_in_threadpool(changes.started.wait, authority.settings.database_timeout)
         try:
             yield
         finally:
             for job in jobs:
                 job.cancel()
+            await run_in_threadpool(changes.stop)
             if owned:
                 await run_in_threadpool(authority.close)  # writes what the audit trail holds
             elif authority.audit is not None:

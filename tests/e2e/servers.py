@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+
+from authority.storage.engine import make_engine
 
 BIN = Path(sys.executable).parent
 AUTHORITY = shutil.which("authority", path=str(BIN)) or str(BIN / "authority")
@@ -193,6 +196,24 @@ def _running(
                 proc.wait()
         if not isinstance(out, int):  # a log file, not DEVNULL
             out.close()
+
+
+def terminate_listener(database_url: str, server_pid: int) -> int:
+    """End the server's LISTEN connection as a restart of PostgreSQL would; how many ended."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = :name"
+                    ),
+                    {"name": f"authority changes (pid {server_pid})"},
+                ).all()
+            )
+    finally:
+        engine.dispose()
 
 
 USER_PASSWORD = "s3cret-passphrase"

@@ -122,8 +122,8 @@ def test_a_disabled_client_is_refused_by_the_running_server(server: Server) -> N
     data = {"grant_type": "client_credentials"}
     assert httpx.post(f"{issuer}/token", data=data, auth=auth).status_code == 200
     cli(env, "clients", "disable", service["client_id"])
-    # The server caches a client for AUTHORITY_CLIENT_CACHE_TTL (1 s here); that bound is
-    # tested on a frozen clock (tests/unit/test_client_cache.py). Here: the refusal comes, and
+    # The server is told of the change (tests/e2e/test_propagation.py holds it to a second)
+    # and caches a client for AUTHORITY_CLIENT_CACHE_TTL at most. Here: the refusal comes, and
     # with the exact answer; the deadline only catches a server that never sees the change.
     wait_for(lambda: httpx.post(f"{issuer}/token", data=data, auth=auth).status_code != 200, 30)
     answer = httpx.post(f"{issuer}/token", data=data, auth=auth)

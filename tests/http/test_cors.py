@@ -237,9 +237,11 @@ def test_other_endpoints_answer_no_origin(http: TestClient, spa: Registered) -> 
 # -- the snapshot ------------------------------------------------------------------------------
 
 
-def test_a_new_origin_is_honoured_once_the_snapshot_is_older_than_its_ttl(
-    http: TestClient, admin: Admin, spa: Registered, monotonic: FakeClock
+def test_untold_a_new_origin_is_honoured_once_the_snapshot_is_older_than_its_ttl(
+    untold_http: TestClient, admin: Admin, spa: Registered, monotonic: FakeClock
 ) -> None:
+    """Told of the change, a server honours it within a second (test_change_propagation)."""
+    http = untold_http
     new = "https://new.example"
     assert preflight(http, "/token", new).status_code == 405
 

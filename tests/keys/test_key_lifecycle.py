@@ -16,7 +16,7 @@ from authority.keys import (
     KeyStoreError,
     lifecycle,
 )
-from authority.keys.lifecycle import RotationRefused, Timings
+from authority.keys.lifecycle import RotationRefused, Scheduled, Timings
 from authority.oauth.tokens import Minter
 from authority.storage.sql import SqlStorage
 
@@ -217,3 +217,89 @@ def test_repair_deletes_old_unpublished_keys_and_refuses_a_missing_published_one
     with pytest.raises(KeyStoreError, match="missing"):
         lifecycle.repair(storage, keys, grace=0)
     assert storage.list_signing_keys() == before  # nothing generated over the store
+
+
+# -- keys rotate --at-earliest ----------------------------------------------------------------
+
+NO_SCHEDULE = Timings(300, 900, 30, 60, rotation_days=0)  # only an operator's schedule rotates
+
+
+def test_at_earliest_schedules_a_young_next_key_for_the_first_safe_moment(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
+    lifecycle.initialize(storage, keys, "ES256", T0)
+    upcoming = states(storage)["next"][0]
+
+    scheduled = lifecycle.rotate_at_earliest(storage, keys, "ES256", T0 + 10, NO_SCHEDULE)
+
+    ready = T0 + NO_SCHEDULE.publish_lead
+    assert scheduled == Scheduled("ES256", upcoming, ready)
+    assert {k.kid: k.promote_at for k in storage.list_signing_keys()}[upcoming] == ready
+    assert states(storage)["next"] == [upcoming]  # nothing rotated yet
+
+
+def test_at_earliest_rotates_at_once_a_next_key_that_may_sign(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
+    lifecycle.initialize(storage, keys, "ES256", T0)
+    upcoming = states(storage)["next"][0]
+
+    report = lifecycle.rotate_at_earliest(
+        storage, keys, "ES256", T0 + NO_SCHEDULE.publish_lead, NO_SCHEDULE
+    )
+
+    assert isinstance(report, lifecycle.RotationReport) and report.activated == upcoming
+
+
+def test_a_scheduled_promotion_is_made_when_due_and_only_once(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
+    lifecycle.initialize(storage, keys, "ES256", T0)
+    scheduled = lifecycle.rotate_at_earliest(storage, keys, "ES256", T0 + 10, NO_SCHEDULE)
+    assert isinstance(scheduled, Scheduled)
+    at = scheduled.promote_at
+
+    assert lifecycle.rotate_if_due(storage, keys, "ES256", at - 1, NO_SCHEDULE) is None
+    report = lifecycle.rotate_if_due(storage, keys, "ES256", at, NO_SCHEDULE)
+    # Another replica finding it due a moment later finds it done: no second rotation.
+    again = lifecycle.rotate_if_due(storage, keys, "ES256", at + 1, NO_SCHEDULE)
+
+    assert report is not None and report.activated == scheduled.kid and again is None
+    found = states(storage)
+    assert found["active"] == [scheduled.kid] and len(found["retired"]) == 1
+    assert all(k.promote_at is None for k in storage.list_signing_keys() if k.state == "next")
+
+
+def test_a_scheduled_promotion_waits_for_this_servers_own_publish_lead(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
+    """A server configured for longer JWKS caching than the command was never promotes a key
+    its verifiers may not know yet."""
+    lifecycle.initialize(storage, keys, "ES256", T0)
+    scheduled = lifecycle.rotate_at_earliest(storage, keys, "ES256", T0 + 10, NO_SCHEDULE)
+    assert isinstance(scheduled, Scheduled)
+    longer = Timings(600, 900, 30, 60, rotation_days=0)
+
+    assert lifecycle.rotate_if_due(storage, keys, "ES256", scheduled.promote_at, longer) is None
+    assert lifecycle.rotate_if_due(storage, keys, "ES256", T0 + longer.publish_lead, longer)
+
+
+def test_a_first_key_of_a_new_algorithm_can_be_scheduled(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
+    lifecycle.initialize(storage, keys, "ES256", T0)
+    info = lifecycle.add_next(storage, keys, "EdDSA", T0)
+
+    scheduled = lifecycle.rotate_at_earliest(storage, keys, "EdDSA", T0 + 1, NO_SCHEDULE)
+    assert isinstance(scheduled, Scheduled)
+    report = lifecycle.rotate_if_due(storage, keys, "EdDSA", scheduled.promote_at, NO_SCHEDULE)
+
+    assert report is not None and report.activated == info.kid
+    assert states(storage, "EdDSA")["active"] == [info.kid]
+
+
+def test_at_earliest_without_a_next_key_is_refused(
+    storage: SqlStorage, keys: DirectoryKeyStore
+) -> None:
+    with pytest.raises(RotationRefused, match="no next ES256 key"):
+        lifecycle.rotate_at_earliest(storage, keys, "ES256", T0, NO_SCHEDULE)

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from authority.admin import keys as signing_keys
+from authority.admin.provision import Admin
 from authority.keys import DirectoryKeyStore, lifecycle
 from authority.keys.lifecycle import Timings
 from authority.runtime import Authority
@@ -110,3 +112,26 @@ def test_a_rotation_that_cannot_write_its_key_says_why_in_one_line(
         "key maintenance: scheduled ES256 key rotation failed: OSError: Read-only file system "
         "(/srv/keys/."
     )
+
+
+def test_a_promotion_scheduled_by_the_cli_is_made_by_one_replica_when_due(
+    authority: Authority, clock: FakeClock
+) -> None:
+    admin = Admin(authority.settings, authority.storage)
+    other_clock = FakeClock(clock.now)
+    other = Authority(authority.settings, authority.storage, clock=other_clock)
+    before = authority.keys.current().active("ES256").kid
+    [scheduled] = signing_keys.rotate_at_earliest(admin, "ES256")  # `keys rotate --at-earliest`
+    assert isinstance(scheduled, lifecycle.Scheduled)
+
+    clock.now = other_clock.now = scheduled.promote_at - 1
+    assert authority.maintain_keys() == [] and other.maintain_keys() == []
+    clock.now = other_clock.now = scheduled.promote_at
+    [report] = authority.maintain_keys()
+    assert other.maintain_keys() == []  # the other replica finds it done
+
+    assert report.activated == scheduled.kid and report.retired == before
+    for replica in (authority, other):
+        assert replica.keys.current().active("ES256").kid == scheduled.kid
+    states = sorted(k.state for k in authority.storage.list_signing_keys())
+    assert states == ["active", "next", "retired"]

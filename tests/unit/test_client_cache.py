@@ -123,3 +123,46 @@ def test_cached_answers_from_memory_only_and_never_asks_storage(clock: FakeClock
     assert cache.cached("c1") is None  # expired: storage again, off the event loop
 
     assert store.calls == ["c1"]
+
+
+def test_a_forgotten_client_is_read_again_at_once_and_the_others_stay(clock: FakeClock) -> None:
+    store = CountingStore(make_client("c1"), make_client("c2"))
+    cache = CachedClients(store, ttl=300, clock=clock)
+    cache.get("c1")
+    cache.get("c2")
+    disabled = store.disable("c1")
+
+    cache.forget("c1")
+
+    assert cache.cached("c1") is None
+    assert cache.get("c1") == disabled
+    assert cache.get("c2") == store.clients["c2"]
+    assert store.calls == ["c1", "c2", "c1"]
+
+
+def test_forgetting_every_client_empties_the_cache(clock: FakeClock) -> None:
+    store = CountingStore(make_client("c1"), make_client("c2"))
+    cache = CachedClients(store, ttl=300, clock=clock)
+    cache.get("c1")
+    cache.get("c2")
+
+    cache.forget(None)
+
+    assert cache.cached("c1") is None and cache.cached("c2") is None
+
+
+def test_a_copy_read_while_a_change_was_told_is_not_kept(clock: FakeClock) -> None:
+    """The read began before the change committed, so what it returns may predate it."""
+    store = CountingStore(make_client("c1"))
+    cache = CachedClients(store, ttl=300, clock=clock)
+    stale = store.clients["c1"]
+
+    class ChangedDuringRead(CountingStore):
+        def get_client(self, client_id: str) -> Client | None:
+            cache.forget(client_id)  # told of the change while this read is under way
+            return stale
+
+    cache._store = ChangedDuringRead()
+
+    assert cache.get("c1") == stale
+    assert cache.cached("c1") is None

@@ -180,3 +180,35 @@ def test_a_failing_store_keeps_the_last_snapshot_and_is_tried_again(clock: FakeC
     origins.refresh()
     assert store.reads == 3
     assert origins.policy("https://app.example") is None
+
+
+def test_an_invalidated_snapshot_is_read_again_before_its_ttl(clock: FakeClock) -> None:
+    store = OriginsStore(("https://app.example", True))
+    origins = BrowserOrigins(store, 300, clock=clock)
+    origins.refresh()
+    store.origins = [("https://new.example", False)]
+
+    origins.invalidate()
+
+    assert origins.stale
+    origins.refresh()
+    assert store.reads == 2
+    assert origins.policy("https://new.example") is Cors.PLAIN
+    assert not origins.stale
+
+
+def test_a_snapshot_read_while_a_change_was_told_stays_stale(clock: FakeClock) -> None:
+    """The read began before the change committed: it may not hold the change."""
+    store = OriginsStore(("https://app.example", True))
+    origins = BrowserOrigins(store, 300, clock=clock)
+
+    class ChangedDuringRead(OriginsStore):
+        def browser_origins(self) -> list[tuple[str, bool]]:
+            origins.invalidate()
+            return super().browser_origins()
+
+    origins._store = ChangedDuringRead(("https://app.example", True))
+    origins.refresh()
+
+    assert origins.policy("https://app.example") is Cors.CREDENTIALS
+    assert origins.stale

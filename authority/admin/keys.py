@@ -52,16 +52,7 @@ def rotate(
             )
         except lifecycle.RotationRefused as exc:
             raise Refused(str(exc)) from None
-        admin.record(
-            EventType.KEY_ROTATED,
-            report.activated,
-            by,
-            alg=report.alg,
-            how="emergency" if now_ else "operator",
-            retired=report.retired,
-            revoked=report.revoked,
-            next=report.created_next,
-        )
+        _rotated(admin, report, "emergency" if now_ else "operator", by)
         reports.append(report)
     return reports
 
@@ -93,18 +84,23 @@ def rotate_at_earliest(
                 promote_at=outcome.promote_at,
             )
         else:
-            admin.record(
-                EventType.KEY_ROTATED,
-                outcome.activated,
-                by,
-                alg=outcome.alg,
-                how="operator",
-                retired=outcome.retired,
-                revoked=outcome.revoked,
-                next=outcome.created_next,
-            )
+            _rotated(admin, outcome, "operator", by)
         done.append(outcome)
     return done
+
+
+def _rotated(admin: Admin, report: lifecycle.RotationReport, how: str, by: Actor | None) -> None:
+    """The audit event of a rotation an operator made."""
+    admin.record(
+        EventType.KEY_ROTATED,
+        report.activated,
+        by,
+        alg=report.alg,
+        how=how,
+        retired=report.retired,
+        revoked=report.revoked,
+        next=report.created_next,
+    )
 
 
 def _rotating(admin: Admin) -> list[str]:

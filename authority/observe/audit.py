@@ -187,7 +187,7 @@ class AuditQueue:
             if len(kept) < len(events):
                 self._drop(len(events) - len(kept), "the database is unreachable")
             if not self._failing:
-                log.error("audit trail: writing failed (%s); retrying", type(exc).__name__)
+                log.warning("audit trail: writing failed (%s); retrying", type(exc).__name__)
             self._failing = True
             return False
         except Exception as exc:

@@ -179,7 +179,10 @@ def authority_case(setup: Setup, case: Case, opts: Options, round_: int = 0) -> 
     log = opts.run.dir / f"{tag(row)}.server.log"
     prefix = tuple(opts.placement.server_prefix(case.workers))
     algs = {"AUTHORITY_ACCESS_TOKEN_ALG": case.alg, "AUTHORITY_ID_TOKEN_ALG": case.id_alg}
-    server = authority_serve(setup.db, port, log, case.workers, prefix, **algs, **dict(case.env))
+    # Every case but the observed ones runs without the audit trail (on by default), so that
+    # an observed case and its plain twin differ by metrics and audit both.
+    env = {"AUTHORITY_AUDIT": "off", **dict(case.env)}
+    server = authority_serve(setup.db, port, log, case.workers, prefix, **algs, **env)
 
     def prepare(p: int) -> tuple[Load, str]:
         load, came_back = PREPARE[case.kind](setup, case, p, opts.run, row)

@@ -114,14 +114,21 @@ class Events:
     that raises is logged (once per listener and kind of error) and the others still hear."""
 
     def __init__(self) -> None:
-        self._listeners: list[Listener] = []
+        # Each type's listeners: a type nobody hears (a token response, with metrics off and
+        # the trail keeping no tokens) costs ``record`` one lookup, not an Event.
+        self._listeners: dict[EventType, list[Listener]] = {t: [] for t in EventType}
         self._failed: set[tuple[int, type[BaseException]]] = set()
 
-    def listen(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+    def listen(
+        self, listener: Listener, hears: Callable[[EventType], bool] = lambda _: True
+    ) -> None:
+        """``listener`` hears the events of each type ``hears`` accepts (every type)."""
+        for type in EventType:
+            if hears(type):
+                self._listeners[type].append(listener)
 
     def emit(self, event: Event) -> None:
-        for listener in self._listeners:
+        for listener in self._listeners[event.type]:
             try:
                 listener(event)
             except Exception as exc:
@@ -139,7 +146,7 @@ class Events:
         client_id: str | None = None,
         **detail: str | int | bool | None,
     ) -> None:
-        if self._listeners:
+        if self._listeners[type]:
             self.emit(
                 Event(
                     type,

@@ -50,7 +50,7 @@ from authority.oauth.origins import BrowserOrigins
 from authority.oauth.presented import PresentedTokens
 from authority.oauth.revocation import Revoker
 from authority.oauth.tokens import IdTokenMinter, Minter
-from authority.observe.audit import AuditQueue, keeps
+from authority.observe.audit import AuditQueue, hears, keeps
 from authority.settings import DAY, Settings
 from authority.storage import Change, ChangeKind
 from authority.storage.changes import ChangeWatcher
@@ -152,7 +152,7 @@ class Authority:
         self.audit: AuditQueue | None = None
         if settings.audit:
             self.audit = AuditQueue(storage, keeps(settings.audit_client_credentials))
-            self.events.listen(self.audit)
+            self.events.listen(self.audit, hears(settings.audit_client_credentials))
         self.private_keys = private_keys(settings)
         self.timings = Timings.from_settings(settings)
         hash_key = settings.hash_key or DirectoryKeyStore(settings.keys_dir).hash_key(False)

@@ -14,7 +14,7 @@ from typing import Any
 from authority.admin.errors import AdminError
 from authority.admin.provision import Admin
 from authority.events import Events, EventType
-from authority.observe.audit import AuditWriter, keeps
+from authority.observe.audit import AuditWriter, hears, keeps
 from authority.settings import Settings
 from authority.storage import AuditQuery, AuditRecord, AuditStore
 
@@ -33,7 +33,8 @@ def operator_events(settings: Settings, store: AuditStore) -> Events:
     written at once, so it is in the trail when the command returns."""
     events = Events()
     if settings.audit:
-        events.listen(AuditWriter(store, keeps(settings.audit_client_credentials)))
+        cc = settings.audit_client_credentials
+        events.listen(AuditWriter(store, keeps(cc)), hears(cc))
     return events
 
 

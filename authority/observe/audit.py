@@ -56,6 +56,12 @@ def keeps(client_credentials: bool) -> Keep:
     return keep
 
 
+def hears(client_credentials: bool) -> Callable[[EventType], bool]:
+    """The types the trail listens to: without ``client_credentials``, not token responses,
+    so a token costs it nothing at all."""
+    return lambda type: client_credentials or type is not EventType.TOKEN_ISSUED
+
+
 def record_of(event: Event) -> AuditRecord:
     """The row an event is kept as; every value cut to its column's width."""
     request = event.request

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from authority.events import ActorKind, Event, EventType
+from authority.events import ActorKind, Event, Events, EventType
 from authority.runtime import Authority
 from tests.conftest import Registered
 from tests.http.helpers import post_token
@@ -86,3 +86,15 @@ def test_a_listener_that_fails_never_fails_the_request(
     assert post_token(http, data, service_client).status_code == 200
     assert post_token(http, data, service_client).status_code == 200
     assert [e.type for e in heard] == [EventType.TOKEN_ISSUED] * 2
+
+
+def test_a_listener_hears_only_the_types_it_asked_for() -> None:
+    events = Events()
+    logins: list[Event] = []
+    everything: list[Event] = []
+    events.listen(logins.append, lambda t: t is EventType.LOGIN_FAILED)
+    events.listen(everything.append)
+    events.record(EventType.TOKEN_ISSUED, ActorKind.CLIENT, "c", grant_type="password")
+    events.record(EventType.LOGIN_FAILED, ActorKind.CLIENT, "c", username="bob")
+    assert [e.type for e in logins] == [EventType.LOGIN_FAILED]
+    assert [e.type for e in everything] == [EventType.TOKEN_ISSUED, EventType.LOGIN_FAILED]
